@@ -1,0 +1,91 @@
+// Package store owns the connection to PostgreSQL: the pool the portal works
+// through, the schema migrations, and the transaction helpers that set the
+// tenant for row-level security.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AppRole is the role every pooled connection switches to: not the tables'
+// owner, not superuser, not BYPASSRLS, so row-level security always applies.
+const AppRole = "koto_app"
+
+// ErrNotFound is returned when a row asked for does not exist (or is not
+// visible to the tenant, which is the same thing to the caller).
+var ErrNotFound = errors.New("not found")
+
+// DB is the portal's handle on the database.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects a pool whose every connection runs as AppRole.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Tx runs fn in a transaction with no tenant set: row-level security then
+// shows no tenant rows, so only cross-tenant tables and the SECURITY DEFINER
+// entry points (lookups by a secret) are usable.
+func (db *DB) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, fn)
+}
+
+// InTenant runs fn in a transaction scoped to one municipality. The setting
+// is transaction-local, so a pooled connection never carries it further.
+func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(pgx.Tx) error) error {
+	if tenant <= 0 {
+		return errors.New("store: no tenant given")
+	}
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant', $1, true)`, fmt.Sprint(tenant)); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// IsUniqueViolation tells a duplicate key apart from other failures.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// NotFound maps pgx's no-rows error to ErrNotFound.
+func NotFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,81 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// The pool must never run with more power than the application role.
+func TestAppRoleIsUnprivileged(t *testing.T) {
+	db, _ := testdb.New(t)
+	var user string
+	var super, bypass bool
+	err := db.Pool.QueryRow(context.Background(),
+		`SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&user, &super, &bypass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != store.AppRole || super || bypass {
+		t.Fatalf("pool runs as %s (super=%v bypassrls=%v), want %s unprivileged", user, super, bypass, store.AppRole)
+	}
+	var owned int
+	if err := db.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user`).Scan(&owned); err != nil {
+		t.Fatal(err)
+	}
+	if owned != 0 {
+		t.Fatalf("application role owns %d tables", owned)
+	}
+}
+
+func TestSchemaIsCurrentAfterMigrate(t *testing.T) {
+	db, url := testdb.New(t)
+	ctx := context.Background()
+	cur, target, err := store.SchemaVersion(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur != target || target != store.LatestVersion() {
+		t.Fatalf("schema %d, target %d, latest %d", cur, target, store.LatestVersion())
+	}
+	v, err := db.CurrentVersion(ctx)
+	if err != nil || v != target {
+		t.Fatalf("CurrentVersion = %d, %v", v, err)
+	}
+	// Migrating again applies nothing.
+	n, err := store.Migrate(ctx, url)
+	if err != nil || n != 0 {
+		t.Fatalf("second migrate applied %d, %v", n, err)
+	}
+}
+
+// A tenant set inside one transaction must not follow the pooled connection
+// into the next one.
+func TestTenantDoesNotLeakAcrossTransactions(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, testdb.NewURL(t), 1) // one connection, so both transactions share it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.InTenant(ctx, 42, func(tx pgx.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got *int64
+	if err := db.Tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&got)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != nil {
+		t.Fatalf("tenant leaked: %d", *got)
+	}
+}
