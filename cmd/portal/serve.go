@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/koto-portal/portal/internal/config"
+	"github.com/koto-portal/portal/internal/devdb"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/portal"
+)
+
+// database returns the owner URL to work with, starting the embedded
+// default when no DATABASE_URL is set; stop undoes what it started.
+func database(ctx context.Context, cfg config.Config, logger *slog.Logger) (url string, stop func(), err error) {
+	if !cfg.Embedded() {
+		return cfg.DatabaseURL, func() {}, nil
+	}
+	srv, err := devdb.Start(ctx, devdb.Options{DataDir: filepath.Join(cfg.DataDir, "postgres"), Logger: logger})
+	if err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Stop(sctx); err != nil {
+			logger.Warn("embedded PostgreSQL did not stop cleanly", "err", err)
+		}
+	}
+	if err := srv.EnsureDatabase(ctx, "koto"); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return srv.URL("koto"), stop, nil
+}
+
+func migrateOnly(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	url, stop, err := database(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	n, err := store.Migrate(ctx, url)
+	if err != nil {
+		return err
+	}
+	logger.Info("schema is up to date", "applied", n, "version", store.LatestVersion())
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	url, stopDB, err := database(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+
+	if cfg.Migrate {
+		n, err := store.Migrate(ctx, url)
+		if err != nil {
+			return err
+		}
+		logger.Info("schema is up to date", "applied", n, "version", store.LatestVersion())
+	} else {
+		cur, target, err := store.SchemaVersion(ctx, url)
+		if err != nil {
+			return err
+		}
+		if cur < target {
+			return fmt.Errorf("the database schema is at version %d, this portal needs %d: run `portal migrate` or start with --migrate", cur, target)
+		}
+	}
+
+	db, err := store.Open(ctx, url, cfg.MaxDBConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	catalog, err := i18n.New(logger)
+	if err != nil {
+		return err
+	}
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version})
+	if err != nil {
+		return err
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listen(cfg.Addr) }()
+	logger.Info("Koto Portal is listening", "addr", cfg.Addr, "url", cfg.PublicURL(), "version", version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	if err := srv.App().ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("shutdown", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaultsAndEnv(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTAL_ADDR": "127.0.0.1:9000", "PORTAL_DEMO": "1"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || !c.Demo || c.DataDir != "./data" || !c.Embedded() {
+		t.Fatalf("got %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PublicURL(); got != "http://127.0.0.1:9000" {
+		t.Fatalf("PublicURL = %s", got)
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTAL_ADDR": ":1"}), []string{"--addr", ":2", "--migrate"})
+	if err != nil || c.Addr != ":2" || !c.Migrate {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}
+
+// Every problem gets its own line, so one start shows them all.
+func TestValidateListsEveryProblem(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"PORTAL_ADDR": "nonsense", "DATABASE_URL": "mysql://x", "PORTAL_BASE_URL": "ftp:/x",
+		"PORTAL_VAPID_PUBLIC_KEY": "abc", "PORTAL_VAPID_SUBJECT": "ops@example.org",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, want := range []string{"PORTAL_ADDR", "DATABASE_URL", "PORTAL_BASE_URL", "PORTAL_VAPID_PUBLIC_KEY", "PORTAL_VAPID_SUBJECT"} {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, want)
+		}
+		if !found {
+			t.Errorf("no line for %s in %q", want, err)
+		}
+	}
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	_, err := Load(env(map[string]string{"PORTAL_DEMO": "maybe", "PORTAL_KIOSK_IDLE": "soon"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "PORTAL_DEMO") || !strings.Contains(err.Error(), "PORTAL_KIOSK_IDLE") {
+		t.Fatalf("err = %v", err)
+	}
+}

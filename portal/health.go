@@ -1,0 +1,39 @@
+package portal
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/koto-portal/portal/internal/store"
+)
+
+// showHealth answers while the process can answer at all.
+func (s *Server) showHealth(c *fiber.Ctx) error {
+	return c.SendString("ok")
+}
+
+// showReadiness answers 200 only when the database is reachable and its
+// schema is the one this binary expects, so a load balancer holds traffic
+// back from an instance that cannot serve it.
+func (s *Server) showReadiness(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	v, err := s.db.CurrentVersion(ctx)
+	switch {
+	case err != nil:
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable")
+	case v < store.LatestVersion():
+		return c.Status(fiber.StatusServiceUnavailable).SendString("schema is behind: run portal migrate")
+	}
+	return c.SendString("ready")
+}
+
+func (s *Server) showMetrics(c *fiber.Ctx) error {
+	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	h(c.Context())
+	return nil
+}

@@ -1,0 +1,101 @@
+package portal
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/static"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// templates holds one parsed set per page: the page's file on top of the
+// shared layout.
+type templates struct {
+	pages map[string]*template.Template
+}
+
+func loadTemplates(assets *static.Assets) (*templates, error) {
+	funcs := template.FuncMap{
+		"asset": assets.URL,
+		"seq": func(n int) []int {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = i
+			}
+			return out
+		},
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	t := &templates{pages: map[string]*template.Template{}}
+	for _, e := range entries {
+		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		clone, err := layout.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := clone.ParseFS(templateFiles, e); err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		t.pages[name] = clone
+	}
+	return t, nil
+}
+
+// Page is what every page's template gets.
+type Page struct {
+	T         *i18n.T
+	Title     string
+	Path      string
+	Languages []i18n.Language
+	Body      string // a class on <body> naming the kind of screen
+	CSRF      string
+}
+
+// Lang is the page's language (for <html lang dir>).
+func (p Page) Lang() i18n.Language { return p.T.Lang }
+
+func (s *Server) translator(c *fiber.Ctx) *i18n.T {
+	l, ok := c.Locals(keyLang).(i18n.Language)
+	if !ok {
+		l = s.catalog.Negotiate("", "", "")
+	}
+	return s.catalog.For(l)
+}
+
+func (s *Server) page(c *fiber.Ctx, title string) Page {
+	return Page{T: s.translator(c), Title: title, Path: c.Path(), Languages: i18n.Languages}
+}
+
+// render executes a page into a buffer first, so a template error becomes
+// a clean error page instead of half a page.
+func (s *Server) render(c *fiber.Ctx, name string, data any) error {
+	t, ok := s.templates.pages[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}
