@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/static"
 )
@@ -68,6 +70,7 @@ type Page struct {
 	Languages []i18n.Language
 	Body      string // a class on <body> naming the kind of screen
 	CSRF      string
+	Staff     *auth.Principal // the logged-in staff member, if any
 }
 
 // Lang is the page's language (for <html lang dir>).
@@ -82,7 +85,14 @@ func (s *Server) translator(c *fiber.Ctx) *i18n.T {
 }
 
 func (s *Server) page(c *fiber.Ctx, title string) Page {
-	return Page{T: s.translator(c), Title: title, Path: c.Path(), Languages: i18n.Languages}
+	p := Page{T: s.translator(c), Title: title, Path: c.Path(), Languages: i18n.Languages}
+	if sess, ok := session(c); ok {
+		p.Staff = &sess.Principal
+	}
+	if s.db != nil {
+		p.CSRF = s.csrfToken(c)
+	}
+	return p
 }
 
 // render executes a page into a buffer first, so a template error becomes
@@ -98,4 +108,26 @@ func (s *Server) render(c *fiber.Ctx, name string, data any) error {
 	}
 	c.Type("html", "utf-8")
 	return c.Send(buf.Bytes())
+}
+
+// renderStatus renders a page with a status other than 200 (a form with
+// errors comes back as 422, filled in).
+func (s *Server) renderStatus(c *fiber.Ctx, status int, name string, data any) error {
+	c.Status(status)
+	return s.render(c, name, data)
+}
+
+// formValues copies the submitted form into url.Values; invalid bodies
+// give an empty set, which the form checks then report field by field.
+func formValues(c *fiber.Ctx) url.Values {
+	v, err := url.ParseQuery(string(c.Body()))
+	if err != nil || !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+		v = url.Values{}
+		if mf, err := c.MultipartForm(); err == nil {
+			for k, vs := range mf.Value {
+				v[k] = vs
+			}
+		}
+	}
+	return v
 }

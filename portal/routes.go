@@ -1,8 +1,10 @@
 package portal
 
-// routes lists every route of the portal, top to bottom.
+// routes lists every route of the portal, top to bottom. Middleware that
+// applies to all of them is in New; the staff group adds the login check.
 func (s *Server) routes() {
 	a := s.app
+	// Operations and assets.
 	a.Get("/healthz", s.showHealth)
 	a.Get("/readyz", s.showReadiness)
 	a.Get("/metrics", s.showMetrics)
@@ -12,5 +14,64 @@ func (s *Server) routes() {
 	a.Get("/favicon.ico", s.serveFavicon)
 	a.Get("/icon.svg", s.serveFavicon)
 
+	// Public pages.
 	a.Get("/", s.showStartPage)
+	a.Get("/login", s.showLoginPage)
+	a.Post("/login", s.submitLogin)
+	a.Post("/logout", s.submitLogout)
+
+	// Devices: pairing, the kiosk and the waiting-room display.
+	a.Get("/kiosk/pair", s.showPairPage)
+	a.Post("/kiosk/pair", s.submitPairCode)
+	a.Get("/display/pair", s.showPairPage)
+	a.Post("/display/pair", s.submitPairCode)
+	a.Get("/kiosk/:sp", s.showKiosk)
+	a.Post("/kiosk/:sp/tickets", s.submitTicket)
+	a.Get("/display/:sp", s.showDisplay)
+
+	// The visitor's phone, following a ticket by its capability link.
+	a.Get("/t/:token", s.showTicketFollow)
+	a.Post("/t/:token/cancel", s.submitTicketCancel)
+	a.Post("/t/:token/push", s.submitTicketPush)
+
+	// JSON for the live screens, and their websocket.
+	a.Get("/api/v1/tickets/:token", s.apiTicketSnapshot)
+	a.Get("/api/v1/queue/:sp", s.apiQueueSnapshot)
+	a.Get("/ws", s.upgradeWebsocket, s.serveWebsocket())
+
+	// Staff.
+	st := a.Group("/staff", s.requireStaff)
+	st.Get("/", s.showStaffHome)
+	st.Get("/queue/:sp", s.showQueue)
+	st.Post("/queue/:sp/call-next", s.submitCallNext)
+	st.Post("/queue/:sp/tickets/:id/:action", s.submitTicketAction)
+	st.Get("/visits/new", s.showVisitForm)
+	st.Post("/visits", s.submitVisit)
+	st.Get("/stats", s.showStats)
+	st.Get("/stats.csv", s.exportStats)
+
+	// Set-up by leads and admins.
+	st.Get("/setup", s.showSetup)
+	st.Get("/setup/new", s.showServicePointForm)
+	st.Post("/setup/new", s.submitServicePoint)
+	st.Get("/setup/:sp", s.showServicePointForm)
+	st.Post("/setup/:sp", s.submitServicePoint)
+	st.Post("/setup/:sp/desks", s.submitDesk)
+	st.Post("/setup/:sp/desks/:id", s.submitDesk)
+	st.Get("/setup/:sp/topics/new", s.showTopicForm)
+	st.Post("/setup/:sp/topics/new", s.submitTopic)
+	st.Get("/setup/:sp/topics/:id", s.showTopicForm)
+	st.Post("/setup/:sp/topics/:id", s.submitTopic)
+	st.Post("/setup/:sp/referrals", s.submitReferral)
+	st.Post("/setup/:sp/referrals/:id", s.submitReferral)
+	st.Get("/setup/:sp/devices", s.showDevices)
+	st.Post("/setup/:sp/devices", s.submitDevice)
+	st.Post("/setup/:sp/devices/:id/code", s.submitDeviceCode)
+	st.Post("/setup/:sp/devices/:id/revoke", s.submitDeviceRevoke)
+	st.Get("/people", s.showPeople)
+	st.Get("/people/new", s.showPersonForm)
+	st.Post("/people/new", s.submitPerson)
+	st.Get("/people/:id", s.showPersonForm)
+	st.Post("/people/:id", s.submitPerson)
+	st.Get("/access-log", s.showAccessLog)
 }

@@ -5,13 +5,17 @@ package portal
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/static"
 )
@@ -22,6 +26,9 @@ type Deps struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Catalog *i18n.Catalog
+	Auth    *auth.Service
+	Push    *push.Sender // nil: Web Push is switched off
+	Hub     *live.Hub
 	Version string
 }
 
@@ -31,6 +38,9 @@ type Server struct {
 	db        *store.DB
 	logger    *slog.Logger
 	catalog   *i18n.Catalog
+	auth      *auth.Service
+	push      *push.Sender
+	hub       *live.Hub
 	assets    *static.Assets
 	templates *templates
 	metrics   *metrics
@@ -47,7 +57,11 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version}
+	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
+		auth: d.Auth, push: d.Push, hub: d.Hub}
+	if s.auth == nil && d.DB != nil {
+		s.auth = auth.New(d.DB, nil)
+	}
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err
 	}
@@ -64,7 +78,7 @@ func New(d Deps) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		AppName:               "koto-portal",
 	})
-	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage)
+	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, s.skipForAssets(s.withSession), s.checkCSRF)
 	s.routes()
 	// Anything no route took is a localized 404.
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
@@ -73,3 +87,15 @@ func New(d Deps) (*Server, error) {
 
 // App is the Fiber app, for listening and for tests.
 func (s *Server) App() *fiber.App { return s.app }
+
+// skipForAssets runs h except for assets and operations endpoints, which
+// need no session (and should not cost a database round trip each).
+func (s *Server) skipForAssets(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := c.Path()
+		if strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || s.db == nil {
+			return c.Next()
+		}
+		return h(c)
+	}
+}

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
+	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/devdb"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/portal"
 )
@@ -82,11 +87,37 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer db.Close()
 
+	if cfg.Demo {
+		password, generated := demoPassword(cfg)
+		if err := demo.Seed(ctx, url, password); err != nil {
+			return err
+		}
+		if generated {
+			// Printed to the terminal, not the log: it is a secret.
+			fmt.Fprintf(os.Stderr, "\n  Demo staff login: %s (also %s, %s), password: %s\n  Set PORTAL_DEMO_PASSWORD to choose it.\n\n",
+				demo.LeadEmail, demo.ExpertEmail, demo.AdminEmail, password)
+		}
+	}
+
 	catalog, err := i18n.New(logger)
 	if err != nil {
 		return err
 	}
-	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version})
+	sender, err := pushSender(cfg, logger)
+	if err != nil {
+		return err
+	}
+
+	// The live layer: one hub, fed by one LISTEN connection to PostgreSQL.
+	liveCtx, stopLive := context.WithCancel(context.Background())
+	defer stopLive()
+	hub := live.NewHub(logger, live.Options{})
+	go hub.Run(liveCtx)
+	listener := live.NewListener(url, hub, logger)
+	go func() { _ = listener.Run(liveCtx) }()
+
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
+		Auth: auth.New(db, nil), Push: sender, Hub: hub})
 	if err != nil {
 		return err
 	}
@@ -101,8 +132,32 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
+	// Websockets close first (with a close frame, so screens reconnect to
+	// another instance at once); then requests in flight finish.
+	stopLive()
 	if err := srv.App().ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// pushSender builds the Web Push sender, or nil (push off) without keys.
+func pushSender(cfg config.Config, logger *slog.Logger) (*push.Sender, error) {
+	public, private, err := vapidKeys(cfg)
+	if err != nil || public == "" {
+		if public == "" && err == nil {
+			logger.Warn("Web Push is off: set PORTAL_VAPID_PUBLIC_KEY and PORTAL_VAPID_PRIVATE_KEY (portal vapid-keys prints a pair)")
+		}
+		return nil, err
+	}
+	subject := cfg.VAPIDSubject
+	if subject == "" {
+		subject = "mailto:admin@example.org"
+		logger.Warn("PORTAL_VAPID_SUBJECT is unset: push services may refuse a placeholder contact", "subject", subject)
+	}
+	pc := push.Config{VAPIDPublicKey: public, VAPIDPrivateKey: private, Subject: subject}
+	if len(cfg.PushAllowedHosts) > 0 {
+		pc.AllowedHosts = cfg.PushAllowedHosts
+	}
+	return push.NewSender(pc)
 }

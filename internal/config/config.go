@@ -146,6 +146,9 @@ func (c *Config) Validate() error {
 	if s := c.VAPIDSubject; s != "" && !strings.HasPrefix(s, "mailto:") && !strings.HasPrefix(s, "https://") {
 		problems = append(problems, fmt.Sprintf("PORTAL_VAPID_SUBJECT=%q: want mailto:someone@example.fi or an https:// URL", s))
 	}
+	if c.DemoPassword != "" && len(c.DemoPassword) < 10 {
+		problems = append(problems, "PORTAL_DEMO_PASSWORD: at least 10 characters")
+	}
 	if c.MaxDBConns < 2 || c.MaxDBConns > 1000 {
 		problems = append(problems, fmt.Sprintf("PORTAL_DB_MAX_CONNS=%d: want 2 to 1000", c.MaxDBConns))
 	}

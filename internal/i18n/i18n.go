@@ -71,14 +71,21 @@ func Load(fsys fs.FS, logger *slog.Logger) (*Catalog, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	b := i18n.NewBundle(language.MustParse(Default))
+	// Messages are split by area (core.fi.json, walkin.fi.json, …); each
+	// language must have a file for every area English has.
 	for _, l := range Languages {
-		name := l.Code + ".json"
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("locales: %s: %w", name, err)
+		names, err := fs.Glob(fsys, "*."+l.Code+".json")
+		if err != nil || len(names) == 0 {
+			return nil, fmt.Errorf("locales: no message files for %s", l.Code)
 		}
-		if _, err := b.ParseMessageFileBytes(data, name); err != nil {
-			return nil, fmt.Errorf("locales: %s: %w", name, err)
+		for _, name := range names {
+			data, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("locales: %s: %w", name, err)
+			}
+			if _, err := b.ParseMessageFileBytes(data, name); err != nil {
+				return nil, fmt.Errorf("locales: %s: %w", name, err)
+			}
 		}
 	}
 	tags := make([]language.Tag, len(Languages))
@@ -152,7 +159,9 @@ func (t *T) localize(id string, count any, args []any) string {
 	if count != nil {
 		data["Count"] = count
 	}
-	s, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: count})
+	lc := localizeConfig(id, count)
+	lc.TemplateData = data
+	s, err := t.loc.Localize(lc)
 	if err != nil {
 		// A missing message shows its id rather than breaking the page; the
 		// translation tests keep this from reaching production.
@@ -160,4 +169,8 @@ func (t *T) localize(id string, count any, args []any) string {
 		return id
 	}
 	return s
+}
+
+func localizeConfig(id string, count any) *i18n.LocalizeConfig {
+	return &i18n.LocalizeConfig{MessageID: id, PluralCount: count}
 }

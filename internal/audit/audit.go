@@ -1,0 +1,96 @@
+// Package audit owns the access log: an append-only record of every read,
+// change or export of personal data (who, municipality, subject, action,
+// purpose, result, when). It never holds identity codes or secrets.
+package audit
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Actions.
+const (
+	ActionRead   = "read"
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+	ActionExport = "export"
+)
+
+// Results.
+const (
+	ResultOK     = "ok"
+	ResultDenied = "denied"
+)
+
+// Entry is one access-log row.
+type Entry struct {
+	ID          int64
+	At          time.Time
+	Tenant      int64
+	StaffID     int64 // 0 when no staff member acted
+	StaffName   string
+	SubjectKind string // "staff", "client", …
+	SubjectID   int64
+	Action      string
+	Purpose     string
+	Result      string
+}
+
+// Write appends an entry in the caller's transaction, so the log and the
+// access it records commit or fail together.
+func Write(ctx context.Context, tx pgx.Tx, e Entry) error {
+	var staff *int64
+	if e.StaffID != 0 {
+		staff = &e.StaffID
+	}
+	var subject *int64
+	if e.SubjectID != 0 {
+		subject = &e.SubjectID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO access_log (municipality_id, staff_id, subject_kind, subject_id, action, purpose, result)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Tenant, staff, e.SubjectKind, subject, e.Action, e.Purpose, e.Result)
+	return err
+}
+
+// Filter narrows a listing; zero values mean any.
+type Filter struct {
+	StaffID     int64
+	SubjectKind string
+	SubjectID   int64
+	Action      string
+	From, To    time.Time
+	Limit       int
+}
+
+// List reads entries newest first, inside the caller's tenant transaction.
+func List(ctx context.Context, tx pgx.Tx, f Filter) ([]Entry, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT a.id, a.at, a.municipality_id, coalesce(a.staff_id, 0), coalesce(s.name, ''), a.subject_kind,
+		       coalesce(a.subject_id, 0), a.action, a.purpose, a.result
+		FROM access_log a LEFT JOIN staff s ON s.id = a.staff_id
+		WHERE ($1 = 0 OR a.staff_id = $1) AND ($2 = '' OR a.subject_kind = $2) AND ($3 = 0 OR a.subject_id = $3)
+		  AND ($4 = '' OR a.action = $4) AND ($5::timestamptz IS NULL OR a.at >= $5) AND ($6::timestamptz IS NULL OR a.at < $6)
+		ORDER BY a.at DESC, a.id DESC LIMIT $7`,
+		f.StaffID, f.SubjectKind, f.SubjectID, f.Action, nullTime(f.From), nullTime(f.To), f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
+		var e Entry
+		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result)
+		return e, err
+	})
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,213 @@
+// Package forms owns checking what people type: each field is read from the
+// submitted values, trimmed, checked (valid UTF-8, no control characters,
+// length in characters, the right kind) and either kept or given an error
+// key that the web layer translates. What was typed is always kept, so a
+// form with an error comes back filled in.
+package forms
+
+import (
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors maps a field name to the message id of its problem.
+type Errors map[string]string
+
+// Form reads one submission.
+type Form struct {
+	Values url.Values
+	Errors Errors
+}
+
+// New wraps submitted values.
+func New(v url.Values) *Form { return &Form{Values: v, Errors: Errors{}} }
+
+// OK tells whether no field had a problem.
+func (f *Form) OK() bool { return len(f.Errors) == 0 }
+
+// Fail records a problem on a field unless it already has one.
+func (f *Form) Fail(field, key string) {
+	if _, ok := f.Errors[field]; !ok {
+		f.Errors[field] = key
+	}
+}
+
+// Raw is what was typed, for showing back; invalid UTF-8 is made valid so
+// the page can show it.
+func (f *Form) Raw(field string) string {
+	return strings.ToValidUTF8(f.Values.Get(field), "\uFFFD")
+}
+
+// Text reads a text field: required or not, at most max characters, one line.
+func (f *Form) Text(field string, required bool, max int) string {
+	return f.text(field, required, max, false)
+}
+
+// Paragraph is Text that allows line breaks.
+func (f *Form) Paragraph(field string, required bool, max int) string {
+	return f.text(field, required, max, true)
+}
+
+func (f *Form) text(field string, required bool, max int, multiline bool) string {
+	raw := f.Values.Get(field)
+	if !utf8.ValidString(raw) {
+		f.Fail(field, "form.invalid_text")
+		return ""
+	}
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		if required {
+			f.Fail(field, "form.required")
+		}
+		return ""
+	}
+	if utf8.RuneCountInString(s) > max {
+		f.Fail(field, "form.too_long")
+		return ""
+	}
+	for _, r := range s {
+		if r == '\n' || r == '\r' || r == '\t' {
+			if multiline {
+				continue
+			}
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			f.Fail(field, "form.invalid_text")
+			return ""
+		}
+	}
+	return s
+}
+
+// Int reads a whole number within [min, max].
+func (f *Form) Int(field string, required bool, min, max int64) (int64, bool) {
+	s := strings.TrimSpace(f.Values.Get(field))
+	if s == "" {
+		if required {
+			f.Fail(field, "form.required")
+		}
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f.Fail(field, "form.not_a_number")
+		return 0, false
+	}
+	if n < min || n > max {
+		f.Fail(field, "form.out_of_range")
+		return 0, false
+	}
+	return n, true
+}
+
+// IDs reads a list of positive ids (checkboxes sharing a name).
+func (f *Form) IDs(field string) []int64 {
+	var out []int64
+	for _, s := range f.Values[field] {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n <= 0 {
+			f.Fail(field, "form.invalid_choice")
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// Choice reads one value that must be among allowed.
+func (f *Form) Choice(field string, required bool, allowed ...string) string {
+	s := strings.TrimSpace(f.Values.Get(field))
+	if s == "" {
+		if required {
+			f.Fail(field, "form.required")
+		}
+		return ""
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	f.Fail(field, "form.invalid_choice")
+	return ""
+}
+
+// Choices reads several values that must each be among allowed.
+func (f *Form) Choices(field string, allowed ...string) []string {
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range f.Values[field] {
+		s = strings.TrimSpace(s)
+		if !ok[s] {
+			f.Fail(field, "form.invalid_choice")
+			return nil
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Bool reads a checkbox.
+func (f *Form) Bool(field string) bool {
+	switch f.Values.Get(field) {
+	case "1", "on", "true", "yes":
+		return true
+	}
+	return false
+}
+
+// Email reads an e-mail address, lower-cased.
+func (f *Form) Email(field string, required bool) string {
+	s := f.Text(field, required, 254)
+	if s == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") {
+		f.Fail(field, "form.invalid_email")
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Slug reads a short address name: lower-case letters, digits and dashes.
+func (f *Form) Slug(field string, required bool) string {
+	s := f.Text(field, required, 63)
+	if s == "" {
+		return ""
+	}
+	if !slugPattern.MatchString(s) {
+		f.Fail(field, "form.invalid_slug")
+		return ""
+	}
+	return s
+}
+
+var clock = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// Clock reads a time of day as HH:MM.
+func (f *Form) Clock(field string, required bool) string {
+	s := f.Text(field, required, 5)
+	if s == "" {
+		return ""
+	}
+	if !clock.MatchString(s) {
+		f.Fail(field, "form.invalid_time")
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,150 @@
+package portal
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/auth"
+)
+
+const (
+	keySession ctxKey = iota + 100
+	keyCSRF
+)
+
+// sessionCookie is the cookie's name: behind TLS the __Host- prefix pins it
+// to our host, over https only, for the whole site.
+func sessionCookie(c *fiber.Ctx) string {
+	if c.Protocol() == "https" {
+		return "__Host-koto_session"
+	}
+	return "koto_session"
+}
+
+func csrfCookie(c *fiber.Ctx) string {
+	if c.Protocol() == "https" {
+		return "__Host-koto_csrf"
+	}
+	return "koto_csrf"
+}
+
+// session returns the logged-in staff member's session, if any.
+func session(c *fiber.Ctx) (auth.Session, bool) {
+	s, ok := c.Locals(keySession).(auth.Session)
+	return s, ok
+}
+
+// withSession loads the staff session named by the cookie. Staff pages then
+// speak the staff member's own language unless ?lang= asks otherwise.
+func (s *Server) withSession(c *fiber.Ctx) error {
+	token := c.Cookies(sessionCookie(c))
+	if token == "" {
+		return c.Next()
+	}
+	sess, err := s.auth.Session(c.UserContext(), token)
+	if errors.Is(err, auth.ErrNoSession) {
+		s.clearSessionCookie(c)
+		return c.Next()
+	} else if err != nil {
+		return err
+	}
+	c.Locals(keySession, sess)
+	if _, chosen := s.catalog.Lookup(c.Query("lang")); !chosen {
+		if l, ok := s.catalog.Lookup(sess.Principal.Locale); ok {
+			c.Locals(keyLang, l)
+		}
+	}
+	return c.Next()
+}
+
+func (s *Server) setSessionCookie(c *fiber.Ctx, sess auth.Session) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie(c), Value: sess.Token, Path: "/", Expires: sess.Expires,
+		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Server) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: sessionCookie(c), Value: "", Path: "/", Expires: time.Unix(1, 0), MaxAge: -1,
+		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// requireStaff lets only logged-in staff through: a page request goes to
+// the login page and comes back after; anything else gets 401.
+func (s *Server) requireStaff(c *fiber.Ctx) error {
+	if _, ok := session(c); ok {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Next()
+	}
+	if c.Method() == fiber.MethodGet && !wantsJSON(c) {
+		return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+	}
+	return newError(fiber.StatusUnauthorized, "error.unauthorized")
+}
+
+// csrfToken is the token forms of this request must carry: the session's
+// for staff, else a double-submit cookie set here on first sight.
+func (s *Server) csrfToken(c *fiber.Ctx) string {
+	if sess, ok := session(c); ok {
+		return sess.CSRF
+	}
+	if t, ok := c.Locals(keyCSRF).(string); ok {
+		return t
+	}
+	t := c.Cookies(csrfCookie(c))
+	if len(t) < 32 || len(t) > 64 {
+		t = auth.NewToken()
+		c.Cookie(&fiber.Cookie{Name: csrfCookie(c), Value: t, Path: "/", HTTPOnly: true,
+			Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteStrictMode})
+	}
+	c.Locals(keyCSRF, t)
+	return t
+}
+
+// checkCSRF refuses any state-changing request from another origin or
+// without the right token. Browsers send Origin on every cross-site POST;
+// the token covers those that do not.
+func (s *Server) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if o := c.Get(fiber.HeaderOrigin); o != "" && !s.sameOrigin(c, o) {
+		return newError(fiber.StatusForbidden, "error.csrf")
+	}
+	sent := c.FormValue("_csrf")
+	if sent == "" {
+		sent = c.Get("X-CSRF-Token")
+	}
+	var want string
+	if sess, ok := session(c); ok {
+		want = sess.CSRF
+	} else {
+		want = c.Cookies(csrfCookie(c))
+	}
+	if want == "" || sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
+		return newError(fiber.StatusForbidden, "error.csrf")
+	}
+	return c.Next()
+}
+
+// sameOrigin compares an Origin header with this request's own origin (or
+// the configured public URL).
+func (s *Server) sameOrigin(c *fiber.Ctx, origin string) bool {
+	own := c.Protocol() + "://" + c.Hostname()
+	if strings.EqualFold(origin, own) {
+		return true
+	}
+	return s.cfg.BaseURL != "" && strings.EqualFold(origin, strings.TrimRight(s.cfg.BaseURL, "/"))
+}
+
+// clientKey identifies a client for throttling without keeping its address.
+func clientKey(c *fiber.Ctx) string {
+	h := sha256.Sum256([]byte("koto-client:" + c.IP()))
+	return hex.EncodeToString(h[:12])
+}
