@@ -27,7 +27,8 @@ type templates struct {
 
 func loadTemplates(assets *static.Assets) (*templates, error) {
 	funcs := template.FuncMap{
-		"asset": assets.URL,
+		"asset":     assets.URL,
+		"pictogram": pictogram,
 		"seq": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {
@@ -130,4 +131,24 @@ func formValues(c *fiber.Ctx) url.Values {
 		}
 	}
 	return v
+}
+
+// pictogram inlines a shipped pictogram so it takes the text colour
+// (currentColor) of where it stands; an unknown name gives the "other" one.
+func pictogram(name string) template.HTML {
+	b, err := fs.ReadFile(static.FS, "pictograms/"+name+".svg")
+	if err != nil {
+		b, _ = fs.ReadFile(static.FS, "pictograms/other.svg")
+	}
+	return template.HTML(b) // our own embedded files, not user input
+}
+
+// Pictograms lists the shipped pictogram names, for pickers.
+func Pictograms() []string {
+	entries, _ := fs.ReadDir(static.FS, "pictograms")
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".svg"))
+	}
+	return names
 }
