@@ -1,0 +1,120 @@
+// Package live owns the portal's live updates: numbering each change on a
+// channel and announcing it through PostgreSQL NOTIFY (Publish), the one
+// listener per instance that hears the announcements (Listener), and the hub
+// that fans them out to the websocket subscribers of that instance (Hub).
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NotifyChannel is the PostgreSQL notification channel every instance listens on.
+const NotifyChannel = "koto_live"
+
+// MaxPayload is the largest notification PostgreSQL accepts in its default
+// configuration (payloads must be shorter than 8000 bytes).
+const MaxPayload = 7999
+
+// Limits on names, so that an event stripped of its data always fits.
+const (
+	maxChannelLen = 200
+	maxTypeLen    = 100
+)
+
+// Event is one numbered change on a channel, as clients receive it.
+type Event struct {
+	Channel string          `json:"channel"`
+	Seq     int64           `json:"seq"`
+	Type    string          `json:"type"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	// Truncated marks an event whose data did not fit in a notification:
+	// the client learns the seq and fetches a snapshot instead.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Querier is anything that reads one row: a transaction, a pool, a connection.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Publish numbers a change on channel and announces it, inside the caller's
+// transaction: the notification goes out only if that transaction commits,
+// so a rolled-back change announces nothing and uses up no number. The row
+// lock on the channel's counter makes concurrent publishers on one channel
+// commit, and so notify, in seq order.
+func Publish(ctx context.Context, tx pgx.Tx, channel, typ string, data any) (int64, error) {
+	if err := checkNames(channel, typ); err != nil {
+		return 0, err
+	}
+	var raw json.RawMessage
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return 0, fmt.Errorf("live: encode %s data: %w", typ, err)
+		}
+		raw = b
+	}
+	var seq int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO live_channels AS lc (channel, seq) VALUES ($1, 1)
+		ON CONFLICT (channel) DO UPDATE SET seq = lc.seq + 1
+		RETURNING seq`, channel).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("live: number %s on %s: %w", typ, channel, err)
+	}
+	payload, err := encodeNotification(Event{Channel: channel, Seq: seq, Type: typ, Data: raw})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, payload); err != nil {
+		return 0, fmt.Errorf("live: notify %s on %s: %w", typ, channel, err)
+	}
+	return seq, nil
+}
+
+// encodeNotification drops the data of an event too large for NOTIFY.
+func encodeNotification(ev Event) (string, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("live: encode event: %w", err)
+	}
+	if len(b) > MaxPayload {
+		ev.Data, ev.Truncated = nil, true
+		if b, err = json.Marshal(ev); err != nil {
+			return "", fmt.Errorf("live: encode event: %w", err)
+		}
+	}
+	return string(b), nil
+}
+
+func checkNames(channel, typ string) error {
+	switch {
+	case channel == "" || len(channel) > maxChannelLen:
+		return fmt.Errorf("live: channel name must be 1–%d bytes, got %d", maxChannelLen, len(channel))
+	case typ == "" || len(typ) > maxTypeLen:
+		return fmt.Errorf("live: event type must be 1–%d bytes, got %d", maxTypeLen, len(typ))
+	}
+	return nil
+}
+
+// CurrentSeq is the seq of the last change published on channel (0 when
+// none), for a snapshot to carry. Read it in the snapshot's transaction
+// under REPEATABLE READ; under READ COMMITTED read it before the state, so
+// that a change committed in between is at worst delivered again on top of
+// the snapshot (apply events idempotently) rather than skipped.
+func CurrentSeq(ctx context.Context, q Querier, channel string) (int64, error) {
+	var seq int64
+	err := q.QueryRow(ctx, `SELECT seq FROM live_channels WHERE channel = $1`, channel).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("live: read seq of %s: %w", channel, err)
+	}
+	return seq, nil
+}
