@@ -1,0 +1,253 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CallNext calls the next visitor to a desk. It considers waiting tickets of
+// today for the given topics (all when none are given) that are not kept for
+// another desk; of those, first the ones in a language the expert speaks,
+// then the earliest arrival (a transferred ticket keeps its place). Locked
+// rows are skipped, so experts pressing at the same moment get different
+// visitors rather than waiting on each other.
+func (s *Service) CallNext(ctx context.Context, tenant, spID, deskID, staffID int64, topics []int64, languages []string) (Ticket, error) {
+	var t Ticket
+	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		sp, err := s.loadServicePoint(ctx, tx, spID)
+		if err != nil {
+			return err
+		}
+		if err := checkDeskStaff(ctx, tx, spID, deskID, staffID); err != nil {
+			return err
+		}
+		if topics == nil {
+			topics = []int64{}
+		}
+		var id int64
+		err = tx.QueryRow(ctx, `
+			SELECT id FROM tickets
+			WHERE service_point_id = $1 AND service_day = $2 AND state = 'waiting'
+			  AND (cardinality($3::bigint[]) = 0 OR topic_id = ANY ($3))
+			  AND (for_desk_id IS NULL OR for_desk_id = $4)
+			ORDER BY split_part(lower(language), '-', 1) = ANY ($5::text[]) DESC, created_at, id
+			LIMIT 1
+			FOR UPDATE SKIP LOCKED`, spID, sp.serviceDay(s.clock()), topics, deskID, primaryTags(languages)).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrQueueEmpty
+		}
+		if err != nil {
+			return err
+		}
+		t, err = s.callLocked(ctx, tx, id, deskID, staffID)
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+// primaryTags reduces language tags to their primary subtags, so an expert
+// who speaks "zh" is matched with a visitor who chose "zh-Hans".
+func primaryTags(langs []string) []string {
+	out := make([]string, 0, len(langs))
+	for _, l := range langs {
+		p, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(l)), "-")
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Call calls one given waiting ticket to a desk, e.g. a number the expert
+// picked from the queue screen.
+func (s *Service) Call(ctx context.Context, tenant, spID, ticketID, deskID, staffID int64) (Ticket, error) {
+	var t Ticket
+	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		if _, err := s.loadServicePoint(ctx, tx, spID); err != nil {
+			return err
+		}
+		if err := checkDeskStaff(ctx, tx, spID, deskID, staffID); err != nil {
+			return err
+		}
+		cur, err := lockTicket(ctx, tx, spID, ticketID)
+		if err != nil {
+			return err
+		}
+		if cur.State != Waiting {
+			return ErrWrongState
+		}
+		if cur.ForDeskID != nil && *cur.ForDeskID != deskID {
+			return ErrOtherDesk
+		}
+		t, err = s.callLocked(ctx, tx, ticketID, deskID, staffID)
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+// callLocked calls a waiting ticket this transaction holds locked.
+func (s *Service) callLocked(ctx context.Context, tx pgx.Tx, ticketID, deskID, staffID int64) (Ticket, error) {
+	t, err := updateTicket(ctx, tx, ticketID, `state = 'called', desk_id = $2, staff_id = $3,
+		called_at = $4, last_called_at = $4, recalls = 0`, deskID, staffID, s.clock())
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, publish(ctx, tx, EventCalled, t)
+}
+
+// change runs one state transition on a ticket of a service point: lock it,
+// check its state is one of from, apply, publish typ on both channels.
+func (s *Service) change(ctx context.Context, tenant, spID, ticketID int64, from []TicketState, typ string,
+	apply func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
+	var t Ticket
+	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		sp, err := s.loadServicePoint(ctx, tx, spID)
+		if err != nil {
+			return err
+		}
+		cur, err := lockTicket(ctx, tx, spID, ticketID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, cur.State) {
+			return ErrWrongState
+		}
+		if t, err = apply(tx, cur, sp); err != nil {
+			return err
+		}
+		if t.State.Closed() {
+			if err := dropPush(ctx, tx, t.ID); err != nil {
+				return err
+			}
+		}
+		return publish(ctx, tx, typ, t)
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+// Recall calls a called visitor again (the display chimes once more).
+func (s *Service) Recall(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
+	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventRecalled,
+		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			return updateTicket(ctx, tx, ticketID, `recalls = recalls + 1, last_called_at = $2`, s.clock())
+		})
+}
+
+// NoShow closes a called ticket whose visitor did not come; only once they
+// have been recalled as often as the service point asks, so one missed chime
+// does not cost anyone their place.
+func (s *Service) NoShow(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
+	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventNoShow,
+		func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
+			if cur.Recalls < sp.maxRecalls {
+				return Ticket{}, ErrTooEarlyForNoShow
+			}
+			return updateTicket(ctx, tx, ticketID, `state = 'no_show', finished_at = $2`, s.clock())
+		})
+}
+
+// Start marks that the called visitor has arrived and service begins.
+func (s *Service) Start(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
+	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventServing,
+		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			return updateTicket(ctx, tx, ticketID, `state = 'serving', serving_at = $2`, s.clock())
+		})
+}
+
+// Finish closes a served ticket and returns its wait and service times for
+// the anonymous visit record, which the caller writes with the expert's
+// answers (topics handled, outcome, referral).
+func (s *Service) Finish(ctx context.Context, tenant, spID, ticketID int64) (Finished, error) {
+	t, err := s.change(ctx, tenant, spID, ticketID, []TicketState{Serving}, EventDone,
+		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			return updateTicket(ctx, tx, ticketID, `state = 'done', finished_at = $2`, s.clock())
+		})
+	if err != nil {
+		return Finished{}, err
+	}
+	f := Finished{Ticket: t}
+	if t.CalledAt != nil {
+		f.Wait = max(t.CalledAt.Sub(t.CreatedAt), 0)
+	}
+	if t.ServingAt != nil && t.FinishedAt != nil {
+		f.Service = max(t.FinishedAt.Sub(*t.ServingAt), 0)
+	}
+	return f, nil
+}
+
+// Transfer sends a called or served visitor back to the queue under another
+// topic, or kept for one desk, or both. The ticket keeps its number and its
+// original arrival time, so it is not sent to the back of the line.
+func (s *Service) Transfer(ctx context.Context, tenant, spID, ticketID int64, toTopicID, toDeskID *int64) (Ticket, error) {
+	if toTopicID == nil && toDeskID == nil {
+		return Ticket{}, ErrNoTransferTarget
+	}
+	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called, Serving}, EventTransferred,
+		func(tx pgx.Tx, cur Ticket, _ servicePoint) (Ticket, error) {
+			topic := cur.TopicID
+			if toTopicID != nil {
+				var ok bool
+				err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM topics WHERE id = $1 AND service_point_id = $2 AND active)`,
+					*toTopicID, spID).Scan(&ok)
+				if err != nil {
+					return Ticket{}, err
+				}
+				if !ok {
+					return Ticket{}, ErrUnknownTopic
+				}
+				topic = *toTopicID
+			}
+			if toDeskID != nil {
+				var ok bool
+				err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM desks WHERE id = $1 AND service_point_id = $2 AND active)`,
+					*toDeskID, spID).Scan(&ok)
+				if err != nil {
+					return Ticket{}, err
+				}
+				if !ok {
+					return Ticket{}, ErrUnknownDesk
+				}
+			}
+			// The phone should hear "your turn is near" again in the new line.
+			if _, err := tx.Exec(ctx, `UPDATE ticket_push SET near_sent = false WHERE ticket_id = $1`, ticketID); err != nil {
+				return Ticket{}, err
+			}
+			return updateTicket(ctx, tx, ticketID, `state = 'waiting', topic_id = $2, for_desk_id = $3,
+				desk_id = NULL, staff_id = NULL, recalls = 0, transfers = transfers + 1`, topic, toDeskID)
+		})
+}
+
+// ReturnToQueue puts a called ticket back in its place in the queue, e.g.
+// when the expert called the wrong number or must step away.
+func (s *Service) ReturnToQueue(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
+	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventReturned,
+		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			return updateTicket(ctx, tx, ticketID, `state = 'waiting', desk_id = NULL, staff_id = NULL, recalls = 0`)
+		})
+}
+
+// Cancel is the visitor giving up their number from the phone. The follow
+// link keeps working until the day ends, showing "cancelled".
+func (s *Service) Cancel(ctx context.Context, token string) (Ticket, error) {
+	tenant, id, spID, err := s.resolveToken(ctx, token)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return s.change(ctx, tenant, spID, id, []TicketState{Waiting, Called}, EventCancelled,
+		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			return updateTicket(ctx, tx, id, `state = 'cancelled', finished_at = $2`, s.clock())
+		})
+}

@@ -1,0 +1,108 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/live"
+)
+
+// CloseDay ends the service days that are over at a service point: tickets
+// still waiting or called from an earlier day, or from today once the last
+// closing time has passed, become not_served. No visit is recorded for them
+// (no visit happened); statistics count them by state. The follow tokens and
+// push subscriptions of every earlier day are deleted, as the privacy rules
+// ask; today's tokens keep working until midnight so a phone can still read
+// how its ticket ended.
+func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int, err error) {
+	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		sp, err := s.loadServicePoint(ctx, tx, spID)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		today := sp.serviceDay(now)
+		rows, err := tx.Query(ctx, `WITH t AS (
+			UPDATE tickets SET state = 'not_served', finished_at = $4
+			WHERE service_point_id = $1 AND state IN ('waiting', 'called')
+			  AND (service_day < $2 OR ($3 AND service_day = $2))
+			RETURNING *)
+			SELECT `+ticketCols+cteFrom+` ORDER BY t.id`,
+			spID, today, sp.hours.PastClosing(now.In(sp.loc)), now)
+		if err != nil {
+			return err
+		}
+		tickets, err := collectTickets(rows)
+		if err != nil {
+			return err
+		}
+		closed = len(tickets)
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM ticket_push p USING tickets t
+			WHERE p.ticket_id = t.id AND t.service_point_id = $1
+			  AND (t.service_day < $2 OR t.state NOT IN ('waiting', 'called', 'serving'))`, spID, today); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE tickets SET token_hash = NULL, token_expires_at = NULL
+			WHERE service_point_id = $1 AND service_day < $2 AND token_hash IS NOT NULL`, spID, today); err != nil {
+			return err
+		}
+		if closed == 0 {
+			return nil
+		}
+		// The service point's channel first, as everywhere, then each phone.
+		if _, err := live.Publish(ctx, tx, SPChannel(spID), EventDayClosed, map[string]int{"closed": closed}); err != nil {
+			return err
+		}
+		for _, t := range tickets {
+			if _, err := live.Publish(ctx, tx, TicketChannel(t.ID), EventNotServed, summarize(t)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return closed, nil
+}
+
+// CloseAllDue runs CloseDay for every service point of every tenant, for a
+// periodic job. One service point's failure does not stop the others; the
+// errors come back joined.
+func (s *Service) CloseAllDue(ctx context.Context) (closed int, err error) {
+	type point struct{ id, tenant int64 }
+	var points []point
+	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, municipality_id FROM koto_service_points_all()`)
+		if err != nil {
+			return err
+		}
+		points, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (point, error) {
+			var p point
+			return p, r.Scan(&p.id, &p.tenant)
+		})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, p := range points {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		n, err := s.CloseDay(ctx, p.tenant, p.id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service point %d: %w", p.id, err))
+			continue
+		}
+		closed += n
+	}
+	return closed, errors.Join(errs...)
+}

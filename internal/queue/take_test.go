@@ -1,0 +1,274 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var errDeliberate = errors.New("deliberate rollback")
+
+// Many kiosks at once, some of whose transactions roll back: the committed
+// numbers must be exactly 1..N, because a rolled-back take returns its number.
+func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	const workers, each = 40, 5
+	kiosks := make([]int64, workers)
+	for i := range kiosks {
+		kiosks[i] = f.addKiosk(f.tenant, f.sp)
+	}
+	var mu sync.Mutex
+	var committed []int
+	rolledBack := 0
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range each {
+				rollback := (w*each+i)%4 == 3
+				var got Ticket
+				err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
+					tk, tok, err := f.svc.takeTicketTx(f.ctx, tx, f.sp, f.topicA, "fi", false, kiosks[w])
+					if err != nil {
+						return err
+					}
+					if tok == "" || tk.Number <= 0 {
+						return errors.New("empty token or number")
+					}
+					got = tk
+					if rollback {
+						return errDeliberate
+					}
+					return nil
+				})
+				switch {
+				case rollback && errors.Is(err, errDeliberate):
+					mu.Lock()
+					rolledBack++
+					mu.Unlock()
+				case err != nil:
+					errs <- err
+				default:
+					mu.Lock()
+					committed = append(committed, got.Number)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if rolledBack != workers*each/4 {
+		t.Fatalf("rolled back %d, want %d", rolledBack, workers*each/4)
+	}
+	slices.Sort(committed)
+	n := len(committed)
+	if n != workers*each-rolledBack {
+		t.Fatalf("committed %d tickets, want %d", n, workers*each-rolledBack)
+	}
+	for i, num := range committed {
+		if num != i+1 {
+			t.Fatalf("committed numbers are not 1..%d: position %d holds %d (%v)", n, i, num, committed)
+		}
+	}
+	if got := f.count(`SELECT count(*) FROM tickets WHERE service_point_id = $1`, f.sp); got != n {
+		t.Fatalf("%d tickets in the table, want %d", got, n)
+	}
+	if got := f.count(`SELECT last_number FROM ticket_counters WHERE service_point_id = $1`, f.sp); got != n {
+		t.Fatalf("counter at %d, want %d", got, n)
+	}
+	// Only committed takes were announced.
+	if got := f.seq(SPChannel(f.sp)); got != int64(n) {
+		t.Fatalf("queue channel seq %d, want %d", got, n)
+	}
+}
+
+func TestTakeTicketFields(t *testing.T) {
+	now := futureWednesday(9, 30)
+	f := newFixture(t, `{}`, now)
+	tk, tok, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicB, "ar", true, f.kiosk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Label() != "B 1" || tk.State != Waiting || tk.TopicID != f.topicB || tk.OriginalTopicID != f.topicB ||
+		tk.Language != "ar" || !tk.Interpreter || !tk.CreatedAt.Equal(now) || tk.DeskID != nil {
+		t.Fatalf("ticket = %+v", tk)
+	}
+	if y, m, d := now.Date(); !tk.ServiceDay.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("service day %v", tk.ServiceDay)
+	}
+	if len(tok) != 22 {
+		t.Fatalf("token %q: want 22 base64url characters (128 bits)", tok)
+	}
+	// Stored hashed only, expiring at the local midnight ending the day.
+	var hash []byte
+	var expires time.Time
+	if err := f.owner.QueryRow(f.ctx, `SELECT token_hash, token_expires_at FROM tickets WHERE id = $1`, tk.ID).
+		Scan(&hash, &expires); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := parseToken(tok)
+	if !slices.Equal(hash, want) {
+		t.Fatal("stored token hash does not match the token")
+	}
+	if y, m, d := now.Date(); !expires.Equal(time.Date(y, m, d+1, 0, 0, 0, 0, helsinki)) {
+		t.Fatalf("token expires %v, want the next local midnight", expires.In(helsinki))
+	}
+	if got := f.seq(SPChannel(f.sp)); got != 1 {
+		t.Fatalf("ticket.created not published: seq %d", got)
+	}
+	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicB, "not a language", false, 0)
+	wantErr(t, "bad language", err, ErrInvalidLanguage)
+}
+
+// Numbers run per prefix (topics sharing a prefix share the line of numbers)
+// and start again at 1 at local midnight, not UTC midnight.
+func TestNumberingPerPrefixAndServiceDay(t *testing.T) {
+	day := futureWednesday(23, 40)
+	f := newFixture(t, `{}`, day)
+	labels := func(ts ...Ticket) []string {
+		var out []string
+		for _, tk := range ts {
+			out = append(out, tk.Label())
+		}
+		return out
+	}
+	a1, _ := f.take(f.topicA, "fi")
+	a2, _ := f.take(f.topicC, "fi")
+	b1, _ := f.take(f.topicB, "fi")
+	a3, _ := f.take(f.topicA, "fi")
+	if got, want := labels(a1, a2, b1, a3), []string{"A 1", "A 2", "B 1", "A 3"}; !slices.Equal(got, want) {
+		t.Fatalf("labels %v, want %v", got, want)
+	}
+	// 00:10 in Helsinki is still the previous day in UTC.
+	f.clock.Set(day.Add(30 * time.Minute))
+	if f.clock.Now().UTC().Day() == f.clock.Now().In(helsinki).Day() {
+		t.Fatal("test clock should straddle UTC and local dates")
+	}
+	n1, _ := f.take(f.topicC, "fi")
+	n2, _ := f.take(f.topicB, "fi")
+	if got, want := labels(n1, n2), []string{"A 1", "B 1"}; !slices.Equal(got, want) {
+		t.Fatalf("next day labels %v, want %v", got, want)
+	}
+	if !n1.ServiceDay.Equal(a1.ServiceDay.AddDate(0, 0, 1)) {
+		t.Fatalf("service days %v then %v", a1.ServiceDay, n1.ServiceDay)
+	}
+}
+
+func TestClosedServicePoint(t *testing.T) {
+	hours := `{"1":["08:00","16:00"],"2":["08:00","16:00"],"3":["08:00","11:30","12:30","16:00"],"4":["08:00","16:00"],"5":["08:00","16:00"]}`
+	friday := time.Date(2026, 11, 27, 17, 0, 0, 0, helsinki)
+	f := newFixture(t, hours, friday)
+	cases := []struct {
+		now, opens time.Time
+	}{
+		{friday, time.Date(2026, 11, 30, 8, 0, 0, 0, helsinki)},                                          // Friday evening → Monday
+		{time.Date(2026, 11, 28, 12, 0, 0, 0, helsinki), time.Date(2026, 11, 30, 8, 0, 0, 0, helsinki)},  // Saturday
+		{time.Date(2026, 11, 30, 7, 59, 0, 0, helsinki), time.Date(2026, 11, 30, 8, 0, 0, 0, helsinki)},  // Monday early
+		{time.Date(2026, 12, 2, 11, 45, 0, 0, helsinki), time.Date(2026, 12, 2, 12, 30, 0, 0, helsinki)}, // lunch
+		{time.Date(2026, 12, 2, 16, 0, 0, 0, helsinki), time.Date(2026, 12, 3, 8, 0, 0, 0, helsinki)},    // closing minute
+	}
+	for _, c := range cases {
+		f.clock.Set(c.now)
+		_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk)
+		var closed *ClosedError
+		if !errors.As(err, &closed) {
+			t.Fatalf("at %v: got %v, want ClosedError", c.now, err)
+		}
+		if !closed.OpensAt.Equal(c.opens) || closed.OpensAt.Location().String() != helsinki.String() {
+			t.Fatalf("at %v: opens %v, want %v", c.now, closed.OpensAt, c.opens)
+		}
+	}
+	if n := f.count(`SELECT count(*) FROM tickets`); n != 0 {
+		t.Fatalf("%d tickets taken while closed", n)
+	}
+	if n := f.count(`SELECT count(*) FROM ticket_counters`); n != 0 {
+		t.Fatalf("%d counters touched while closed", n)
+	}
+	f.clock.Set(time.Date(2026, 12, 2, 15, 59, 0, 0, helsinki))
+	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+		t.Fatalf("open Wednesday 15:59: %v", err)
+	}
+}
+
+func TestFloodFromOneKiosk(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	for i := range DefaultFloodLimit {
+		f.clock.Advance(5 * time.Second)
+		if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+			t.Fatalf("ticket %d: %v", i+1, err)
+		}
+	}
+	f.clock.Advance(5 * time.Second)
+	_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk)
+	wantErr(t, "seventh ticket within a minute", err, ErrRateLimited)
+	if n := f.count(`SELECT count(*) FROM tickets`); n != DefaultFloodLimit {
+		t.Fatalf("%d tickets after the flood, want %d", n, DefaultFloodLimit)
+	}
+	if n := f.count(`SELECT last_number FROM ticket_counters`); n != DefaultFloodLimit {
+		t.Fatalf("counter %d after the flood, want %d", n, DefaultFloodLimit)
+	}
+	// Another kiosk is not held back by the first.
+	other := f.addKiosk(f.tenant, f.sp)
+	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, other); err != nil {
+		t.Fatalf("other kiosk: %v", err)
+	}
+	// A minute after the first, the first kiosk may take one again.
+	f.clock.Advance(30 * time.Second)
+	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	// A kiosk of another service point, or a revoked one, cannot take here.
+	sp2 := f.addServicePoint(f.tenant, `{}`)
+	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.addKiosk(f.tenant, sp2))
+	wantErr(t, "foreign kiosk", err, ErrUnknownDevice)
+	f.exec(`UPDATE devices SET revoked_at = now() WHERE id = $1`, other)
+	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, other)
+	wantErr(t, "revoked kiosk", err, ErrUnknownDevice)
+}
+
+func TestForgedTopic(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	sp2 := f.addServicePoint(f.tenant, `{}`)
+	otherTenant := f.addTenant()
+	otherSP := f.addServicePoint(otherTenant, `{}`)
+	forged := map[string]int64{
+		"another service point's topic": f.addTopic(f.tenant, sp2, "A", true),
+		"another tenant's topic":        f.addTopic(otherTenant, otherSP, "A", true),
+		"inactive topic":                f.addTopic(f.tenant, f.sp, "D", false),
+		"nonexistent topic":             987654321,
+	}
+	for what, topic := range forged {
+		_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, topic, "fi", false, f.kiosk)
+		wantErr(t, what, err, ErrUnknownTopic)
+	}
+	if n := f.count(`SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM ticket_counters) + (SELECT count(*) FROM live_channels)`); n != 0 {
+		t.Fatalf("forged topics left %d rows behind", n)
+	}
+	// Another tenant's service point is simply not there.
+	_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, otherSP, f.topicA, "fi", false, 0)
+	wantErr(t, "another tenant's service point", err, ErrNotFound)
+}
+
+func BenchmarkTakeTicket(b *testing.B) {
+	f := newFixture(b, `{}`, futureWednesday(10, 0))
+	ctx := context.Background()
+	for b.Loop() {
+		if _, _, err := f.svc.TakeTicket(ctx, f.tenant, f.sp, f.topicA, "fi", false, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

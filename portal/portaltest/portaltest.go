@@ -1,0 +1,168 @@
+// Package portaltest starts a real portal for tests: the whole Fiber app with
+// its middleware, templates and static files, on a fresh migrated PostgreSQL
+// database, listening on a loopback port that a browser or an HTTP client can
+// reach. It is the same wiring as `portal serve`, minus the process: what a
+// test sees is what a resident would.
+//
+// A test package that uses it needs the testdb TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+package portaltest
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/koto-portal/portal/internal/config"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/testdb"
+	"github.com/koto-portal/portal/portal"
+)
+
+// Instance is one running portal.
+type Instance struct {
+	URL      string    // http://127.0.0.1:PORT, no trailing slash
+	DB       *store.DB // the app-role pool the portal itself uses
+	OwnerURL string    // the fresh database's owner connection string, for set-up and inspection
+	Server   *portal.Server
+	Config   config.Config // as the portal got it, after every WithConfig
+}
+
+// Option changes how Start builds the portal.
+type Option func(*settings)
+
+type settings struct {
+	configure []func(*config.Config)
+	seed      []func(t testing.TB, db *store.DB, ownerURL string)
+}
+
+// WithConfig lets a test change the configuration (for example Demo: true)
+// after Start has filled in the address, data folder and database.
+func WithConfig(fn func(*config.Config)) Option {
+	return func(s *settings) { s.configure = append(s.configure, fn) }
+}
+
+// WithSeed runs fn on the fresh database before the portal is built, so
+// what the portal loads at start (and the first request) sees the data.
+// db runs as the app role, under row-level security; ownerURL is for
+// set-up the app role may not do.
+func WithSeed(fn func(t testing.TB, db *store.DB, ownerURL string)) Option {
+	return func(s *settings) { s.seed = append(s.seed, fn) }
+}
+
+// shutdownTimeout bounds the wait for requests in flight when the test
+// ends; a test's requests are short, so a long wait means a stuck handler.
+const shutdownTimeout = 5 * time.Second
+
+// Start builds and serves a portal for this test. Everything it starts is
+// stopped when the test ends, the server before the database under it.
+func Start(t testing.TB, opts ...Option) *Instance {
+	t.Helper()
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+
+	db, ownerURL := testdb.New(t)
+	for _, fn := range s.seed {
+		fn(t, db, ownerURL)
+	}
+
+	// Registered before the server's cleanup, so it runs after it and
+	// catches the shutdown's log lines too.
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() && logs.Len() > 0 {
+			t.Logf("portal log:\n%s", logs.String())
+		}
+	})
+	// The portal logs every request; kept quiet unless the test fails,
+	// when the log is the first thing one wants.
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// Listening first, on a port the kernel picks, means no guessed port
+	// can collide with a parallel test, and the address is known for the
+	// configuration (links in QR codes and push payloads use it).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("portaltest: listen: %v", err)
+	}
+
+	cfg := config.Defaults()
+	cfg.Addr = ln.Addr().String()
+	cfg.DatabaseURL = ownerURL
+	cfg.DataDir = t.TempDir()
+	for _, fn := range s.configure {
+		fn(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		_ = ln.Close()
+		t.Fatalf("portaltest: configuration: %v", err)
+	}
+
+	catalog, err := i18n.New(logger)
+	if err != nil {
+		_ = ln.Close()
+		t.Fatalf("portaltest: catalog: %v", err)
+	}
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test"})
+	if err != nil {
+		_ = ln.Close()
+		t.Fatalf("portaltest: build portal: %v", err)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.App().Listener(ln) }()
+	t.Cleanup(func() {
+		if err := srv.App().ShutdownWithTimeout(shutdownTimeout); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("portaltest: shutdown: %v", err)
+		}
+		select {
+		case err := <-served:
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				t.Errorf("portaltest: serve: %v", err)
+			}
+		case <-time.After(shutdownTimeout):
+			t.Errorf("portaltest: the server did not stop within %s", shutdownTimeout)
+		}
+	})
+
+	return &Instance{
+		URL:      "http://" + ln.Addr().String(),
+		DB:       db,
+		OwnerURL: ownerURL,
+		Server:   srv,
+		Config:   cfg,
+	}
+}
+
+// lockedBuffer takes the portal's log lines from its request goroutines
+// while the test goroutine may read them.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
