@@ -92,7 +92,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 // isCapabilityPath tells pages whose URL itself is a secret: a Referer must
 // never carry it to another site.
 func isCapabilityPath(p string) bool {
-	for _, prefix := range []string{"/t/", "/c/", "/e/", "/kiosk/", "/display/"} {
+	for _, prefix := range []string{"/t/", "/c/", "/e/", "/api/v1/tickets/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

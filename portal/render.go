@@ -70,6 +70,7 @@ type Page struct {
 	Path      string
 	Languages []i18n.Language
 	Body      string // a class on <body> naming the kind of screen
+	Bare      bool   // no site header and footer: kiosk and waiting-room screens
 	CSRF      string
 	Staff     *auth.Principal // the logged-in staff member, if any
 }
@@ -151,4 +152,19 @@ func Pictograms() []string {
 		names = append(names, strings.TrimSuffix(e.Name(), ".svg"))
 	}
 	return names
+}
+
+// renderFragment renders one named block of a page alone: live screens
+// fetch it to redraw after an event, with every text still localized here.
+func (s *Server) renderFragment(c *fiber.Ctx, page, block string, data any) error {
+	t, ok := s.templates.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
 }

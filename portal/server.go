@@ -16,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/push"
+	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/static"
 )
@@ -27,6 +28,7 @@ type Deps struct {
 	Logger  *slog.Logger
 	Catalog *i18n.Catalog
 	Auth    *auth.Service
+	Queue   *queue.Service
 	Push    *push.Sender // nil: Web Push is switched off
 	Hub     *live.Hub
 	Version string
@@ -39,6 +41,7 @@ type Server struct {
 	logger    *slog.Logger
 	catalog   *i18n.Catalog
 	auth      *auth.Service
+	queue     *queue.Service
 	push      *push.Sender
 	hub       *live.Hub
 	assets    *static.Assets
@@ -58,9 +61,12 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, push: d.Push, hub: d.Hub}
+		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub}
 	if s.auth == nil && d.DB != nil {
 		s.auth = auth.New(d.DB, nil)
+	}
+	if s.queue == nil && d.DB != nil {
+		s.queue = queue.New(d.DB, nil)
 	}
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err

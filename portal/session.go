@@ -114,7 +114,9 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
-	if o := c.Get(fiber.HeaderOrigin); o != "" && !s.sameOrigin(c, o) {
+	// Pages under Referrer-Policy no-referrer (the capability links) make
+	// browsers send "Origin: null"; the token then carries the check.
+	if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" && !s.sameOrigin(c, o) {
 		return newError(fiber.StatusForbidden, "error.csrf")
 	}
 	sent := c.FormValue("_csrf")

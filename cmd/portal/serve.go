@@ -16,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/push"
+	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/portal"
 )
@@ -116,8 +117,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	listener := live.NewListener(url, hub, logger)
 	go func() { _ = listener.Run(liveCtx) }()
 
+	queues := queue.New(db, nil)
+	go closeDays(liveCtx, queues, logger)
+
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: auth.New(db, nil), Push: sender, Hub: hub})
+		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub})
 	if err != nil {
 		return err
 	}
@@ -139,6 +143,27 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// closeDays closes, every few minutes, the tickets left waiting after a
+// service point's closing time and forgets their follow links and push
+// subscriptions. Every instance may run it: closing is idempotent and each
+// ticket is closed under a row lock.
+func closeDays(ctx context.Context, q *queue.Service, logger *slog.Logger) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := q.CloseAllDue(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("closing the service day failed", "err", err)
+		} else if n > 0 {
+			logger.Info("closed tickets left at closing time", "tickets", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // pushSender builds the Web Push sender, or nil (push off) without keys.

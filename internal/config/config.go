@@ -157,8 +157,8 @@ func (c *Config) Validate() error {
 	default:
 		problems = append(problems, fmt.Sprintf("PORTAL_LOG_FORMAT=%q: want auto, json or text", c.LogFormat))
 	}
-	if c.KioskIdle < 10*time.Second && c.KioskIdle != 0 {
-		problems = append(problems, "PORTAL_KIOSK_IDLE: at least 10s")
+	if c.KioskIdle < 3*time.Second {
+		problems = append(problems, "PORTAL_KIOSK_IDLE: at least 3s (the default is 60s)")
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))

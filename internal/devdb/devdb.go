@@ -38,6 +38,7 @@ type Options struct {
 
 // Server is a running private cluster.
 type Server struct {
+	lock      *os.File // flock on the data folder: one portal per cluster
 	dataDir   string
 	socketDir string
 	cmd       *exec.Cmd
@@ -105,6 +106,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := chown(dataDir, cred); err != nil {
 		return nil, err
 	}
+	// A second portal on the same folder would take the first one's server
+	// for an orphan and stop it; the lock makes it refuse instead. The
+	// kernel drops the lock when its holder dies, however it dies.
+	lock, err := lockFolder(dataDir + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	if !isFile(filepath.Join(dataDir, "PG_VERSION")) {
 		logger.Info("initialising the embedded PostgreSQL cluster", "dir", dataDir)
 		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
@@ -145,13 +159,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		lf.Close()
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	s := &Server{dataDir: dataDir, socketDir: socketDir, cmd: cmd, done: make(chan struct{}), logger: logger, logFile: lf}
+	s := &Server{lock: lock, dataDir: dataDir, socketDir: socketDir, cmd: cmd, done: make(chan struct{}), logger: logger, logFile: lf}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, fmt.Errorf("%w (see %s)", err, logPath)
 	}
 	logger.Info("embedded PostgreSQL is up", "dir", dataDir)
+	ok = true
 	return s, nil
 }
 
@@ -202,6 +217,7 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 
 // Stop asks for a fast shutdown (SIGINT) and waits for the server to exit.
 func (s *Server) Stop(ctx context.Context) error {
+	defer s.lock.Close()
 	defer os.RemoveAll(s.socketDir)
 	defer s.logFile.Close()
 	select {
@@ -228,6 +244,18 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()
 	<-s.done
+}
+
+func lockFolder(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the database folder: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the database folder %s is in use by another running portal: stop it first, or give this one its own PORTAL_DATA_DIR", filepath.Dir(path))
+	}
+	return f, nil
 }
 
 // clearStalePid deals with the lock file a crashed run leaves: a live

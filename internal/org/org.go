@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -90,6 +91,12 @@ func GetServicePoint(ctx context.Context, tx pgx.Tx, id int64) (ServicePoint, er
 	return scanServicePoint(tx.QueryRow(ctx, `SELECT `+spColumns+` FROM service_points WHERE id = $1`, id))
 }
 
+// GetServicePointBySlug reads a service point of the current tenant by its
+// address name; another tenant's is not found.
+func GetServicePointBySlug(ctx context.Context, tx pgx.Tx, slug string) (ServicePoint, error) {
+	return scanServicePoint(tx.QueryRow(ctx, `SELECT `+spColumns+` FROM service_points WHERE slug = $1`, slug))
+}
+
 // ListServicePoints lists the tenant's service points by slug.
 func ListServicePoints(ctx context.Context, tx pgx.Tx) ([]ServicePoint, error) {
 	rows, err := tx.Query(ctx, `SELECT `+spColumns+` FROM service_points ORDER BY slug`)
@@ -102,26 +109,43 @@ func ListServicePoints(ctx context.Context, tx pgx.Tx) ([]ServicePoint, error) {
 // ErrSlugTaken is returned when a slug is already used anywhere.
 var ErrSlugTaken = errors.New("org: address name already in use")
 
-// SaveServicePoint inserts (ID 0) or updates a service point.
-func SaveServicePoint(ctx context.Context, tx pgx.Tx, sp *ServicePoint) error {
-	var err error
-	if sp.ID == 0 {
-		err = tx.QueryRow(ctx, `INSERT INTO service_points (municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls)
-			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id, municipality_id`,
-			sp.Slug, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls).Scan(&sp.ID, &sp.Tenant)
-	} else {
-		var tag interface{ RowsAffected() int64 }
-		tag, err = tx.Exec(ctx, `UPDATE service_points SET slug = $2, names = $3, time_zone = $4, opening_hours = $5,
-			target_wait_minutes = $6, max_recalls = $7 WHERE id = $1`,
-			sp.ID, sp.Slug, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls)
-		if err == nil && tag.RowsAffected() == 0 {
-			err = store.ErrNotFound
-		}
+// ErrSlugReserved is returned for a slug that a fixed address already uses:
+// /staff/setup/new and /kiosk/pair would hide a service point named so.
+var ErrSlugReserved = errors.New("org: address name is reserved")
+
+// reservedSlugs are the path words next to :sp in routes.go.
+var reservedSlugs = map[string]bool{"new": true, "pair": true}
+
+// SlugReserved tells whether a slug may not name a service point.
+func SlugReserved(slug string) bool { return reservedSlugs[slug] }
+
+// CreateServicePoint adds a service point; only a municipality admin may.
+func CreateServicePoint(ctx context.Context, tx pgx.Tx, actor auth.Principal, sp *ServicePoint) error {
+	if err := authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+		return err
 	}
+	if SlugReserved(sp.Slug) {
+		return ErrSlugReserved
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO service_points (municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls)
+		VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id, municipality_id`,
+		sp.Slug, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls).Scan(&sp.ID, &sp.Tenant)
 	if store.IsUniqueViolation(err) {
 		return ErrSlugTaken
 	}
 	return err
+}
+
+// UpdateServicePoint changes a service point's names, time zone, hours and
+// queue settings; its lead or an admin may. The slug stays: printed QR codes
+// and paired devices point at it.
+func UpdateServicePoint(ctx context.Context, tx pgx.Tx, actor auth.Principal, sp *ServicePoint) error {
+	if err := authorize(ctx, tx, actor, actor.CanManage(sp.ID)); err != nil {
+		return err
+	}
+	return execOne(ctx, tx, `UPDATE service_points SET names = $2, time_zone = $3, opening_hours = $4,
+		target_wait_minutes = $5, max_recalls = $6 WHERE id = $1`,
+		sp.ID, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls)
 }
 
 // Desk is a place where a visitor is served.
@@ -144,11 +168,22 @@ func ListDesks(ctx context.Context, tx pgx.Tx, spID int64) ([]Desk, error) {
 	})
 }
 
+// GetDesk reads one desk of a service point; another's is not found.
+func GetDesk(ctx context.Context, tx pgx.Tx, spID, id int64) (Desk, error) {
+	var d Desk
+	err := tx.QueryRow(ctx, `SELECT id, service_point_id, name, active FROM desks WHERE id = $1 AND service_point_id = $2`, id, spID).
+		Scan(&d.ID, &d.ServicePointID, &d.Name, &d.Active)
+	return d, store.NotFound(err)
+}
+
 // ErrNameTaken is returned when a desk name repeats within a service point.
 var ErrNameTaken = errors.New("org: name already in use")
 
-// SaveDesk inserts or updates a desk.
-func SaveDesk(ctx context.Context, tx pgx.Tx, d *Desk) error {
+// SaveDesk inserts or updates a desk of a service point the actor manages.
+func SaveDesk(ctx context.Context, tx pgx.Tx, actor auth.Principal, d *Desk) error {
+	if err := authorize(ctx, tx, actor, actor.CanManage(d.ServicePointID)); err != nil {
+		return err
+	}
 	var err error
 	if d.ID == 0 {
 		err = tx.QueryRow(ctx, `INSERT INTO desks (municipality_id, service_point_id, name, active) VALUES (koto_tenant(), $1, $2, $3) RETURNING id`,
@@ -196,8 +231,11 @@ func GetTopic(ctx context.Context, tx pgx.Tx, spID, id int64) (Topic, error) {
 	return t, store.NotFound(err)
 }
 
-// SaveTopic inserts or updates a topic.
-func SaveTopic(ctx context.Context, tx pgx.Tx, t *Topic) error {
+// SaveTopic inserts or updates a topic of a service point the actor manages.
+func SaveTopic(ctx context.Context, tx pgx.Tx, actor auth.Principal, t *Topic) error {
+	if err := authorize(ctx, tx, actor, actor.CanManage(t.ServicePointID)); err != nil {
+		return err
+	}
 	if t.ID == 0 {
 		return tx.QueryRow(ctx, `INSERT INTO topics (municipality_id, service_point_id, labels, pictogram, prefix, active, position)
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -228,11 +266,25 @@ func ListReferrals(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) 
 	})
 }
 
-// SaveReferral inserts or updates a referral service.
-func SaveReferral(ctx context.Context, tx pgx.Tx, x *Referral) error {
+// GetReferral reads one referral service of a service point; another's is
+// not found.
+func GetReferral(ctx context.Context, tx pgx.Tx, spID, id int64) (Referral, error) {
+	var x Referral
+	err := tx.QueryRow(ctx, `SELECT id, service_point_id, names, active FROM referral_services WHERE id = $1 AND service_point_id = $2`, id, spID).
+		Scan(&x.ID, &x.ServicePointID, &x.Names, &x.Active)
+	return x, store.NotFound(err)
+}
+
+// SaveReferral inserts or updates a referral service of a service point
+// the actor manages. A new one goes last in the list.
+func SaveReferral(ctx context.Context, tx pgx.Tx, actor auth.Principal, x *Referral) error {
+	if err := authorize(ctx, tx, actor, actor.CanManage(x.ServicePointID)); err != nil {
+		return err
+	}
 	if x.ID == 0 {
-		return tx.QueryRow(ctx, `INSERT INTO referral_services (municipality_id, service_point_id, names, active)
-			VALUES (koto_tenant(), $1, $2, $3) RETURNING id`, x.ServicePointID, x.Names, x.Active).Scan(&x.ID)
+		return tx.QueryRow(ctx, `INSERT INTO referral_services (municipality_id, service_point_id, names, active, position)
+			VALUES (koto_tenant(), $1, $2, $3, (SELECT coalesce(max(position), -1) + 1 FROM referral_services WHERE service_point_id = $1))
+			RETURNING id`, x.ServicePointID, x.Names, x.Active).Scan(&x.ID)
 	}
 	return execOne(ctx, tx, `UPDATE referral_services SET names = $3, active = $4 WHERE id = $1 AND service_point_id = $2`,
 		x.ID, x.ServicePointID, x.Names, x.Active)

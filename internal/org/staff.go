@@ -3,12 +3,16 @@ package org
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
 )
+
+// SubjectStaff is the access-log subject kind of a staff record.
+const SubjectStaff = "staff"
 
 // Member is a staff member as the set-up screens show them.
 type Member struct {
@@ -21,12 +25,34 @@ type Member struct {
 	Grants    []auth.Grant
 }
 
-// ListStaff lists the tenant's staff; spID > 0 narrows to those holding a
-// role in that service point (or municipality-wide).
-func ListStaff(ctx context.Context, tx pgx.Tx, spID int64) ([]Member, error) {
+// Errors of a staff change that the person can fix in the form.
+var (
+	// ErrEmailInUse is returned when an address already has an account anywhere.
+	ErrEmailInUse = errors.New("org: e-mail address already has an account")
+	// ErrOwnAdmin guards against lock-out: nobody removes their own admin role.
+	ErrOwnAdmin = errors.New("org: you cannot remove your own admin role")
+	// ErrOwnAccount guards against lock-out: nobody switches off their own account.
+	ErrOwnAccount = errors.New("org: you cannot switch off your own account")
+	// ErrBadGrant is a role that cannot exist: an unknown role, an admin
+	// role narrowed to a service point (auth reads every admin grant as
+	// municipality-wide), or a service point outside the municipality.
+	ErrBadGrant = errors.New("org: no such role")
+)
+
+// ListMembersFor lists the staff the actor may administer: an admin sees
+// the whole municipality, a lead those holding a role in a service point
+// they manage.
+func ListMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Member, error) {
+	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+		return nil, err
+	}
+	scope, all := actor.ServicePointScope(auth.RoleLead)
+	if scope == nil {
+		scope = []int64{}
+	}
 	rows, err := tx.Query(ctx, `SELECT s.id, s.email, s.name, s.languages, s.locale, s.active FROM staff s
-		WHERE $1 = 0 OR EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id AND (r.service_point_id = $1 OR r.service_point_id IS NULL))
-		ORDER BY s.name, s.id`, spID)
+		WHERE $1 OR EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id AND r.service_point_id = ANY($2))
+		ORDER BY s.name, s.id`, all, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +72,240 @@ func ListStaff(ctx context.Context, tx pgx.Tx, spID int64) ([]Member, error) {
 	return members, nil
 }
 
-// GetStaff reads one staff member.
-func GetStaff(ctx context.Context, tx pgx.Tx, id int64) (Member, error) {
+// GetMemberFor reads one staff record for the actor and writes the read to
+// the access log in the same transaction. A refusal is a *Refusal.
+func GetMemberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
+	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+		return Member{}, refuse(actor, SubjectStaff, id, "read")
+	}
+	m, err := getStaff(ctx, tx, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if !mayAdminister(actor, m) {
+		return Member{}, refuse(actor, SubjectStaff, id, "read")
+	}
+	return m, logOK(ctx, tx, actor, SubjectStaff, id, "read")
+}
+
+// MemberForChange reads a staff record the actor is about to change, with
+// UpdateMember's refusal; the change itself is logged by UpdateMember.
+func MemberForChange(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
+	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+		return Member{}, refuse(actor, SubjectStaff, id, "update")
+	}
+	m, err := getStaff(ctx, tx, id)
+	if err != nil {
+		return Member{}, err
+	}
+	if !mayAdminister(actor, m) {
+		return Member{}, refuse(actor, SubjectStaff, id, "update")
+	}
+	return m, nil
+}
+
+// CanGrant tells whether the actor may give or take g: an admin any role
+// that can exist, a lead an expert or lead role in a service point they
+// manage. Forms use it to offer only what will be accepted.
+func CanGrant(actor auth.Principal, g auth.Grant) bool {
+	if actor.IsAdmin() {
+		switch g.Role {
+		case auth.RoleAdmin:
+			return g.ServicePointID == 0
+		case auth.RoleExpert, auth.RoleLead:
+			return g.ServicePointID >= 0
+		}
+		return false
+	}
+	return mayGrant(actor, g)
+}
+
+// CreateMember adds a staff account with its roles. An admin may create
+// anyone; a lead only experts of service points they manage. The creation
+// is written to the access log in the same transaction.
+func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member, passwordHash string) error {
+	allowed := actor.IsAdmin() || len(m.Grants) > 0
+	for _, g := range m.Grants {
+		if !actor.IsAdmin() && (g.Role != auth.RoleExpert || !mayGrant(actor, g)) {
+			allowed = false
+		}
+	}
+	if err := authorize(ctx, tx, actor, allowed); err != nil {
+		return refuse(actor, SubjectStaff, 0, "create")
+	}
+	if err := checkGrants(ctx, tx, m.Grants); err != nil {
+		return err
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO staff (municipality_id, email, name, password_hash, languages, locale, active)
+		VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
+		m.Email, m.Name, passwordHash, nonNil(m.Languages), m.Locale, m.Active).Scan(&m.ID)
+	if store.IsUniqueViolation(err) {
+		return ErrEmailInUse
+	} else if err != nil {
+		return err
+	}
+	for _, g := range m.Grants {
+		if err := setGrant(ctx, tx, m.ID, g, true); err != nil {
+			return err
+		}
+	}
+	return logOK(ctx, tx, actor, SubjectStaff, m.ID, "create")
+}
+
+// UpdateMember changes a staff member's name, languages, interface language,
+// whether the account works, and their roles: m.Grants is the whole new set.
+// A lead changes only expert and lead roles in service points they manage,
+// and someone's details only when every role they hold is such; an admin
+// changes anything but their own admin role and account. The change is
+// written to the access log in the same transaction.
+func UpdateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member) error {
+	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+		return refuse(actor, SubjectStaff, m.ID, "update")
+	}
+	old, err := getStaff(ctx, tx, m.ID)
+	if err != nil {
+		return err
+	}
+	if !mayAdminister(actor, old) {
+		return refuse(actor, SubjectStaff, m.ID, "update")
+	}
+	added, removed := diffGrants(old.Grants, m.Grants)
+	for _, g := range append(slices.Clone(added), removed...) {
+		if !actor.IsAdmin() && !mayGrant(actor, g) {
+			return refuse(actor, SubjectStaff, m.ID, "update")
+		}
+	}
+	profileChanged := old.Name != m.Name || old.Locale != m.Locale || old.Active != m.Active || !sameSet(old.Languages, m.Languages)
+	if profileChanged && !actor.IsAdmin() {
+		for _, g := range old.Grants {
+			if !mayGrant(actor, g) {
+				return refuse(actor, SubjectStaff, m.ID, "update")
+			}
+		}
+	}
+	if m.ID == actor.StaffID {
+		if hasAdmin(old.Grants) && !hasAdmin(m.Grants) {
+			return ErrOwnAdmin
+		}
+		if !m.Active {
+			return ErrOwnAccount
+		}
+	}
+	if err := checkGrants(ctx, tx, added); err != nil {
+		return err
+	}
+	if err := execOne(ctx, tx, `UPDATE staff SET name = $2, languages = $3, locale = $4, active = $5 WHERE id = $1`,
+		m.ID, m.Name, nonNil(m.Languages), m.Locale, m.Active); err != nil {
+		return err
+	}
+	// Switching an account off also ends its sessions.
+	if !m.Active {
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE staff_id = $1`, m.ID); err != nil {
+			return err
+		}
+	}
+	for _, g := range removed {
+		if err := setGrant(ctx, tx, m.ID, g, false); err != nil {
+			return err
+		}
+	}
+	for _, g := range added {
+		if err := setGrant(ctx, tx, m.ID, g, true); err != nil {
+			return err
+		}
+	}
+	m.Email = old.Email
+	return logOK(ctx, tx, actor, SubjectStaff, m.ID, "update")
+}
+
+// mayGrant tells whether a lead may give or take g: an expert or lead role
+// in a service point they manage. (An admin may give any valid grant.)
+func mayGrant(actor auth.Principal, g auth.Grant) bool {
+	return (g.Role == auth.RoleExpert || g.Role == auth.RoleLead) && g.ServicePointID != 0 && actor.CanManage(g.ServicePointID)
+}
+
+// mayAdminister tells whether the actor may open m's record: an admin any,
+// a lead someone holding a role in a service point they manage.
+func mayAdminister(actor auth.Principal, m Member) bool {
+	if actor.IsAdmin() {
+		return true
+	}
+	for _, g := range m.Grants {
+		if g.ServicePointID != 0 && actor.CanManage(g.ServicePointID) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAdmin(gs []auth.Grant) bool {
+	return slices.ContainsFunc(gs, func(g auth.Grant) bool { return g.Role == auth.RoleAdmin })
+}
+
+// diffGrants returns what is in want but not in have, and the reverse.
+func diffGrants(have, want []auth.Grant) (added, removed []auth.Grant) {
+	for _, g := range want {
+		if !slices.Contains(have, g) && !slices.Contains(added, g) {
+			added = append(added, g)
+		}
+	}
+	for _, g := range have {
+		if !slices.Contains(want, g) {
+			removed = append(removed, g)
+		}
+	}
+	return added, removed
+}
+
+// checkGrants refuses roles that cannot exist. The service point is looked
+// up under row-level security: the foreign key alone would accept another
+// municipality's service point, since key checks bypass row policies.
+func checkGrants(ctx context.Context, tx pgx.Tx, gs []auth.Grant) error {
+	var ids []int64
+	for _, g := range gs {
+		switch {
+		case g.Role != auth.RoleExpert && g.Role != auth.RoleLead && g.Role != auth.RoleAdmin:
+			return ErrBadGrant
+		case g.Role == auth.RoleAdmin && g.ServicePointID != 0:
+			return ErrBadGrant
+		case g.ServicePointID < 0:
+			return ErrBadGrant
+		case g.ServicePointID > 0 && !slices.Contains(ids, g.ServicePointID):
+			ids = append(ids, g.ServicePointID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM service_points WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
+		return err
+	}
+	if n != len(ids) {
+		return ErrBadGrant
+	}
+	return nil
+}
+
+// sameSet compares two lists as sets: the order languages were ticked in
+// is not a change.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// getStaff reads a staff record without checks or logging; only the
+// exported, checked functions call it.
+func getStaff(ctx context.Context, tx pgx.Tx, id int64) (Member, error) {
 	var m Member
 	err := tx.QueryRow(ctx, `SELECT id, email, name, languages, locale, active FROM staff WHERE id = $1`, id).
 		Scan(&m.ID, &m.Email, &m.Name, &m.Languages, &m.Locale, &m.Active)
@@ -70,36 +328,8 @@ func grants(ctx context.Context, tx pgx.Tx, staffID int64) ([]auth.Grant, error)
 	})
 }
 
-// CreateStaff adds a staff member with a password hash.
-func CreateStaff(ctx context.Context, tx pgx.Tx, m *Member, passwordHash string) error {
-	err := tx.QueryRow(ctx, `INSERT INTO staff (municipality_id, email, name, password_hash, languages, locale, active)
-		VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
-		m.Email, m.Name, passwordHash, m.Languages, m.Locale, m.Active).Scan(&m.ID)
-	if store.IsUniqueViolation(err) {
-		return ErrEmailInUse
-	}
-	return err
-}
-
-// ErrEmailInUse is returned when an address already has an account anywhere.
-var ErrEmailInUse = errors.New("org: e-mail address already has an account")
-
-// UpdateStaff changes name, languages, locale and whether the account works.
-// Switching an account off also ends its sessions.
-func UpdateStaff(ctx context.Context, tx pgx.Tx, m *Member) error {
-	if err := execOne(ctx, tx, `UPDATE staff SET name = $2, languages = $3, locale = $4, active = $5 WHERE id = $1`,
-		m.ID, m.Name, m.Languages, m.Locale, m.Active); err != nil {
-		return err
-	}
-	if !m.Active {
-		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE staff_id = $1`, m.ID)
-		return err
-	}
-	return nil
-}
-
-// SetGrant gives or takes a role in a service point (0: municipality-wide).
-func SetGrant(ctx context.Context, tx pgx.Tx, staffID int64, g auth.Grant, on bool) error {
+// setGrant gives or takes a role in a service point (0: municipality-wide).
+func setGrant(ctx context.Context, tx pgx.Tx, staffID int64, g auth.Grant, on bool) error {
 	var sp *int64
 	if g.ServicePointID != 0 {
 		sp = &g.ServicePointID

@@ -11,6 +11,7 @@ package portaltest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -19,7 +20,11 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/config"
+	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/push"
+	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 	"github.com/koto-portal/portal/portal"
@@ -32,6 +37,8 @@ type Instance struct {
 	OwnerURL string    // the fresh database's owner connection string, for set-up and inspection
 	Server   *portal.Server
 	Config   config.Config // as the portal got it, after every WithConfig
+	Hub      *live.Hub
+	Listener *live.Listener
 }
 
 // Option changes how Start builds the portal.
@@ -40,6 +47,39 @@ type Option func(*settings)
 type settings struct {
 	configure []func(*config.Config)
 	seed      []func(t testing.TB, db *store.DB, ownerURL string)
+	database  string // an existing database to share (another instance's OwnerURL)
+	push      *push.Sender
+	queue     func(*queue.Service)
+}
+
+// WithDatabase serves from an existing database instead of a fresh one, so
+// several instances can share it as they would behind a load balancer.
+func WithDatabase(ownerURL string) Option {
+	return func(s *settings) { s.database = ownerURL }
+}
+
+// WithPush gives the portal a Web Push sender (for example one pointed at
+// the fake push service of internal/push/pushtest).
+func WithPush(sender *push.Sender) Option {
+	return func(s *settings) { s.push = sender }
+}
+
+// WithQueue adjusts the queue service, e.g. its flood limit.
+func WithQueue(fn func(*queue.Service)) Option {
+	return func(s *settings) { s.queue = fn }
+}
+
+// WithDemo seeds the demo municipality with the given staff password and
+// turns demo mode on (the demo kiosk and display need no pairing).
+func WithDemo(password string) Option {
+	return func(s *settings) {
+		s.seed = append(s.seed, func(t testing.TB, _ *store.DB, ownerURL string) {
+			if err := demo.Seed(context.Background(), ownerURL, password); err != nil {
+				t.Fatalf("portaltest: demo seed: %v", err)
+			}
+		})
+		s.configure = append(s.configure, func(c *config.Config) { c.Demo = true })
+	}
 }
 
 // WithConfig lets a test change the configuration (for example Demo: true)
@@ -69,7 +109,18 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		o(&s)
 	}
 
-	db, ownerURL := testdb.New(t)
+	var db *store.DB
+	var ownerURL string
+	if s.database != "" {
+		ownerURL = s.database
+		var err error
+		if db, err = store.Open(context.Background(), ownerURL, 20); err != nil {
+			t.Fatalf("portaltest: open shared database: %v", err)
+		}
+		t.Cleanup(db.Close)
+	} else {
+		db, ownerURL = testdb.New(t)
+	}
 	for _, fn := range s.seed {
 		fn(t, db, ownerURL)
 	}
@@ -111,7 +162,27 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		_ = ln.Close()
 		t.Fatalf("portaltest: catalog: %v", err)
 	}
-	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test"})
+	// The live layer as `portal serve` wires it: one hub, fed by one LISTEN
+	// connection, ready before the first request.
+	liveCtx, stopLive := context.WithCancel(context.Background())
+	hub := live.NewHub(logger, live.Options{})
+	hubDone := make(chan struct{})
+	go func() { hub.Run(liveCtx); close(hubDone) }()
+	listener := live.NewListener(ownerURL, hub, logger)
+	go func() { _ = listener.Run(liveCtx) }()
+	select {
+	case <-listener.Ready():
+	case <-time.After(30 * time.Second):
+		stopLive()
+		_ = ln.Close()
+		t.Fatalf("portaltest: the live listener did not start")
+	}
+	queues := queue.New(db, nil)
+	if s.queue != nil {
+		s.queue(queues)
+	}
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
+		Queue: queues, Push: s.push, Hub: hub})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)
@@ -120,6 +191,9 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	served := make(chan error, 1)
 	go func() { served <- srv.App().Listener(ln) }()
 	t.Cleanup(func() {
+		// Sockets first, as in `portal serve`: they hold no request open.
+		stopLive()
+		<-hubDone
 		if err := srv.App().ShutdownWithTimeout(shutdownTimeout); err != nil && !errors.Is(err, net.ErrClosed) {
 			t.Errorf("portaltest: shutdown: %v", err)
 		}
@@ -139,6 +213,8 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		OwnerURL: ownerURL,
 		Server:   srv,
 		Config:   cfg,
+		Hub:      hub,
+		Listener: listener,
 	}
 }
 

@@ -1,0 +1,71 @@
+package org
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/audit"
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/store"
+)
+
+// ErrForbidden is returned when the acting staff member lacks the role for
+// a change. It is auth's value, so the web layer maps a single error.
+var ErrForbidden = auth.ErrForbidden
+
+// PurposeAdministration is the access-log purpose of the set-up screens.
+const PurposeAdministration = "administration"
+
+// authorize refuses an actor who lacks a right, and one whose municipality
+// is not the transaction's: the web layer always opens the actor's own
+// tenant, so a mismatch is a programming mistake, and it is caught before
+// anything is written.
+func authorize(ctx context.Context, tx pgx.Tx, actor auth.Principal, allowed bool) error {
+	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
+		return ErrForbidden
+	}
+	var tenant *int64
+	if err := tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&tenant); err != nil {
+		return err
+	}
+	if tenant == nil || *tenant != actor.Tenant {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Refusal is ErrForbidden carrying the access-log row that records it. The
+// refused transaction rolls back (nothing it did may stay), so the row is
+// written afterwards, in a transaction of its own, by RecordRefusal.
+type Refusal struct {
+	Entry audit.Entry
+}
+
+func (r *Refusal) Error() string {
+	return "org: not allowed (" + r.Entry.Action + " " + r.Entry.SubjectKind + ")"
+}
+
+// Is makes errors.Is(err, ErrForbidden) true for a refusal.
+func (r *Refusal) Is(target error) bool { return target == ErrForbidden }
+
+func refuse(actor auth.Principal, kind string, subject int64, action string) error {
+	return &Refusal{Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
+		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultDenied}}
+}
+
+// RecordRefusal writes the access-log row a Refusal carries; any other
+// error is left alone.
+func RecordRefusal(ctx context.Context, db *store.DB, err error) error {
+	var r *Refusal
+	if !errors.As(err, &r) || r.Entry.Tenant == 0 {
+		return nil
+	}
+	return db.InTenant(ctx, r.Entry.Tenant, func(tx pgx.Tx) error { return audit.Write(ctx, tx, r.Entry) })
+}
+
+func logOK(ctx context.Context, tx pgx.Tx, actor auth.Principal, kind string, subject int64, action string) error {
+	return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
+		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultOK})
+}

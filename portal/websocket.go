@@ -1,0 +1,91 @@
+package portal
+
+import (
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/queue"
+)
+
+// keyChannels is a string: the websocket handler sees only string-keyed locals.
+const keyChannels = "koto.channels"
+
+// liveAccess decides whether the request may watch a service point's
+// queue: staff who work there (session), or the service point's own paired
+// display or kiosk (device cookie; the demo's in demo mode).
+func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, err error) {
+	if sess, ok := session(c); ok {
+		var sp org.ServicePoint
+		err := s.db.InTenant(c.UserContext(), sess.Principal.Tenant, func(tx pgx.Tx) error {
+			var err error
+			sp, err = org.GetServicePointBySlug(c.UserContext(), tx, slug)
+			return err
+		})
+		if err == nil && sess.Principal.CanWork(sp.ID) {
+			return sp.Tenant, sp.ID, nil
+		} else if err != nil && !isNotFound(err) {
+			return 0, 0, err
+		}
+	}
+	for _, kind := range []string{auth.KindDisplay, auth.KindKiosk} {
+		if d, err := s.deviceAt(c, kind, slug); err == nil {
+			return d.Tenant, d.ServicePointID, nil
+		}
+	}
+	return 0, 0, errForbidden
+}
+
+// upgradeWebsocket checks everything before the handshake: same origin,
+// and who is asking for which channels. Channels come from the credential,
+// never from the client's say-so: ?display=<slug> or ?queue=<slug> for a
+// service point's queue, ?ticket=<token> for one ticket (and its queue).
+func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return newError(fiber.StatusUpgradeRequired, "error.bad_request")
+	}
+	if o := c.Get(fiber.HeaderOrigin); o == "" || !s.sameOrigin(c, o) {
+		return newError(fiber.StatusForbidden, "error.forbidden")
+	}
+	var channels []string
+	switch {
+	case c.Query("ticket") != "":
+		_, view, err := s.queue.ByToken(c.UserContext(), c.Query("ticket"))
+		if isNotFound(err) {
+			return errTicketGone
+		} else if err != nil {
+			return err
+		}
+		channels = []string{queue.TicketChannel(view.Ticket.ID), queue.SPChannel(view.Ticket.ServicePointID)}
+	case c.Query("display") != "" || c.Query("queue") != "":
+		slug := c.Query("display") + c.Query("queue")
+		_, spID, err := s.liveAccess(c, slug)
+		if err != nil {
+			return err
+		}
+		channels = []string{queue.SPChannel(spID)}
+	default:
+		return errBadRequest
+	}
+	c.Locals(keyChannels, channels)
+	return c.Next()
+}
+
+// serveWebsocket hands the connection to the hub, which owns it until it
+// closes; the handler must not return before then.
+func (s *Server) serveWebsocket() fiber.Handler {
+	return websocket.New(func(conn *websocket.Conn) {
+		channels, _ := conn.Locals(keyChannels).([]string)
+		s.hub.Serve(conn.Conn, channels)
+	}, websocket.Config{
+		// Origin is checked before the upgrade (upgradeWebsocket). The hub
+		// writes prepared frames and never uses a per-connection write
+		// buffer, so a shared pool and a small read buffer keep thousands of
+		// idle screens cheap.
+		ReadBufferSize:  live.ReadBufferSize,
+		WriteBufferPool: live.WriteBufferPool(),
+	})
+}

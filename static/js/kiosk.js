@@ -1,0 +1,66 @@
+// Kiosk behaviour: forget everything after a while without a touch, read
+// the screen aloud where the browser has a voice for its language, print.
+(function () {
+  'use strict';
+  var root = document.getElementById('kiosk');
+  if (!root) { return; }
+  var idleMS = parseInt(root.getAttribute('data-idle-ms'), 10) || 60000;
+  var warnMS = parseInt(root.getAttribute('data-warn-ms'), 10) || 45000;
+  var home = root.getAttribute('data-home');
+  var dialog = document.getElementById('idle');
+  var warnTimer, resetTimer;
+
+  function goHome() {
+    if (window.speechSynthesis) { window.speechSynthesis.cancel(); }
+    window.location.replace(home);
+  }
+  function arm() {
+    clearTimeout(warnTimer); clearTimeout(resetTimer);
+    if (dialog.open) { dialog.close(); }
+    // The first screen has nothing to forget; it only needs no warning.
+    if (window.location.pathname === home && !window.location.search) { return; }
+    warnTimer = setTimeout(function () { dialog.showModal(); document.getElementById('idle-yes').focus(); }, warnMS);
+    resetTimer = setTimeout(goHome, idleMS);
+  }
+  ['pointerdown', 'keydown', 'touchstart'].forEach(function (ev) {
+    document.addEventListener(ev, arm, { passive: true });
+  });
+  document.getElementById('idle-yes').addEventListener('click', arm);
+  arm();
+
+  var printBtn = document.getElementById('print');
+  if (printBtn) { printBtn.addEventListener('click', function () { window.print(); }); }
+
+  // Read aloud: only where a voice for the page's language exists.
+  var speak = document.getElementById('speak');
+  var lang = document.documentElement.lang;
+  var want = (root.getAttribute('data-voice') || lang).toLowerCase();
+  function voiceFor() {
+    if (!window.speechSynthesis) { return null; }
+    var voices = window.speechSynthesis.getVoices();
+    var prefix = want.split('-')[0];
+    var exact = null, near = null;
+    for (var i = 0; i < voices.length; i++) {
+      var v = voices[i].lang.toLowerCase().replace('_', '-');
+      if (v === want) { exact = voices[i]; }
+      if (!near && v.split('-')[0] === prefix) { near = voices[i]; }
+    }
+    return exact || near;
+  }
+  function offer() { speak.hidden = !voiceFor(); }
+  if (window.speechSynthesis) {
+    offer();
+    window.speechSynthesis.addEventListener('voiceschanged', offer);
+    speak.addEventListener('click', function () {
+      var voice = voiceFor();
+      if (!voice) { return; }
+      window.speechSynthesis.cancel();
+      var parts = document.querySelectorAll('[data-speak]');
+      for (var i = 0; i < parts.length; i++) {
+        var u = new SpeechSynthesisUtterance(parts[i].textContent.trim());
+        u.voice = voice; u.lang = voice.lang;
+        window.speechSynthesis.speak(u);
+      }
+    });
+  }
+})();
