@@ -118,6 +118,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	go func() { _ = listener.Run(liveCtx) }()
 
 	queues := queue.New(db, nil)
+	queues.FloodLimit = cfg.KioskFloodLimit
 	go closeDays(liveCtx, queues, logger)
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,

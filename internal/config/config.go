@@ -31,6 +31,7 @@ type Config struct {
 	ShutdownTimeout  time.Duration // PORTAL_SHUTDOWN_TIMEOUT
 	LogFormat        string        // PORTAL_LOG_FORMAT: json, text, or auto (text on a terminal)
 	KioskIdle        time.Duration // PORTAL_KIOSK_IDLE: kiosk resets after this long untouched
+	KioskFloodLimit  int           // PORTAL_KIOSK_FLOOD_LIMIT: tickets one kiosk may take per minute (0: no limit, for load tests)
 }
 
 // Defaults are the values used when nothing is set.
@@ -42,6 +43,7 @@ func Defaults() Config {
 		ShutdownTimeout: 15 * time.Second,
 		LogFormat:       "auto",
 		KioskIdle:       60 * time.Second,
+		KioskFloodLimit: 6,
 	}
 }
 
@@ -93,6 +95,13 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("PORTAL_DB_MAX_CONNS=%q: want a whole number", v))
 		}
 		c.MaxDBConns = int32(n)
+	}
+	if v := getenv("PORTAL_KIOSK_FLOOD_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			problems = append(problems, fmt.Sprintf("PORTAL_KIOSK_FLOOD_LIMIT=%q: want a whole number, 0 for no limit", v))
+		}
+		c.KioskFloodLimit = n
 	}
 	if v := getenv("PORTAL_PUSH_ALLOWED_HOSTS"); v != "" {
 		for _, h := range strings.Split(v, ",") {

@@ -127,6 +127,9 @@ func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, spID, deviceID int6
 	if err != nil {
 		return err
 	}
+	if s.FloodLimit <= 0 {
+		return nil // switched off, for load tests
+	}
 	var recent int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM tickets WHERE device_id = $1 AND created_at > $2`,
 		deviceID, s.clock().Add(-s.FloodWindow)).Scan(&recent); err != nil {

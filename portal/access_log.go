@@ -1,0 +1,139 @@
+package portal
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/audit"
+	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/org"
+)
+
+// accessLogLimit is how many rows one page shows; narrowing the filter
+// reaches older ones.
+const accessLogLimit = 200
+
+const dateLayout = "2006-01-02"
+
+// accessLogActions are the actions a filter may ask for.
+var accessLogActions = []string{audit.ActionRead, audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete, audit.ActionExport}
+
+var subjectKindPattern = regexp.MustCompile(`^[a-z][a-z_]{0,29}$`)
+
+// decodeAccessLogFilter reads the access-log filter. Dates are whole days
+// in loc; the end day is included.
+func decodeAccessLogFilter(v url.Values, loc *time.Location) (audit.Filter, forms.Errors) {
+	f := forms.New(v)
+	flt := audit.Filter{Limit: accessLogLimit}
+	if n, ok := f.Int("staff", false, 1, 1<<62); ok {
+		flt.StaffID = n
+	}
+	if k := f.Text("kind", false, 30); k != "" {
+		if subjectKindPattern.MatchString(k) {
+			flt.SubjectKind = k
+		} else {
+			f.Fail("kind", "form.invalid_choice")
+		}
+	}
+	flt.Action = f.Choice("action", false, accessLogActions...)
+	flt.From = decodeDate(f, "from", loc)
+	if to := decodeDate(f, "to", loc); !to.IsZero() {
+		flt.To = to.AddDate(0, 0, 1)
+		if !flt.From.IsZero() && !flt.From.Before(flt.To) {
+			f.Fail("to", "access_log.bad_range")
+			flt.To = time.Time{}
+		}
+	}
+	return flt, f.Errors
+}
+
+func decodeDate(f *forms.Form, field string, loc *time.Location) time.Time {
+	s := f.Text(field, false, 10)
+	if s == "" {
+		return time.Time{}
+	}
+	d, err := time.ParseInLocation(dateLayout, s, loc)
+	if err != nil || d.Year() < 2000 || d.Year() > 2999 {
+		f.Fail(field, "access_log.bad_date")
+		return time.Time{}
+	}
+	return d
+}
+
+type accessLogPage struct {
+	Page
+	Form    formView
+	People  []org.Member // for the staff filter
+	Kinds   []string
+	Actions []string
+	Entries []audit.Entry
+	Limit   int
+	loc     *time.Location
+}
+
+// When shows an entry's time on the municipality's clock.
+func (p accessLogPage) When(e audit.Entry) string {
+	return e.At.In(p.loc).Format("2006-01-02 15:04:05")
+}
+
+// ISO is an entry's time for the datetime attribute.
+func (p accessLogPage) ISO(e audit.Entry) string { return e.At.UTC().Format(time.RFC3339) }
+
+// ActionName is an action in words; an action this page does not know yet
+// shows as stored.
+func (p accessLogPage) ActionName(a string) string {
+	if slices.Contains(accessLogActions, a) {
+		return p.T.Get("access_log.action_" + a)
+	}
+	return a
+}
+
+// showAccessLog lists the access log for an admin, newest first.
+func (s *Server) showAccessLog(c *fiber.Ctx) error {
+	actor := principal(c)
+	if !actor.IsAdmin() {
+		return errForbidden
+	}
+	// The portal's municipalities are Finnish: their day starts in Helsinki.
+	loc, _ := time.LoadLocation("Europe/Helsinki")
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		v = url.Values{}
+	}
+	flt, errs := decodeAccessLogFilter(v, loc)
+	p := s.page(c, "")
+	page := accessLogPage{Page: p, Form: newFormView(p.T, "filter-", v, errs), Actions: accessLogActions,
+		Limit: accessLogLimit, loc: loc}
+	page.Body = "staff setup"
+	page.Title = page.T.Get("access_log.title")
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		if page.People, err = org.ListMembersFor(ctx, tx, actor); err != nil {
+			return err
+		}
+		if page.Kinds, err = org.AccessLogKinds(ctx, tx, actor); err != nil {
+			return err
+		}
+		if flt.SubjectKind != "" && !slices.Contains(page.Kinds, flt.SubjectKind) {
+			page.Kinds = append(page.Kinds, flt.SubjectKind)
+		}
+		if len(errs) > 0 {
+			return nil
+		}
+		page.Entries, err = org.ListAccessLog(ctx, tx, actor, flt)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "access_log", page)
+	}
+	return s.render(c, "access_log", page)
+}

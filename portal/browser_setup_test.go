@@ -1,0 +1,113 @@
+package portal_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/koto-portal/portal/internal/browsertest"
+	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/portal/portaltest"
+)
+
+// setupBrowserLogin signs the browser in through the login form.
+func setupBrowserLogin(ctx context.Context, t *testing.T, in *portaltest.Instance, email string) {
+	t.Helper()
+	browsertest.Open(ctx, t, in.URL+"/login")
+	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), setupPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("form.logout")),
+	); err != nil {
+		t.Fatalf("log in as %s: %v", email, err)
+	}
+}
+
+// submitAndWait clicks a form's submit button and waits for what the next
+// page shows.
+func submitAndWait(ctx context.Context, t *testing.T, button, next string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS(button)), chromedp.WaitVisible(chromedp.CSS(next))); err != nil {
+		t.Fatalf("submit %s, wait for %s: %v", button, next, err)
+	}
+}
+
+// TestSetupPagesInBrowser opens every set-up page as the demo admin and
+// has axe-core check it against WCAG 2.1 AA, in Finnish and in Arabic
+// (right to left), with a form that came back with errors among them.
+func TestSetupPagesInBrowser(t *testing.T) {
+	in, owner := setupStart(t)
+	expert := setupID(t, owner, `SELECT id FROM staff WHERE email = $1`, demo.ExpertEmail)
+	ctx := browsertest.New(t)
+	setupBrowserLogin(ctx, t, in, demo.AdminEmail)
+
+	pages := []struct{ name, path, wait string }{
+		{"setup", "/staff/setup", "table"},
+		{"setup-point", "/staff/setup/demo", "#desks"},
+		{"setup-point-new", "/staff/setup/new", "#slug"},
+		{"setup-topic", "/staff/setup/demo/topics/new", ".pictogram-choices"},
+		{"setup-devices", "/staff/setup/demo/devices", "table"},
+		{"people", "/staff/people", "table"},
+		{"people-form", "/staff/people/" + strconv.FormatInt(expert, 10), ".role-group"},
+		{"people-new", "/staff/people/new", "#password"},
+		{"access-log", "/staff/access-log", "table.access-log"},
+		{"pair", "/kiosk/pair", "#code"},
+	}
+	for _, lang := range []string{"fi", "ar"} {
+		for _, p := range pages {
+			t.Run(lang+"/"+p.name, func(t *testing.T) {
+				browsertest.Open(ctx, t, in.URL+p.path+"?lang="+lang)
+				browsertest.WaitVisible(ctx, t, p.wait)
+				if got := browsertest.Eval[string](ctx, t, `getComputedStyle(document.body).direction`); lang == "ar" && got != "rtl" {
+					t.Errorf("direction %q", got)
+				}
+				browsertest.Axe(ctx, t)
+			})
+		}
+	}
+
+	t.Run("topic form with errors", func(t *testing.T) {
+		browsertest.Open(ctx, t, in.URL+"/staff/setup/demo/topics/new?lang=fi")
+		browsertest.WaitVisible(ctx, t, "#label_sv")
+		sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+		defer cancel()
+		if err := chromedp.Do(sctx, chromedp.SendKeys(chromedp.CSS("#label_ar"), "أمر جديد")); err != nil {
+			t.Fatal(err)
+		}
+		submitAndWait(ctx, t, ".setup-form button[type=submit]", "#topic-errors")
+		if got := browsertest.Attr(ctx, t, "#label_fi", "aria-describedby"); got != "label_fi-error" {
+			t.Errorf("the Finnish label's error is not linked: %q", got)
+		}
+		if got := browsertest.Attr(ctx, t, "#label_ar", "value"); got != "أمر جديد" {
+			t.Errorf("the Arabic label typed was not kept: %q", got)
+		}
+		if got := browsertest.Eval[string](ctx, t, `getComputedStyle(document.getElementById('label_ar')).direction`); got != "rtl" {
+			t.Errorf("the Arabic input types %s", got)
+		}
+		browsertest.Axe(ctx, t)
+		browsertest.Screenshot(ctx, t, "setup-topic-errors")
+	})
+
+	t.Run("new device code", func(t *testing.T) {
+		browsertest.Open(ctx, t, in.URL+"/staff/setup/demo/devices?lang=fi")
+		browsertest.WaitVisible(ctx, t, "#device-name")
+		sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+		defer cancel()
+		if err := chromedp.Do(sctx, chromedp.SendKeys(chromedp.CSS("#device-name"), "Aulan automaatti")); err != nil {
+			t.Fatal(err)
+		}
+		submitAndWait(ctx, t, "section[aria-labelledby=add-heading] button[type=submit]", ".pair-code")
+		if code := browsertest.Text(ctx, t, ".pair-code"); !shownCode.MatchString(`<p class="pair-code">` + code + `</p>`) {
+			t.Errorf("code shown: %q", code)
+		}
+		browsertest.Axe(ctx, t)
+		browsertest.Screenshot(ctx, t, "setup-devices-code")
+	})
+}

@@ -1,0 +1,318 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/org"
+)
+
+// Password limits: the minimum is auth's; the maximum keeps hashing cheap.
+const (
+	minPasswordLen = 10
+	maxPasswordLen = 200
+)
+
+type personInput struct {
+	Name, Email, Password, Locale string
+	Languages                     []string
+	Active                        bool
+	Grants                        []auth.Grant
+}
+
+// languageCodes are the codes a staff member may speak or use the portal in.
+var languageCodes = func() []string {
+	out := make([]string, len(i18n.Languages))
+	for i, l := range i18n.Languages {
+		out[i] = l.Code
+	}
+	return out
+}()
+
+// decodePersonForm reads the staff form. E-mail and the first password are
+// given once, when the account is made. Roles come as "role:servicePoint"
+// (0: the whole municipality) and must name a service point in
+// servicePoints; whether the actor may grant them is the domain's call.
+func decodePersonForm(v url.Values, isNew bool, servicePoints map[int64]bool) (personInput, forms.Errors) {
+	f := forms.New(v)
+	in := personInput{Name: f.Text("name", true, maxNameLen)}
+	if isNew {
+		in.Email = f.Email("email", true)
+		in.Password = decodePassword(f, "password")
+	}
+	in.Languages = f.Choices("languages", languageCodes...)
+	in.Locale = f.Choice("locale", true, languageCodes...)
+	in.Active = f.Bool("active")
+	in.Grants = decodeGrants(f, "role", servicePoints)
+	return in, f.Errors
+}
+
+// decodePassword reads a new password as typed: not trimmed, since spaces
+// may be part of it, but one line of printable characters.
+func decodePassword(f *forms.Form, field string) string {
+	s := f.Values.Get(field)
+	switch {
+	case s == "":
+		f.Fail(field, "form.required")
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		f.Fail(field, "form.invalid_text")
+	case utf8.RuneCountInString(s) < minPasswordLen:
+		f.Fail(field, "people.password_short")
+	case utf8.RuneCountInString(s) > maxPasswordLen:
+		f.Fail(field, "form.too_long")
+	default:
+		return s
+	}
+	return ""
+}
+
+func decodeGrants(f *forms.Form, field string, servicePoints map[int64]bool) []auth.Grant {
+	var out []auth.Grant
+	for _, raw := range f.Values[field] {
+		role, sp, ok := strings.Cut(raw, ":")
+		id, err := strconv.ParseInt(sp, 10, 64)
+		switch {
+		case !ok || err != nil || id < 0 || strconv.FormatInt(id, 10) != sp:
+		case role != auth.RoleExpert && role != auth.RoleLead && role != auth.RoleAdmin:
+		case id != 0 && !servicePoints[id]:
+		case role == auth.RoleAdmin && id != 0: // an admin role is always municipality-wide
+		default:
+			if g := (auth.Grant{Role: role, ServicePointID: id}); !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+			continue
+		}
+		f.Fail(field, "form.invalid_choice")
+		return nil
+	}
+	return out
+}
+
+func grantValue(g auth.Grant) string { return g.Role + ":" + strconv.FormatInt(g.ServicePointID, 10) }
+
+func personValues(m org.Member) url.Values {
+	v := url.Values{"name": {m.Name}, "email": {m.Email}, "locale": {m.Locale}, "active": {boolValue(m.Active)},
+		"languages": slices.Clone(m.Languages)}
+	for _, g := range m.Grants {
+		v.Add("role", grantValue(g))
+	}
+	return v
+}
+
+// roleGroup is one service point's (or the municipality's) role boxes.
+type roleGroup struct {
+	ID, Legend string
+	Boxes      []roleBox
+}
+
+type roleBox struct{ ID, Value, Label string }
+
+type personPage struct {
+	Page
+	New       bool
+	ID        int64
+	Email     string
+	Form      formView
+	Languages []i18n.Language
+	Groups    []roleGroup
+	Other     []string // roles this actor sees but may not change
+	Saved     bool
+}
+
+// grantable is the service points in which the actor may give some role.
+func grantable(actor auth.Principal, points []org.ServicePoint) map[int64]bool {
+	out := map[int64]bool{}
+	for _, sp := range points {
+		if org.CanGrant(actor, auth.Grant{Role: auth.RoleExpert, ServicePointID: sp.ID}) {
+			out[sp.ID] = true
+		}
+	}
+	return out
+}
+
+// roleGroups lays out the role boxes the actor may tick: an admin every
+// role everywhere, a lead expert (and, for someone existing, lead) roles
+// in the service points they manage.
+func roleGroups(t *i18n.T, actor auth.Principal, points []org.ServicePoint, isNew bool) []roleGroup {
+	var groups []roleGroup
+	add := func(legend string, sp int64, roles ...string) {
+		g := roleGroup{ID: "roles-" + strconv.FormatInt(sp, 10), Legend: legend}
+		for _, r := range roles {
+			gr := auth.Grant{Role: r, ServicePointID: sp}
+			if !org.CanGrant(actor, gr) || (isNew && !actor.IsAdmin() && r != auth.RoleExpert) {
+				continue
+			}
+			g.Boxes = append(g.Boxes, roleBox{ID: "role-" + r + "-" + strconv.FormatInt(sp, 10), Value: grantValue(gr),
+				Label: t.Get("people.role_" + r)})
+		}
+		if len(g.Boxes) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	add(t.Get("people.scope_municipality"), 0, auth.RoleExpert, auth.RoleLead, auth.RoleAdmin)
+	for _, sp := range points {
+		add(spName(sp, t.Lang.Code), sp.ID, auth.RoleExpert, auth.RoleLead)
+	}
+	return groups
+}
+
+// showPersonForm shows a staff member's record (the read is logged), or the
+// form for a new one.
+func (s *Server) showPersonForm(c *fiber.Ctx) error {
+	return s.renderPersonPage(c, fiber.StatusOK, nil, nil)
+}
+
+// submitPerson saves the staff form.
+func (s *Server) submitPerson(c *fiber.Ctx) error {
+	actor := principal(c)
+	id, _, err := rowParam(c, "person")
+	if err != nil {
+		return err
+	}
+	isNew := id == 0
+	if isNew && !actor.IsLeadAnywhere() {
+		return errForbidden
+	}
+	v := formValues(c)
+	var scope map[int64]bool
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		if !isNew {
+			if _, err := org.MemberForChange(ctx, tx, actor, id); err != nil {
+				return err
+			}
+		}
+		points, err := org.ListServicePoints(ctx, tx)
+		scope = grantable(actor, points)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	in, errs := decodePersonForm(v, isNew, scope)
+	if len(errs) > 0 {
+		return s.renderPersonPage(c, fiber.StatusUnprocessableEntity, v, errs)
+	}
+	// Hashing takes a moment and much memory: done before the transaction
+	// so no connection waits on it.
+	var hash string
+	if isNew {
+		if hash, err = auth.HashPassword(in.Password); err != nil {
+			return err
+		}
+	}
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		m := org.Member{ID: id, Email: in.Email, Name: in.Name, Languages: in.Languages, Locale: in.Locale,
+			Active: in.Active, Grants: in.Grants}
+		var err error
+		if isNew {
+			err = org.CreateMember(ctx, tx, actor, &m, hash)
+		} else {
+			var old org.Member
+			if old, err = org.MemberForChange(ctx, tx, actor, id); err != nil {
+				return err
+			}
+			// The form offers only the roles this actor may change; the
+			// others stay as they are.
+			for _, g := range old.Grants {
+				if !org.CanGrant(actor, g) {
+					m.Grants = append(m.Grants, g)
+				}
+			}
+			err = org.UpdateMember(ctx, tx, actor, &m)
+		}
+		switch {
+		case errors.Is(err, org.ErrEmailInUse):
+			errs["email"] = "people.email_taken"
+		case errors.Is(err, org.ErrOwnAdmin):
+			errs["role"] = "people.own_admin"
+		case errors.Is(err, org.ErrOwnAccount):
+			errs["active"] = "people.own_account"
+		case errors.Is(err, org.ErrBadGrant):
+			errs["role"] = "form.invalid_choice"
+		default:
+			return err
+		}
+		return errFormInvalid
+	})
+	if errors.Is(err, errFormInvalid) {
+		return s.renderPersonPage(c, fiber.StatusUnprocessableEntity, v, errs)
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect("/staff/people?saved=1", fiber.StatusSeeOther)
+}
+
+// renderPersonPage shows the staff form: what was typed when typed is not
+// nil (the record is then read for its other roles, unlogged, as part of
+// the change being made), else the stored record, whose reading is logged.
+func (s *Server) renderPersonPage(c *fiber.Ctx, status int, typed url.Values, errs forms.Errors) error {
+	actor := principal(c)
+	id, _, err := rowParam(c, "person")
+	if err != nil {
+		return err
+	}
+	page := personPage{Page: s.page(c, ""), New: id == 0, ID: id, Languages: i18n.Languages,
+		Saved: c.Query("saved") != "" && typed == nil}
+	page.Body = "staff setup"
+	t := page.T
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		var m org.Member
+		var err error
+		switch {
+		case page.New:
+			if !actor.IsLeadAnywhere() {
+				return errForbidden
+			}
+			m = org.Member{Locale: i18n.Default, Active: true}
+		case typed == nil:
+			m, err = org.GetMemberFor(ctx, tx, actor, id)
+		default:
+			m, err = org.MemberForChange(ctx, tx, actor, id)
+		}
+		if err != nil {
+			return err
+		}
+		points, err := org.ListServicePoints(ctx, tx)
+		if err != nil {
+			return err
+		}
+		page.Groups = roleGroups(t, actor, points, page.New)
+		names := map[int64]string{}
+		for _, sp := range points {
+			names[sp.ID] = spName(sp, t.Lang.Code)
+		}
+		for _, g := range m.Grants {
+			if !org.CanGrant(actor, g) {
+				page.Other = append(page.Other, describeGrant(t, g, names))
+			}
+		}
+		page.Email = m.Email
+		if page.Title = m.Name; page.New {
+			page.Title = t.Get("people.new")
+		}
+		stored := personValues(m)
+		if typed != nil {
+			stored = typed
+		}
+		// A password is never sent back into a page.
+		stored.Del("password")
+		page.Form = newFormView(t, "", stored, errs)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderStatus(c, status, "people_form", page)
+}

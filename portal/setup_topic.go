@@ -1,0 +1,170 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/org"
+)
+
+// Limits of the topic form. A label must fit a kiosk tile.
+const (
+	maxTopicLabelLen = 80
+	maxTopicPosition = 999
+)
+
+// prefixLetters are the ticket prefixes a topic may have: A–Z, as the
+// database allows and every kiosk printer prints.
+var prefixLetters = func() []string {
+	out := make([]string, 0, 26)
+	for r := 'A'; r <= 'Z'; r++ {
+		out = append(out, string(r))
+	}
+	return out
+}()
+
+type topicInput struct {
+	Labels    org.Labels
+	Pictogram string
+	Prefix    string
+	Active    bool
+	Position  int
+}
+
+// decodeTopicForm reads the topic form: a label in every language
+// (Finnish required), a pictogram among those shipped, a prefix letter,
+// whether the kiosk offers it, and its place in the kiosk's order.
+func decodeTopicForm(v url.Values, pictograms []string) (topicInput, forms.Errors) {
+	f := forms.New(v)
+	in := topicInput{
+		Labels:    decodeLabels(f, "label", maxTopicLabelLen),
+		Pictogram: f.Choice("pictogram", true, pictograms...),
+		Prefix:    f.Choice("prefix", true, prefixLetters...),
+		Active:    f.Bool("active"),
+	}
+	if n, ok := f.Int("position", false, 0, maxTopicPosition); ok {
+		in.Position = int(n)
+	}
+	return in, f.Errors
+}
+
+func topicValues(t org.Topic) url.Values {
+	v := url.Values{"pictogram": {t.Pictogram}, "prefix": {t.Prefix}, "active": {boolValue(t.Active)},
+		"position": {strconv.Itoa(t.Position)}}
+	labelValues(v, "label", t.Labels)
+	return v
+}
+
+type topicPage struct {
+	Page
+	SP         org.ServicePoint
+	SPName     string
+	New        bool
+	TopicID    int64
+	Form       formView
+	Pictograms []string
+	Letters    []string
+}
+
+// showTopicForm shows a topic, or the form for a new one.
+func (s *Server) showTopicForm(c *fiber.Ctx) error {
+	return s.renderTopicPage(c, fiber.StatusOK, nil, nil)
+}
+
+// submitTopic saves the topic form.
+func (s *Server) submitTopic(c *fiber.Ctx) error {
+	id, _, err := rowParam(c, "topic")
+	if err != nil {
+		return err
+	}
+	v := formValues(c)
+	in, errs := decodeTopicForm(v, Pictograms())
+	var sp org.ServicePoint
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		if sp, err = managedServicePoint(ctx, tx, c); err != nil {
+			return err
+		}
+		if id != 0 {
+			if _, err := org.GetTopic(ctx, tx, sp.ID, id); err != nil {
+				return err
+			}
+		}
+		if len(errs) > 0 {
+			return errFormInvalid
+		}
+		t := org.Topic{ID: id, ServicePointID: sp.ID, Labels: in.Labels, Pictogram: in.Pictogram, Prefix: in.Prefix,
+			Active: in.Active, Position: in.Position}
+		return org.SaveTopic(ctx, tx, principal(c), &t)
+	})
+	if errors.Is(err, errFormInvalid) {
+		return s.renderTopicPage(c, fiber.StatusUnprocessableEntity, v, errs)
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect("/staff/setup/"+sp.Slug+"?saved=topic#topics", fiber.StatusSeeOther)
+}
+
+// renderTopicPage shows the topic form: what was typed when typed is not
+// nil, else the stored topic (or a new one's defaults).
+func (s *Server) renderTopicPage(c *fiber.Ctx, status int, typed url.Values, errs forms.Errors) error {
+	id, _, err := rowParam(c, "topic")
+	if err != nil {
+		return err
+	}
+	page := topicPage{Page: s.page(c, ""), New: id == 0, TopicID: id, Pictograms: Pictograms(), Letters: prefixLetters}
+	page.Body = "staff setup"
+	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
+		sp, err := managedServicePoint(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		page.SP, page.SPName = sp, spName(sp, page.T.Lang.Code)
+		stored := url.Values{"active": {"1"}, "pictogram": {"other"}}
+		if id != 0 {
+			t, err := org.GetTopic(ctx, tx, sp.ID, id)
+			if err != nil {
+				return err
+			}
+			stored = topicValues(t)
+			if page.Title = t.Labels.In(page.T.Lang.Code); page.Title == "" {
+				page.Title = page.T.Get("setup.topic.edit")
+			}
+		} else {
+			// A new topic goes last and takes the first free letter.
+			topics, err := org.ListTopics(ctx, tx, sp.ID, false)
+			if err != nil {
+				return err
+			}
+			used := map[string]bool{}
+			last := -1
+			for _, t := range topics {
+				used[t.Prefix] = true
+				last = max(last, t.Position)
+			}
+			stored.Set("position", strconv.Itoa(min(last+1, maxTopicPosition)))
+			for _, l := range prefixLetters {
+				if !used[l] {
+					stored.Set("prefix", l)
+					break
+				}
+			}
+			page.Title = page.T.Get("setup.topic.new")
+		}
+		if typed != nil {
+			stored = typed
+		}
+		page.Form = newFormView(page.T, "", stored, errs)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderStatus(c, status, "setup_topic", page)
+}

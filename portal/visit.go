@@ -1,0 +1,500 @@
+package portal
+
+import (
+	"errors"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/store"
+)
+
+// visitInput is the visit form decoded: what the expert chose, checked for
+// shape only. Whether the topics, referral and ticket belong to the service
+// point is for stats.Record to say.
+type visitInput struct {
+	ServicePoint string // slug
+	TicketID     int64
+	Channel      string
+	TopicIDs     []int64
+	Language     string
+	Interpreter  string
+	Outcomes     []string
+	ReferralID   int64
+	AgeGroup     string
+	Gender       string
+}
+
+// maxVisitTopics bounds the topic checkboxes a submission may carry.
+const maxVisitTopics = 50
+
+// decodeVisitForm reads the visit form. It is pure (values in, input and
+// error keys out) so it can be fuzzed: whatever arrives, it must not panic
+// and must not let a bad value through without an error.
+func decodeVisitForm(v url.Values) (visitInput, forms.Errors) {
+	f := forms.New(v)
+	var in visitInput
+	in.ServicePoint = f.Slug("sp", true)
+	in.TicketID, _ = f.Int("ticket", false, 1, math.MaxInt64)
+	if strings.TrimSpace(v.Get("ticket")) != "" {
+		// A walk-in's channel is fixed by its ticket.
+		in.Channel = f.Choice("channel", false, stats.ChannelWalkIn)
+		if in.Channel == "" {
+			in.Channel = stats.ChannelWalkIn
+		}
+	} else {
+		in.Channel = f.Choice("channel", true, stats.ChannelsWithoutTicket...)
+	}
+	in.TopicIDs = f.IDs("topics")
+	if len(in.TopicIDs) > maxVisitTopics {
+		f.Fail("topics", "form.invalid_choice")
+		in.TopicIDs = nil
+	}
+	if _, bad := f.Errors["topics"]; !bad && len(in.TopicIDs) == 0 {
+		f.Fail("topics", "visit.error.topics_required")
+	}
+	in.Language = f.Choice("language", true, stats.Languages()...)
+	in.Interpreter = f.Choice("interpreter", false, stats.Interpreters...)
+	if in.Interpreter == "" {
+		in.Interpreter = stats.InterpreterNone
+	}
+	in.Outcomes = f.Choices("outcomes", stats.Outcomes...)
+	in.ReferralID, _ = f.Int("referral", false, 1, math.MaxInt64)
+	if _, bad := f.Errors["referral"]; !bad {
+		_, badOutcome := f.Errors["outcomes"]
+		referred := slices.Contains(in.Outcomes, stats.OutcomeReferred)
+		switch {
+		case referred && in.ReferralID == 0:
+			f.Fail("referral", "visit.error.referral_required")
+		case !referred && !badOutcome && in.ReferralID != 0:
+			f.Fail("referral", "visit.error.referral_not_referred")
+		}
+	}
+	in.AgeGroup = f.Choice("age_group", false, stats.AgeGroups...)
+	if in.AgeGroup == "" {
+		in.AgeGroup = stats.NotAsked
+	}
+	in.Gender = f.Choice("gender", false, stats.Genders...)
+	if in.Gender == "" {
+		in.Gender = stats.NotAsked
+	}
+	return in, f.Errors
+}
+
+// visitFields maps stats' field names to the form's.
+var visitFields = map[string]string{
+	stats.FieldServicePoint: "sp",
+	stats.FieldTicket:       "ticket",
+	stats.FieldChannel:      "channel",
+	stats.FieldTopics:       "topics",
+	stats.FieldLanguage:     "language",
+	stats.FieldInterpreter:  "interpreter",
+	stats.FieldOutcomes:     "outcomes",
+	stats.FieldReferral:     "referral",
+	stats.FieldAgeGroup:     "age_group",
+	stats.FieldGender:       "gender",
+}
+
+// visitErrorKey names the message for a field error of stats.Record.
+func visitErrorKey(err error) string {
+	switch {
+	case errors.Is(err, stats.ErrUnknownServicePoint):
+		return "visit.error.unknown_point"
+	case errors.Is(err, stats.ErrNoTopic):
+		return "visit.error.topics_required"
+	case errors.Is(err, stats.ErrUnknownTopic):
+		return "visit.error.unknown_topic"
+	case errors.Is(err, stats.ErrReferralRequired):
+		return "visit.error.referral_required"
+	case errors.Is(err, stats.ErrReferralNotReferred):
+		return "visit.error.referral_not_referred"
+	case errors.Is(err, stats.ErrUnknownReferral):
+		return "visit.error.unknown_referral"
+	case errors.Is(err, stats.ErrUnknownTicket):
+		return "visit.error.unknown_ticket"
+	case errors.Is(err, stats.ErrTicketNotDone):
+		return "visit.error.ticket_not_done"
+	case errors.Is(err, stats.ErrTicketAlreadyCounted):
+		return "visit.error.already_recorded"
+	}
+	return "form.invalid_choice"
+}
+
+// visitOption is one checkbox, radio or select option of the form.
+type visitOption struct {
+	Value, Label string
+	Lang, Dir    string // for a language's own name
+	Checked      bool
+}
+
+// visitProblem is one line of the error summary above the form.
+type visitProblem struct {
+	Anchor  string // the id of the field to jump to; empty for the ticket
+	Message string
+}
+
+type visitFormPage struct {
+	Page
+	// Choosing is the first step when the expert works at several
+	// service points and came without one: pick it, then the form.
+	Choosing  bool
+	Points    []visitOption
+	PointSlug string
+	PointName string
+	// Back is the queue screen's own query (the expert's desk and topics),
+	// kept so saving returns to the queue as the expert left it.
+	Back             string
+	CanChange        bool // other service points to choose from
+	TicketID         int64
+	TicketText       string // "A 23"
+	AskedInterpreter bool
+	// Blocked says the ticket cannot be recorded (already recorded, not
+	// finished): the page explains and offers the way back, no form.
+	Blocked         string
+	Channels        []visitOption
+	Topics          []visitOption
+	LanguageChoices []visitOption
+	Interpreters    []visitOption
+	Outcomes        []visitOption
+	Referrals       []visitOption
+	AgeGroups       []visitOption
+	Genders         []visitOption
+	Errors          forms.Errors
+	Problems        []visitProblem
+}
+
+// Err is the translated error of a field, or "".
+func (p visitFormPage) Err(field string) string {
+	if key, ok := p.Errors[field]; ok {
+		return p.T.Get(key)
+	}
+	return ""
+}
+
+// showVisitForm opens the anonymous visit form: for a finished ticket
+// (?ticket=ID), or for a contact without one at a service point (?sp=slug).
+func (s *Server) showVisitForm(c *fiber.Ctx) error {
+	actor := principal(c)
+	var ticketID int64
+	if q := c.Query("ticket"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n <= 0 {
+			return errNotFound
+		}
+		ticketID = n
+	}
+	values := url.Values{}
+	var page visitFormPage
+	err := s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
+		points, err := visitPoints(c, tx, actor)
+		if err != nil {
+			return err
+		}
+		var sp org.ServicePoint
+		var status int
+		switch {
+		case ticketID > 0:
+			t, err := stats.GetTicket(c.UserContext(), tx, ticketID)
+			if errors.Is(err, stats.ErrUnknownTicket) {
+				return errNotFound
+			} else if err != nil {
+				return err
+			}
+			if sp, err = visitPointByID(points, t.ServicePointID); err != nil {
+				return err
+			}
+			values.Set("ticket", strconv.FormatInt(t.ID, 10))
+			values.Set("language", visitLanguageOf(t.Language))
+			values.Set("topics", strconv.FormatInt(t.TopicID, 10))
+			page.TicketText = t.Prefix + " " + strconv.Itoa(t.Number)
+			page.AskedInterpreter = t.Interpreter
+			switch {
+			case t.Recorded:
+				page.Blocked, status = "visit.error.already_recorded", fiber.StatusConflict
+			case t.State != "done":
+				page.Blocked, status = "visit.error.ticket_not_done", fiber.StatusConflict
+			}
+		case c.Query("sp") != "":
+			if sp, err = visitPointBySlug(c, tx, points, c.Query("sp")); err != nil {
+				return err
+			}
+		case len(points) == 1:
+			sp = points[0]
+		case len(points) == 0:
+			return errForbidden
+		default:
+			page = s.visitChooser(c, points)
+			return nil
+		}
+		values.Set("sp", sp.Slug)
+		page.Back = visitBackQuery(c.Query("back"))
+		values.Set("interpreter", stats.InterpreterNone)
+		values.Set("age_group", stats.NotAsked)
+		values.Set("gender", stats.NotAsked)
+		page, err = s.visitForm(c, tx, page, points, sp, values, forms.Errors{})
+		if status != 0 {
+			c.Status(status)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(c, "visit_form", page)
+}
+
+// submitVisit records the visit and goes back to the queue; bad input
+// comes back as the form, filled in as typed, with nothing saved.
+func (s *Server) submitVisit(c *fiber.Ctx) error {
+	actor := principal(c)
+	values := formValues(c)
+	in, errs := decodeVisitForm(values)
+	if in.ServicePoint == "" {
+		return errBadRequest // the hidden field, never typed: a forged form
+	}
+	var sp org.ServicePoint
+	var rejected *stats.ValidationError
+	err := s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
+		var err error
+		sp, err = org.GetServicePointBySlug(c.UserContext(), tx, in.ServicePoint)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound
+		} else if err != nil {
+			return err
+		}
+		if !actor.CanWork(sp.ID) {
+			return errForbidden
+		}
+		if len(errs) > 0 {
+			return nil
+		}
+		_, err = stats.Record(c.UserContext(), tx, actor, stats.Visit{
+			ServicePointID: sp.ID, TicketID: in.TicketID, Channel: in.Channel, TopicIDs: in.TopicIDs,
+			Language: in.Language, Interpreter: in.Interpreter, Outcomes: in.Outcomes, ReferralID: in.ReferralID,
+			AgeGroup: in.AgeGroup, Gender: in.Gender,
+		})
+		return err
+	})
+	switch {
+	case errors.As(err, &rejected):
+		for field, ferr := range rejected.Fields {
+			errs[visitFields[field]] = visitErrorKey(ferr)
+		}
+	case errors.Is(err, stats.ErrForbidden):
+		return errForbidden
+	case err != nil:
+		return err
+	}
+	back := visitBackQuery(values.Get("back"))
+	if len(errs) == 0 {
+		v, _ := url.ParseQuery(back)
+		v.Set("saved", "visit")
+		return c.Redirect("/staff/queue/"+url.PathEscape(sp.Slug)+"?"+v.Encode(), fiber.StatusSeeOther)
+	}
+
+	status := fiber.StatusUnprocessableEntity
+	if errs["ticket"] == "visit.error.already_recorded" {
+		status = fiber.StatusConflict
+	}
+	var page visitFormPage
+	err = s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
+		points, err := visitPoints(c, tx, actor)
+		if err != nil {
+			return err
+		}
+		if in.TicketID > 0 {
+			if t, err := stats.GetTicket(c.UserContext(), tx, in.TicketID); err == nil && t.ServicePointID == sp.ID {
+				page.TicketText = t.Prefix + " " + strconv.Itoa(t.Number)
+				page.AskedInterpreter = t.Interpreter
+			}
+		}
+		page.Back = back
+		page, err = s.visitForm(c, tx, page, points, sp, values, errs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderStatus(c, status, "visit_form", page)
+}
+
+// visitPoints lists the service points the staff member works at.
+func visitPoints(c *fiber.Ctx, tx pgx.Tx, actor auth.Principal) ([]org.ServicePoint, error) {
+	all, err := org.ListServicePoints(c.UserContext(), tx)
+	var mine []org.ServicePoint
+	for _, sp := range all {
+		if actor.CanWork(sp.ID) {
+			mine = append(mine, sp)
+		}
+	}
+	return mine, err
+}
+
+func visitPointByID(points []org.ServicePoint, id int64) (org.ServicePoint, error) {
+	for _, sp := range points {
+		if sp.ID == id {
+			return sp, nil
+		}
+	}
+	return org.ServicePoint{}, errForbidden
+}
+
+// visitPointBySlug finds the service point named in the address: one the
+// staff member does not work at is 403, one that does not exist 404.
+func visitPointBySlug(c *fiber.Ctx, tx pgx.Tx, points []org.ServicePoint, slug string) (org.ServicePoint, error) {
+	for _, sp := range points {
+		if sp.Slug == slug {
+			return sp, nil
+		}
+	}
+	if _, err := org.GetServicePointBySlug(c.UserContext(), tx, slug); errors.Is(err, store.ErrNotFound) {
+		return org.ServicePoint{}, errNotFound
+	} else if err != nil {
+		return org.ServicePoint{}, err
+	}
+	return org.ServicePoint{}, errForbidden
+}
+
+// QueueURL is the queue screen the form returns to.
+func (p visitFormPage) QueueURL() string {
+	u := "/staff/queue/" + url.PathEscape(p.PointSlug)
+	if p.Back != "" {
+		u += "?" + p.Back
+	}
+	return u
+}
+
+// visitBackQuery keeps only what the queue screen's address may hold (a
+// desk id, a comma-separated list of topic ids), so the redirect after
+// saving cannot be steered anywhere else.
+func visitBackQuery(raw string) string {
+	in, err := url.ParseQuery(raw)
+	if err != nil || len(raw) > 500 {
+		return ""
+	}
+	out := url.Values{}
+	digits := func(s, extra string) bool {
+		for _, r := range s {
+			if (r < '0' || r > '9') && !strings.ContainsRune(extra, r) {
+				return false
+			}
+		}
+		return s != ""
+	}
+	if d := in.Get("desk"); digits(d, "") && len(d) < 20 {
+		out.Set("desk", d)
+	}
+	if t := in.Get("topics"); digits(t, ",") {
+		out.Set("topics", t)
+	}
+	return out.Encode()
+}
+
+// visitLanguageOf picks the portal language a ticket's language tag is:
+// exactly, else by its primary subtag (a kiosk may store "fa-IR").
+func visitLanguageOf(tag string) string {
+	for _, l := range i18n.Languages {
+		if strings.EqualFold(l.Code, tag) {
+			return l.Code
+		}
+	}
+	primary, _, _ := strings.Cut(tag, "-")
+	for _, l := range i18n.Languages {
+		if p, _, _ := strings.Cut(l.Code, "-"); strings.EqualFold(p, primary) {
+			return l.Code
+		}
+	}
+	return ""
+}
+
+// visitChooser is the first step for an expert of several service points.
+func (s *Server) visitChooser(c *fiber.Ctx, points []org.ServicePoint) visitFormPage {
+	p := s.page(c, "")
+	p.Title = p.T.Get("visit.title")
+	page := visitFormPage{Page: p, Choosing: true, Errors: forms.Errors{}}
+	for _, sp := range points {
+		page.Points = append(page.Points, visitOption{Value: sp.Slug, Label: sp.Names.In(p.T.Lang.Code)})
+	}
+	return page
+}
+
+// visitForm fills the form's choices for a service point, marking what
+// values holds as chosen (what was typed, or the defaults).
+func (s *Server) visitForm(c *fiber.Ctx, tx pgx.Tx, page visitFormPage, points []org.ServicePoint, sp org.ServicePoint,
+	values url.Values, errs forms.Errors) (visitFormPage, error) {
+	ctx := c.UserContext()
+	p := s.page(c, "")
+	p.Title = p.T.Get("visit.title")
+	lang := p.T.Lang.Code
+	page.Page = p
+	page.PointSlug = sp.Slug
+	page.PointName = sp.Names.In(lang)
+	page.CanChange = len(points) > 1
+	page.Errors = errs
+	if id, err := strconv.ParseInt(values.Get("ticket"), 10, 64); err == nil && id > 0 {
+		page.TicketID = id
+	}
+	picked := func(field, value string) bool { return slices.Contains(values[field], value) }
+
+	if page.TicketID == 0 {
+		for _, ch := range stats.ChannelsWithoutTicket {
+			page.Channels = append(page.Channels, visitOption{Value: ch, Label: p.T.Get("visit.channel." + ch), Checked: picked("channel", ch)})
+		}
+	}
+	topics, err := org.ListTopics(ctx, tx, sp.ID, false)
+	if err != nil {
+		return page, err
+	}
+	for _, t := range topics {
+		id := strconv.FormatInt(t.ID, 10)
+		// A switched-off topic shows only when it was chosen (a ticket
+		// taken before it was switched off).
+		if t.Active || picked("topics", id) {
+			page.Topics = append(page.Topics, visitOption{Value: id, Label: t.Labels.In(lang), Checked: picked("topics", id)})
+		}
+	}
+	for _, l := range i18n.Languages {
+		page.LanguageChoices = append(page.LanguageChoices, visitOption{Value: l.Code, Label: l.Name, Lang: l.Code, Dir: l.Dir(), Checked: picked("language", l.Code)})
+	}
+	for _, v := range stats.Interpreters {
+		page.Interpreters = append(page.Interpreters, visitOption{Value: v, Label: p.T.Get("visit.interpreter." + v), Checked: picked("interpreter", v)})
+	}
+	for _, v := range stats.Outcomes {
+		page.Outcomes = append(page.Outcomes, visitOption{Value: v, Label: p.T.Get("visit.outcome." + v), Checked: picked("outcomes", v)})
+	}
+	referrals, err := org.ListReferrals(ctx, tx, sp.ID, true)
+	if err != nil {
+		return page, err
+	}
+	for _, r := range referrals {
+		id := strconv.FormatInt(r.ID, 10)
+		page.Referrals = append(page.Referrals, visitOption{Value: id, Label: r.Names.In(lang), Checked: picked("referral", id)})
+	}
+	for _, v := range stats.AgeGroups {
+		page.AgeGroups = append(page.AgeGroups, visitOption{Value: v, Label: p.T.Get("visit.age_group." + v), Checked: picked("age_group", v)})
+	}
+	for _, v := range stats.Genders {
+		page.Genders = append(page.Genders, visitOption{Value: v, Label: p.T.Get("visit.gender." + v), Checked: picked("gender", v)})
+	}
+	// The summary lists problems in the order of the form.
+	for _, field := range []string{"ticket", "sp", "channel", "topics", "language", "interpreter", "outcomes", "referral", "age_group", "gender"} {
+		if key, ok := errs[field]; ok {
+			anchor := "field-" + field
+			if field == "ticket" || field == "sp" {
+				anchor = ""
+			}
+			page.Problems = append(page.Problems, visitProblem{Anchor: anchor, Message: p.T.Get(key)})
+		}
+	}
+	return page, nil
+}
