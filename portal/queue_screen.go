@@ -199,14 +199,22 @@ func (s *Server) showQueue(c *fiber.Ctx) error {
 			qp.Others = append(qp.Others, r)
 		}
 	}
-	if m := c.Query("msg"); m != "" && strings.HasPrefix(m, "queue.") && len(m) < 40 {
+	if m := c.Query("msg"); queueMessages[m] {
 		qp.Message, qp.IsError = page.T.Get(m), c.Query("err") == "1"
+	} else if c.Query("saved") == "visit" {
+		qp.Message = page.T.Get("visit.saved")
 	}
 	c.Set("X-Live-Seq", strconv.FormatInt(state.Seq, 10))
 	if c.Query("fragment") == "1" {
 		return s.renderFragment(c, "queue", "live", qp)
 	}
 	return s.render(c, "queue", qp)
+}
+
+// queueMessages are the notices a redirect may ask the queue screen to show.
+var queueMessages = map[string]bool{
+	"queue.pick_desk": true, "queue.empty": true, "queue.gone": true, "queue.wrong_state": true,
+	"queue.too_early": true, "queue.other_desk": true, "queue.bad_transfer": true,
 }
 
 // backToQueue returns to the queue screen with the desk and topics kept and
