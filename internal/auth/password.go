@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5"
@@ -34,7 +35,8 @@ type Staff struct {
 // account and per client (clientKey: a hash of the address), in the
 // database so the limit holds across portal instances.
 func (s *Service) Authenticate(ctx context.Context, email, password, clientKey string) (Staff, error) {
-	keys := []string{"acct:" + fmt.Sprintf("%x", Hash(email)), "client:" + clientKey}
+	// The account is found case-blind, so it is counted case-blind too.
+	keys := []string{"acct:" + fmt.Sprintf("%x", Hash(strings.ToLower(strings.TrimSpace(email)))), "client:" + clientKey}
 	if err := s.checkThrottle(ctx, keys); err != nil {
 		return Staff{}, err
 	}

@@ -62,6 +62,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	}
 	now := s.now()
 	var sess Session
+	// An ended session is deleted in a transaction that commits: returning
+	// an error from inside would roll the delete back.
+	ended := false
 	err := s.db.InTenant(ctx, *tenant, func(tx pgx.Tx) error {
 		var staffID int64
 		var lastSeen, expires time.Time
@@ -73,8 +76,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 			return err
 		}
 		if now.After(expires) || now.Sub(lastSeen) > IdleTimeout {
-			_, _ = tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, h)
-			return ErrNoSession
+			ended = true
+			_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, h)
+			return err
 		}
 		// Writing on every request would make each page a write; a minute's
 		// slack on a thirty-minute idle limit is harmless.
@@ -87,7 +91,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 		sess.Principal, err = loadPrincipal(ctx, tx, *tenant, staffID)
 		return err
 	})
-	if errors.Is(err, ErrNoSession) || errors.Is(err, errInactive) {
+	if ended || errors.Is(err, ErrNoSession) || errors.Is(err, errInactive) {
 		return Session{}, ErrNoSession
 	}
 	return sess, err

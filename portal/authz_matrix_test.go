@@ -1,0 +1,558 @@
+package portal_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/portal/portaltest"
+)
+
+// The authorization matrix: every route under /staff, one concrete request
+// each, and the exact answer for each of five people. A route added without
+// an entry here fails the test, so nobody adds a staff page without saying
+// who may use it.
+
+// The actors, in the order their requests are sent.
+const (
+	azAnon   = "anonymous"
+	azOther  = "other"  // admin of a second municipality
+	azExpert = "expert" // expert@example.org, expert at service point demo
+	azLead   = "lead"   // demo@example.org, lead at service point demo
+	azAdmin  = "admin"  // admin@example.org, admin of the demo municipality
+)
+
+var azActors = []string{azAnon, azOther, azExpert, azLead, azAdmin}
+
+// azOtherEmail is the second municipality's admin.
+const azOtherEmail = "other-admin@example.org"
+
+// azFixture is the ids the requests name, looked up or made before the
+// portal starts.
+type azFixture struct {
+	demoSP, otherSP       int64
+	desk, editDesk        int64 // desk "1" of demo (calls), and one the set-up forms rename
+	topic, editTopic      int64
+	editReferral          int64
+	codeDevice, revokeDev int64
+	person                int64            // an expert at demo whose record leads and admins edit
+	otherTopic            int64            // the second municipality's
+	called                map[string]int64 // a ticket called by each actor, to recall
+	demoTicket            int64            // any ticket of demo, for refused requests
+	staffIDs              map[string]int64
+}
+
+// azEntry is one route's request and the answers expected.
+type azEntry struct {
+	params func(f *azFixture, actor string) map[string]string // :sp, :id, :action
+	form   func(f *azFixture, actor string) url.Values        // POST body, without _csrf
+	want   map[string]int
+}
+
+// azPage and azPost give the answers of other, expert, lead and admin; an
+// anonymous page request goes to the login page (303), an anonymous POST
+// (with a valid double-submit token) gets 401.
+func azPage(other, expert, lead, admin int) map[string]int {
+	return map[string]int{azAnon: http.StatusSeeOther, azOther: other, azExpert: expert, azLead: lead, azAdmin: admin}
+}
+
+func azPost(other, expert, lead, admin int) map[string]int {
+	return map[string]int{azAnon: http.StatusUnauthorized, azOther: other, azExpert: expert, azLead: lead, azAdmin: admin}
+}
+
+const (
+	az200 = http.StatusOK
+	az303 = http.StatusSeeOther
+	az403 = http.StatusForbidden
+	az404 = http.StatusNotFound
+)
+
+func azID(n int64) string { return strconv.FormatInt(n, 10) }
+
+// azDemoSP names demo's service point whoever asks: the other
+// municipality must not find it.
+func azDemoSP(*azFixture, string) map[string]string {
+	return map[string]string{"sp": demo.ServicePoint}
+}
+
+func azDemoSPAnd(key string, pick func(f *azFixture) int64) func(*azFixture, string) map[string]string {
+	return func(f *azFixture, _ string) map[string]string {
+		return map[string]string{"sp": demo.ServicePoint, key: azID(pick(f))}
+	}
+}
+
+// tenantSP is the acting person's own municipality's service point, for
+// routes whose objects come from the form.
+func (f *azFixture) tenantSP(actor string) int64 {
+	if actor == azOther {
+		return f.otherSP
+	}
+	return f.demoSP
+}
+
+var matrix = map[string]azEntry{
+	"GET /staff/": {want: azPage(az200, az200, az200, az200)},
+
+	// Walk-in work: experts and up at their service point.
+	"GET /staff/queue/:sp": {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/queue/:sp/call-next": {params: azDemoSP,
+		form: func(f *azFixture, _ string) url.Values { return url.Values{"desk": {azID(f.desk)}} },
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/queue/:sp/tickets/:id/:action": {
+		params: func(f *azFixture, actor string) map[string]string {
+			t, ok := f.called[actor]
+			if !ok {
+				t = f.demoTicket
+			}
+			return map[string]string{"sp": demo.ServicePoint, "id": azID(t), "action": "recall"}
+		},
+		form: func(f *azFixture, _ string) url.Values { return url.Values{"desk": {azID(f.desk)}} },
+		want: azPost(az404, az303, az303, az303)},
+	"GET /staff/visits/new": {want: azPage(az200, az200, az200, az200)},
+	// The form names demo's service point for everyone: the other
+	// municipality does not find it.
+	"POST /staff/visits": {
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"sp": {demo.ServicePoint}, "channel": {"desk"}, "topics": {azID(f.topic)}, "language": {"fi"},
+				"interpreter": {"none"}}
+		},
+		want: azPost(az404, az303, az303, az303)},
+
+	// Statistics: leads and admins.
+	"GET /staff/stats":     {want: azPage(az200, az403, az200, az200)},
+	"GET /staff/stats.csv": {want: azPage(az200, az403, az200, az200)},
+
+	// Set-up: the service point's lead, or an admin; new service points
+	// only admins.
+	"GET /staff/setup":     {want: azPage(az200, az403, az200, az200)},
+	"GET /staff/setup/new": {want: azPage(az200, az403, az403, az200)},
+	"POST /staff/setup/new": {
+		form: func(_ *azFixture, actor string) url.Values {
+			v := azServicePointForm()
+			v.Set("slug", "matrix-"+actor)
+			return v
+		},
+		want: azPost(az303, az403, az403, az303)},
+	"GET /staff/setup/:sp":  {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp": {params: azDemoSP, form: func(*azFixture, string) url.Values { return azServicePointForm() }, want: azPost(az404, az403, az303, az303)},
+	"POST /staff/setup/:sp/desks": {params: azDemoSP,
+		form: func(_ *azFixture, actor string) url.Values { return url.Values{"name": {"Matrix " + actor}} },
+		want: azPost(az404, az403, az303, az303)},
+	"POST /staff/setup/:sp/desks/:id": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.editDesk }),
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Renamed by " + actor}, "active": {"1"}}
+		},
+		want: azPost(az404, az403, az303, az303)},
+	"GET /staff/setup/:sp/topics/new": {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/topics/new": {params: azDemoSP,
+		form: func(_ *azFixture, actor string) url.Values { return azTopicForm("New topic by " + actor) },
+		want: azPost(az404, az403, az303, az303)},
+	"GET /staff/setup/:sp/topics/:id": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.editTopic }),
+		want: azPage(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/topics/:id": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.editTopic }),
+		form: func(_ *azFixture, actor string) url.Values { return azTopicForm("Topic renamed by " + actor) },
+		want: azPost(az404, az403, az303, az303)},
+	"POST /staff/setup/:sp/referrals": {params: azDemoSP,
+		form: func(_ *azFixture, actor string) url.Values { return url.Values{"name_fi": {"Palvelu " + actor}} },
+		want: azPost(az404, az403, az303, az303)},
+	"POST /staff/setup/:sp/referrals/:id": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.editReferral }),
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name_fi": {"Palvelu muutettu " + actor}, "active": {"1"}}
+		},
+		want: azPost(az404, az403, az303, az303)},
+	"GET /staff/setup/:sp/devices": {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/devices": {params: azDemoSP,
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"kind": {"kiosk"}, "name": {"Kiosk of " + actor}}
+		},
+		want: azPost(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/devices/:id/code": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.codeDevice }),
+		want: azPost(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/devices/:id/revoke": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.revokeDev }),
+		want: azPost(az404, az403, az303, az303)},
+
+	// People: leads (their service point's staff) and admins.
+	"GET /staff/people":     {want: azPage(az200, az403, az200, az200)},
+	"GET /staff/people/new": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/people/new": {
+		form: func(f *azFixture, actor string) url.Values {
+			v := azPersonForm(f.tenantSP(actor))
+			v.Set("email", "new-by-"+actor+"@example.org")
+			v.Set("password", "a fresh password")
+			return v
+		},
+		want: azPost(az303, az403, az303, az303)},
+	"GET /staff/people/:id": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.person)} },
+		want: azPage(az404, az403, az200, az200)},
+	"POST /staff/people/:id": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.person)} },
+		form: func(f *azFixture, _ string) url.Values { return azPersonForm(f.demoSP) },
+		want: azPost(az404, az403, az303, az303)},
+
+	// The access log: admins only.
+	"GET /staff/access-log": {want: azPage(az200, az403, az403, az200)},
+}
+
+func azServicePointForm() url.Values {
+	return url.Values{"name_fi": {"Matriisipiste"}, "time_zone": {"Europe/Helsinki"}, "always_open": {"1"},
+		"target_wait": {"20"}, "max_recalls": {"2"}}
+}
+
+func azTopicForm(label string) url.Values {
+	return url.Values{"label_fi": {label}, "pictogram": {"documents"}, "prefix": {"M"}, "active": {"1"}, "position": {"9"}}
+}
+
+func azPersonForm(sp int64) url.Values {
+	return url.Values{"name": {"Matrix Person"}, "locale": {"fi"}, "languages": {"fi"}, "active": {"1"},
+		"role": {"expert:" + azID(sp)}}
+}
+
+// azSeed creates the second municipality and the objects the requests
+// name, as the schema owner, after the demo seed.
+func azSeed(f *azFixture) portaltest.Option {
+	return portaltest.WithSeed(func(t testing.TB, _ *store.DB, ownerURL string) {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, ownerURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		hash, err := auth.HashPassword(secPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := func(dst *int64, sql string, args ...any) {
+			t.Helper()
+			if err := conn.QueryRow(ctx, sql, args...).Scan(dst); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		var demoMuni, otherMuni, otherAdmin int64
+		q(&demoMuni, `SELECT id FROM municipalities WHERE slug = $1`, demo.Municipality)
+		q(&f.demoSP, `SELECT id FROM service_points WHERE slug = $1`, demo.ServicePoint)
+		q(&f.desk, `SELECT id FROM desks WHERE service_point_id = $1 AND name = '1'`, f.demoSP)
+		q(&f.topic, `SELECT id FROM topics WHERE service_point_id = $1 ORDER BY position LIMIT 1`, f.demoSP)
+		q(&f.editDesk, `INSERT INTO desks (municipality_id, service_point_id, name) VALUES ($1, $2, 'To rename') RETURNING id`, demoMuni, f.demoSP)
+		q(&f.editTopic, `INSERT INTO topics (municipality_id, service_point_id, labels, pictogram, prefix, position)
+			VALUES ($1, $2, '{"fi": "Muokattava"}', 'documents', 'M', 50) RETURNING id`, demoMuni, f.demoSP)
+		q(&f.editReferral, `INSERT INTO referral_services (municipality_id, service_point_id, names) VALUES ($1, $2, '{"fi": "Muokattava"}') RETURNING id`,
+			demoMuni, f.demoSP)
+		q(&f.codeDevice, `INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES ($1, $2, 'display', 'Matrix display') RETURNING id`,
+			demoMuni, f.demoSP)
+		q(&f.revokeDev, `INSERT INTO devices (municipality_id, service_point_id, kind, name, token_hash, paired_at)
+			VALUES ($1, $2, 'kiosk', 'Matrix kiosk', $3, now()) RETURNING id`, demoMuni, f.demoSP, auth.Hash(auth.NewToken()))
+		q(&f.person, `INSERT INTO staff (municipality_id, email, name, password_hash, languages) VALUES ($1, 'person@example.org', 'Matrix Person', $2, '{fi}') RETURNING id`,
+			demoMuni, hash)
+		var role int64
+		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING id`, demoMuni, f.person, f.demoSP)
+
+		f.staffIDs = map[string]int64{}
+		for actor, email := range map[string]string{azExpert: demo.ExpertEmail, azLead: demo.LeadEmail, azAdmin: demo.AdminEmail} {
+			var sid int64
+			q(&sid, `SELECT id FROM staff WHERE email = $1`, email)
+			f.staffIDs[actor] = sid
+		}
+
+		// Today's queue: waiting visitors for each successful call-next,
+		// and one ticket already called by each actor who may recall it.
+		day := `(now() AT TIME ZONE 'Europe/Helsinki')::date`
+		f.called = map[string]int64{}
+		for i := range 3 {
+			var tid int64
+			q(&tid, `INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number, service_day, language)
+				VALUES ($1, $2, $3, $3, 'Z', $4, `+day+`, 'fi') RETURNING id`, demoMuni, f.demoSP, f.topic, 900+i)
+			f.demoTicket = tid
+		}
+		for i, actor := range []string{azExpert, azLead, azAdmin} {
+			var tid int64
+			q(&tid, `INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number, service_day, language,
+					state, desk_id, staff_id, called_at, last_called_at)
+				VALUES ($1, $2, $3, $3, 'Y', $4, `+day+`, 'fi', 'called', $5, $6, now(), now()) RETURNING id`,
+				demoMuni, f.demoSP, f.topic, 900+i, f.desk, f.staffIDs[actor])
+			f.called[actor] = tid
+		}
+
+		// The second municipality, with its own service point and admin.
+		q(&otherMuni, `INSERT INTO municipalities (slug, name) VALUES ('other', 'Other') RETURNING id`)
+		q(&f.otherSP, `INSERT INTO service_points (municipality_id, slug, names) VALUES ($1, 'other-sp', '{"fi": "Toinen"}') RETURNING id`, otherMuni)
+		var otherDesk int64
+		q(&otherDesk, `INSERT INTO desks (municipality_id, service_point_id, name) VALUES ($1, $2, '1') RETURNING id`, otherMuni, f.otherSP)
+		q(&f.otherTopic, `INSERT INTO topics (municipality_id, service_point_id, labels, pictogram, prefix) VALUES ($1, $2, '{"fi": "Muu"}', 'documents', 'A') RETURNING id`,
+			otherMuni, f.otherSP)
+		q(&otherAdmin, `INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, 'Other Admin', $3) RETURNING id`,
+			otherMuni, azOtherEmail, hash)
+		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, role) VALUES ($1, $2, 'admin') RETURNING id`, otherMuni, otherAdmin)
+	})
+}
+
+// azFingerprint digests every table but the migration bookkeeping, as the
+// owner sees it. A session's last_seen_at moves on any request (after a
+// minute) and the access log may gain rows recording refusals, so those are
+// left out here and checked on their own.
+type azFingerprint struct {
+	tables    map[string]string
+	accessLog int64 // max(id)
+}
+
+func azSnapshot(t *testing.T, owner *pgx.Conn) azFingerprint {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := owner.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN ('goose_db_version', 'access_log') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := azFingerprint{tables: map[string]string{}}
+	for _, name := range names {
+		sel := "x"
+		if name == "sessions" {
+			sel = "(x.id_hash, x.municipality_id, x.staff_id, x.csrf_token, x.created_at, x.expires_at)"
+		}
+		var s string
+		if err := owner.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(md5(string_agg(%s::text, ',' ORDER BY %s::text)), '') FROM %s x`,
+			sel, sel, name)).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		fp.tables[name] = s
+	}
+	if err := owner.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM access_log`).Scan(&fp.accessLog); err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
+
+// azUnchanged reports what a refused request changed: any table, or an
+// access-log row that records anything but a refusal.
+func azUnchanged(t *testing.T, owner *pgx.Conn, before, after azFingerprint) []string {
+	t.Helper()
+	var changed []string
+	for name, b := range before.tables {
+		if after.tables[name] != b {
+			changed = append(changed, name)
+		}
+	}
+	for name := range after.tables {
+		if _, ok := before.tables[name]; !ok {
+			changed = append(changed, name+" (new table)")
+		}
+	}
+	var notDenied int
+	if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE id > $1 AND result <> 'denied'`, before.accessLog).
+		Scan(&notDenied); err != nil {
+		t.Fatal(err)
+	}
+	if notDenied > 0 {
+		changed = append(changed, fmt.Sprintf("access_log (%d rows recording something other than a refusal)", notDenied))
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+// azRoutes lists the app's staff routes as "METHOD PATH". HEAD is left out:
+// Fiber adds it for every GET, and it runs the GET's handlers.
+func azRoutes(t *testing.T, in *portaltest.Instance) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	gets := map[string]bool{}
+	var heads []string
+	for _, r := range in.Server.App().GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/staff") {
+			continue
+		}
+		switch r.Method {
+		case http.MethodHead:
+			heads = append(heads, r.Path)
+			continue
+		case http.MethodGet:
+			gets[r.Path] = true
+		}
+		out[r.Method+" "+r.Path] = true
+	}
+	for _, p := range heads {
+		if !gets[p] {
+			t.Errorf("route HEAD %s has no GET twin; give it a matrix entry of its own", p)
+		}
+	}
+	return out
+}
+
+// azPath fills a route pattern's parameters.
+func azPath(t *testing.T, pattern string, params map[string]string) string {
+	t.Helper()
+	parts := strings.Split(pattern, "/")
+	for i, p := range parts {
+		if !strings.HasPrefix(p, ":") {
+			continue
+		}
+		v, ok := params[p[1:]]
+		if !ok || v == "" {
+			t.Fatalf("%s: no value for %s", pattern, p)
+		}
+		parts[i] = url.PathEscape(v)
+	}
+	return strings.Join(parts, "/")
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	f := &azFixture{}
+	in := secStart(t, azSeed(f))
+	owner := secOwner(t, in)
+
+	routes := azRoutes(t, in)
+	for key := range routes {
+		if _, ok := matrix[key]; !ok {
+			t.Errorf("route %s has no matrix entry", key)
+		}
+	}
+	for key := range matrix {
+		if !routes[key] {
+			t.Errorf("matrix entry %s names no route (removed or renamed?)", key)
+		}
+	}
+	if len(routes) < 20 {
+		t.Fatalf("found only %d staff routes: the route listing is broken", len(routes))
+	}
+
+	browsers := map[string]*secBrowser{}
+	for actor, email := range map[string]string{azExpert: demo.ExpertEmail, azLead: demo.LeadEmail, azAdmin: demo.AdminEmail, azOther: azOtherEmail} {
+		b := newSecBrowser(t, in)
+		b.login(email)
+		browsers[actor] = b
+	}
+	anon := newSecBrowser(t, in)
+	anon.csrf = anon.loginForm() // the double-submit pair, so refusals come from the login check
+
+	keys := make([]string, 0, len(matrix))
+	for k := range matrix {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		e := matrix[key]
+		method, pattern, _ := strings.Cut(key, " ")
+		if !routes[key] {
+			continue
+		}
+		t.Run(key, func(t *testing.T) {
+			for _, actor := range azActors {
+				want, ok := e.want[actor]
+				if !ok {
+					t.Fatalf("no expected answer for %s", actor)
+				}
+				var params map[string]string
+				if e.params != nil {
+					params = e.params(f, actor)
+				}
+				path := azPath(t, pattern, params)
+				b := anon
+				if actor != azAnon {
+					b = browsers[actor]
+				}
+				var form url.Values
+				hdr := map[string]string{}
+				if method != http.MethodGet {
+					form = url.Values{}
+					if e.form != nil {
+						form = e.form(f, actor)
+					}
+					form.Set("_csrf", b.csrf)
+					hdr["Origin"] = in.URL
+				}
+				refusal := want == http.StatusUnauthorized || want == az403 || want == az404 || actor == azAnon
+				var before azFingerprint
+				if refusal {
+					before = azSnapshot(t, owner)
+				}
+				r := b.do(method, path, form, hdr)
+				if r.Status != want {
+					t.Errorf("%s %s as %s: %d, want %d", method, path, actor, r.Status, want)
+				}
+				switch {
+				case actor == azAnon && method == http.MethodGet:
+					if wantLoc := "/login?next=" + url.QueryEscape(path); r.Location != wantLoc {
+						t.Errorf("%s %s as %s: to %q, want %q", method, path, actor, r.Location, wantLoc)
+					}
+				case !refusal && r.Status == az303 && strings.Contains(r.Location, "err=1"):
+					t.Errorf("%s %s as %s: refused on the way back: %s", method, path, actor, r.Location)
+				}
+				if refusal {
+					if changed := azUnchanged(t, owner, before, azSnapshot(t, owner)); len(changed) > 0 {
+						t.Errorf("%s %s as %s was refused (%d) but changed %v", method, path, actor, r.Status, changed)
+					}
+				}
+			}
+		})
+	}
+
+	// Everyone is still logged in: no answer above came from a lost session.
+	for actor, b := range browsers {
+		if !b.loggedIn() {
+			t.Errorf("%s's session ended during the matrix", actor)
+		}
+	}
+}
+
+// Ids of another municipality's objects, named through one's own service
+// point, find nothing (and change nothing); nor does one's own id through
+// the other municipality's service point.
+func TestCrossTenantIDsAreNotFound(t *testing.T) {
+	f := &azFixture{}
+	in := secStart(t, azSeed(f))
+	owner := secOwner(t, in)
+	other := newSecBrowser(t, in)
+	other.login(azOtherEmail)
+	admin := newSecBrowser(t, in)
+	admin.login(demo.AdminEmail)
+
+	probes := []struct {
+		who    *secBrowser
+		method string
+		path   string
+		form   url.Values
+		want   int
+		loc    string // for a 303, where to
+	}{
+		{other, http.MethodPost, "/staff/setup/other-sp/desks/" + azID(f.editDesk), url.Values{"name": {"Stolen"}, "active": {"1"}}, az404, ""},
+		{other, http.MethodGet, "/staff/setup/other-sp/topics/" + azID(f.editTopic), nil, az404, ""},
+		{other, http.MethodPost, "/staff/setup/other-sp/topics/" + azID(f.editTopic), azTopicForm("Stolen"), az404, ""},
+		{other, http.MethodPost, "/staff/setup/other-sp/referrals/" + azID(f.editReferral), url.Values{"name_fi": {"Stolen"}, "active": {"1"}}, az404, ""},
+		{other, http.MethodPost, "/staff/setup/other-sp/devices/" + azID(f.codeDevice) + "/code", url.Values{}, az404, ""},
+		{other, http.MethodPost, "/staff/setup/other-sp/devices/" + azID(f.revokeDev) + "/revoke", url.Values{}, az404, ""},
+		// The queue answers an action on a ticket it cannot find by going
+		// back to the queue with "gone", as for a ticket just finished.
+		{other, http.MethodPost, "/staff/queue/other-sp/tickets/" + azID(f.called[azAdmin]) + "/recall", url.Values{}, az303,
+			"/staff/queue/other-sp?err=1&msg=queue.gone"},
+		{other, http.MethodPost, "/staff/visits", url.Values{"sp": {"other-sp"}, "channel": {"desk"}, "topics": {azID(f.topic)}, "language": {"fi"}}, 422, ""},
+		{admin, http.MethodGet, "/staff/setup/other-sp", nil, az404, ""},
+		{admin, http.MethodGet, "/staff/queue/other-sp", nil, az404, ""},
+		{admin, http.MethodPost, "/staff/setup/other-sp/desks", url.Values{"name": {"Planted"}}, az404, ""},
+	}
+	for _, p := range probes {
+		before := azSnapshot(t, owner)
+		hdr := map[string]string{}
+		if p.form != nil {
+			p.form.Set("_csrf", p.who.csrf)
+			hdr["Origin"] = in.URL
+		}
+		r := p.who.do(p.method, p.path, p.form, hdr)
+		if r.Status != p.want || p.loc != "" && r.Location != p.loc {
+			t.Errorf("%s %s: %d to %q, want %d %q", p.method, p.path, r.Status, r.Location, p.want, p.loc)
+		}
+		if changed := azUnchanged(t, owner, before, azSnapshot(t, owner)); len(changed) > 0 {
+			t.Errorf("%s %s changed %v", p.method, p.path, changed)
+		}
+	}
+}
