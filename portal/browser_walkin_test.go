@@ -46,7 +46,9 @@ func waitText(ctx context.Context, t testing.TB, sel, want string) {
 	t.Fatalf("%q never showed %q; last text: %q", sel, want, last)
 }
 
-func jsString(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'" }
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
 
 // login signs a browser in as a demo staff member.
 func login(ctx context.Context, t testing.TB, base, email string) {

@@ -90,4 +90,3 @@ func (s *Server) callPhrases() string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
-

@@ -20,7 +20,6 @@ import (
 	"github.com/koto-portal/portal/portal/portaltest"
 )
 
-
 // kioskClient is a browser-like HTTP client with a cookie jar.
 func kioskClient(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)

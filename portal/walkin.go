@@ -98,4 +98,6 @@ func opensText(t *i18n.T, at time.Time, loc *time.Location) string {
 	return t.Get("kiosk.opens", "Day", day, "Time", local.Format("15:04"))
 }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) }
+func isNotFound(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows)
+}
