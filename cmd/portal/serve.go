@@ -82,7 +82,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}
 	}
 
-	db, err := store.Open(ctx, url, cfg.MaxDBConns)
+	appURL := cfg.AppDatabaseURL
+	if cfg.Embedded() {
+		// Our own cluster: the app role logs in by itself, so no pooled
+		// connection ever holds the owner's rights.
+		if appURL, err = store.EnableAppLogin(ctx, url); err != nil {
+			return err
+		}
+	} else if appURL == "" {
+		appURL = url
+	}
+	db, err := store.Open(ctx, appURL, cfg.MaxDBConns)
 	if err != nil {
 		return err
 	}

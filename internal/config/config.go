@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Addr             string // PORTAL_ADDR
 	DatabaseURL      string // DATABASE_URL; empty: the embedded default
+	AppDatabaseURL   string // DATABASE_APP_URL: a login for the app role; empty: DATABASE_URL with SET ROLE
 	DataDir          string // PORTAL_DATA_DIR
 	BaseURL          string // PORTAL_BASE_URL
 	Demo             bool   // PORTAL_DEMO
@@ -58,6 +59,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	}
 	str("PORTAL_ADDR", &c.Addr)
 	str("DATABASE_URL", &c.DatabaseURL)
+	str("DATABASE_APP_URL", &c.AppDatabaseURL)
 	str("PORTAL_DATA_DIR", &c.DataDir)
 	str("PORTAL_BASE_URL", &c.BaseURL)
 	str("PORTAL_DEMO_PASSWORD", &c.DemoPassword)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,9 +38,15 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		cfg.MaxConns = maxConns
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
-		return err
+	// Logged in as the app role itself, nothing is needed. Logged in as the
+	// owner, each connection switches down to it; the stronger setting is a
+	// separate login for the app role (DATABASE_APP_URL, or EnableAppLogin on
+	// a private cluster), since a switched connection could RESET ROLE.
+	if cfg.ConnConfig.User != AppRole {
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+			return err
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -88,4 +95,24 @@ func NotFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// EnableAppLogin lets the app role log in by itself on a cluster the portal
+// runs privately (trust authentication on its own socket), and returns the
+// URL to log in with. Run as the superuser, after migrating.
+func EnableAppLogin(ctx context.Context, ownerURL string) (string, error) {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+AppRole+" WITH LOGIN"); err != nil {
+		return "", fmt.Errorf("let %s log in: %w", AppRole, err)
+	}
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		return "", err
+	}
+	u.User = url.User(AppRole)
+	return u.String(), nil
 }

@@ -79,3 +79,23 @@ func TestTenantDoesNotLeakAcrossTransactions(t *testing.T) {
 		t.Fatalf("tenant leaked: %d", *got)
 	}
 }
+
+// Logged in as the app role itself, a connection has no owner to go back
+// to: RESET ROLE leaves it the app role.
+func TestAppLoginCannotResetRole(t *testing.T) {
+	db, _ := testdb.New(t)
+	ctx := context.Background()
+	var session, current string
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `RESET ROLE`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT session_user, current_user`).Scan(&session, &current)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if session != store.AppRole || current != store.AppRole {
+		t.Fatalf("after RESET ROLE: session_user %s, current_user %s", session, current)
+	}
+}

@@ -6,6 +6,7 @@ package testdb
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -55,7 +56,21 @@ func start() {
 	if initErr = server.EnsureDatabase(ctx, template); initErr != nil {
 		return
 	}
-	_, initErr = store.Migrate(ctx, server.URL(template))
+	if _, initErr = store.Migrate(ctx, server.URL(template)); initErr != nil {
+		return
+	}
+	_, initErr = store.EnableAppLogin(ctx, server.URL(template))
+}
+
+// AppURL is the URL the application role logs in with to the database
+// behind ownerURL.
+func AppURL(ownerURL string) string {
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		return ownerURL
+	}
+	u.User = url.User(store.AppRole)
+	return u.String()
 }
 
 // Server returns the shared cluster, starting it on first use.
@@ -98,13 +113,13 @@ func NewURL(t testing.TB) string {
 // database, and the owner URL for set-up that the app may not do.
 func New(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	url := NewURL(t)
-	db, err := store.Open(context.Background(), url, 20)
+	owner := NewURL(t)
+	db, err := store.Open(context.Background(), AppURL(owner), 20)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(db.Close)
-	return db, url
+	return db, owner
 }
 
 // Main wraps testing.M so the cluster is stopped after the package's tests.

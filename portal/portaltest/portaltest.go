@@ -114,7 +114,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if s.database != "" {
 		ownerURL = s.database
 		var err error
-		if db, err = store.Open(context.Background(), ownerURL, 20); err != nil {
+		if db, err = store.Open(context.Background(), testdb.AppURL(ownerURL), 20); err != nil {
 			t.Fatalf("portaltest: open shared database: %v", err)
 		}
 		t.Cleanup(db.Close)
