@@ -72,6 +72,10 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(d.DB)
+	if d.Hub != nil {
+		s.metrics.gauge("koto_websocket_connections", "Open websocket connections (live screens).",
+			func() float64 { return float64(d.Hub.Count()) })
+	}
 	s.app = fiber.New(fiber.Config{
 		// Immutable copies every string Fiber hands out, so nothing we keep
 		// past a handler points into a reused buffer.
