@@ -68,14 +68,20 @@ func (s *Server) kioskPage(c *fiber.Ctx, d auth.Device, sp org.ServicePoint, lan
 	return kp
 }
 
+// kioskAt is the paired kiosk in the address and its service point.
+func (s *Server) kioskAt(c *fiber.Ctx) (auth.Device, org.ServicePoint, error) {
+	d, err := s.deviceAt(c, auth.KindKiosk, c.Params("sp"))
+	if err != nil {
+		return d, org.ServicePoint{}, err
+	}
+	sp, err := s.servicePoint(c, d.Tenant, d.ServicePointID)
+	return d, sp, err
+}
+
 // showKiosk draws the screen for where the visitor is: language, then the
 // reason for the visit, then the interpreter question.
 func (s *Server) showKiosk(c *fiber.Ctx) error {
-	d, err := s.deviceAt(c, auth.KindKiosk, c.Params("sp"))
-	if err != nil {
-		return err
-	}
-	sp, err := s.servicePoint(c, d.Tenant, d.ServicePointID)
+	d, sp, err := s.kioskAt(c)
 	if err != nil {
 		return err
 	}
@@ -128,11 +134,7 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 // visitor gives nothing about themselves: a language, a reason, and whether
 // an interpreter is needed.
 func (s *Server) submitTicket(c *fiber.Ctx) error {
-	d, err := s.deviceAt(c, auth.KindKiosk, c.Params("sp"))
-	if err != nil {
-		return err
-	}
-	sp, err := s.servicePoint(c, d.Tenant, d.ServicePointID)
+	d, sp, err := s.kioskAt(c)
 	if err != nil {
 		return err
 	}

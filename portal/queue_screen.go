@@ -230,46 +230,60 @@ func backToQueue(c *fiber.Ctx, slug, query, msg string, isErr bool) error {
 	return c.Redirect("/staff/queue/"+slug+"?"+v.Encode(), fiber.StatusSeeOther)
 }
 
+// queueForm is what every queue action starts from: the workplace, and the
+// desk and topics the expert's form carried.
+type queueForm struct {
+	p      auth.Principal
+	sp     org.ServicePoint
+	desk   int64
+	topics []int64
+	query  string // desk and topics for the way back
+	values url.Values
+}
+
+func (s *Server) readQueueForm(c *fiber.Ctx) (queueForm, error) {
+	var f queueForm
+	var err error
+	if f.p, f.sp, err = s.workplace(c); err != nil {
+		return f, err
+	}
+	desks, topics, err := s.loadDesksTopics(c, f.p.Tenant, f.sp.ID)
+	if err != nil {
+		return f, err
+	}
+	f.values = formValues(c)
+	f.desk, f.topics = deskAndTopics(f.values.Get, desks, topics)
+	f.query = queueQuery(f.desk, f.topics)
+	return f, nil
+}
+
 // submitCallNext calls the next visitor to the expert's desk: their topics,
 // their languages first, then the longest waiting.
 func (s *Server) submitCallNext(c *fiber.Ctx) error {
-	p, sp, err := s.workplace(c)
+	f, err := s.readQueueForm(c)
 	if err != nil {
 		return err
 	}
-	desks, topics, err := s.loadDesksTopics(c, p.Tenant, sp.ID)
-	if err != nil {
-		return err
+	if f.desk == 0 {
+		return backToQueue(c, f.sp.Slug, f.query, "queue.pick_desk", true)
 	}
-	form := formValues(c)
-	desk, picked := deskAndTopics(form.Get, desks, topics)
-	q := queueQuery(desk, picked)
-	if desk == 0 {
-		return backToQueue(c, sp.Slug, q, "queue.pick_desk", true)
-	}
-	t, err := s.queue.CallNext(c.UserContext(), p.Tenant, sp.ID, desk, p.StaffID, picked, p.Languages)
+	t, err := s.queue.CallNext(c.UserContext(), f.p.Tenant, f.sp.ID, f.desk, f.p.StaffID, f.topics, f.p.Languages)
 	if errors.Is(err, queue.ErrQueueEmpty) {
-		return backToQueue(c, sp.Slug, q, "queue.empty", true)
+		return backToQueue(c, f.sp.Slug, f.query, "queue.empty", true)
 	} else if err != nil {
 		return err
 	}
-	s.notifyCalled(p.Tenant, sp.ID, t)
-	return backToQueue(c, sp.Slug, q, "", false)
+	s.notifyCalled(f.p.Tenant, f.sp.ID, t)
+	return backToQueue(c, f.sp.Slug, f.query, "", false)
 }
 
 // submitTicketAction applies one action to one ticket of this service point.
 func (s *Server) submitTicketAction(c *fiber.Ctx) error {
-	p, sp, err := s.workplace(c)
+	f, err := s.readQueueForm(c)
 	if err != nil {
 		return err
 	}
-	desks, topics, err := s.loadDesksTopics(c, p.Tenant, sp.ID)
-	if err != nil {
-		return err
-	}
-	form := formValues(c)
-	desk, picked := deskAndTopics(form.Get, desks, topics)
-	q := queueQuery(desk, picked)
+	p, sp, desk, q, form := f.p, f.sp, f.desk, f.query, f.values
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return errNotFound
