@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/koto-portal/portal/internal/devdb"
+)
+
+func TestCommands(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"version"}, &out, &errs); code != 0 || strings.TrimSpace(out.String()) != version {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"vapid-keys"}, &out, &errs); code != 0 ||
+		!regexp.MustCompile(`(?m)^PORTAL_VAPID_PUBLIC_KEY=[A-Za-z0-9_-]{87}\nPORTAL_VAPID_PRIVATE_KEY=[A-Za-z0-9_-]{43}$`).MatchString(out.String()) {
+		t.Errorf("vapid-keys: %d %q", code, out.String())
+	}
+	errs.Reset()
+	if code := run([]string{"frobnicate"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errs.String())
+	}
+}
+
+// A bad configuration stops the portal before it touches anything, with
+// one line per problem.
+func TestBadConfigurationIsReportedLineByLine(t *testing.T) {
+	t.Setenv("PORTAL_ADDR", "nonsense")
+	t.Setenv("PORTAL_BASE_URL", "ftp://x")
+	var out, errs bytes.Buffer
+	if code := run([]string{"serve"}, &out, &errs); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	lines := strings.Count(errs.String(), "\n  - ")
+	if lines != 2 || !strings.Contains(errs.String(), "PORTAL_ADDR") || !strings.Contains(errs.String(), "PORTAL_BASE_URL") {
+		t.Fatalf("got %d problem lines:\n%s", lines, errs.String())
+	}
+}
+
+// Killed with SIGKILL, the portal comes back on the same data: the
+// embedded PostgreSQL does not outlive it, and the next start finds the
+// ticket taken before.
+func TestComesBackAfterSIGKILL(t *testing.T) {
+	if _, err := devdb.FindBinaries(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	bin := filepath.Join(t.TempDir(), "portal")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data, err := os.MkdirTemp("", "koto-sigkill-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(data, 0o755) // the database's own user must reach it
+	t.Cleanup(func() { os.RemoveAll(data) })
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--migrate")
+		cmd.Env = append(os.Environ(), "PORTAL_ADDR="+addr, "PORTAL_DATA_DIR="+data, "PORTAL_DEMO=1",
+			"PORTAL_DEMO_PASSWORD=sigkill-test-password", "PORTAL_LOG_FORMAT=json")
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if resp, err := http.Get(base + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return cmd
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("the portal did not become ready:\n%s", log.String())
+		return nil
+	}
+
+	first := start()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no kiosk form")
+	}
+	resp, err = c.PostForm(base+"/kiosk/demo/tickets", url.Values{"_csrf": {string(m[1])}, "l": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("take a ticket: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = first.Process.Wait()
+
+	start()
+	resp, err = http.Get(base + "/api/v1/queue/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var state struct {
+		Waiting []struct {
+			Prefix string `json:"prefix"`
+			Number int    `json:"number"`
+		} `json:"waiting"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Waiting) != 1 || state.Waiting[0].Prefix != "A" || state.Waiting[0].Number != 1 {
+		t.Fatalf("after the restart the queue holds %+v, want ticket A 1", state.Waiting)
+	}
+}
