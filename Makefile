@@ -35,7 +35,7 @@ VULNDB_VERSION      ?= v0.0.0-20261105234957-e22db6528018
 
 # Analysis tools must be built by the Go that builds the code (a govulncheck
 # built with go1.26 cannot load go1.27 sources), so their stamps name both.
-GO_VERSION := $(shell $(GO) env GOVERSION 2>/dev/null)
+GO_VERSION := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) $(GO) env GOVERSION 2>/dev/null)
 GOVULNCHECK       := $(TOOLS_BIN)/govulncheck
 GOVULNCHECK_STAMP := $(TOOLS_BIN)/.govulncheck-$(GOVULNCHECK_VERSION)-$(GO_VERSION)
 STATICCHECK       := $(TOOLS_BIN)/staticcheck
