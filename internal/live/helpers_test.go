@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -20,7 +21,17 @@ import (
 	"github.com/koto-portal/portal/internal/testdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+func TestMain(m *testing.M) {
+	// The memory benchmark runs its clients in a child copy of this binary.
+	if addr := os.Getenv(envClientAddr); addr != "" {
+		if err := runMemoryClients(addr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(testdb.Main(m))
+}
 
 const waitLong = 10 * time.Second
 
