@@ -14,6 +14,7 @@ import (
 type followPage struct {
 	Page
 	Token     string
+	TicketID  int64
 	Number    string
 	State     string
 	Topic     string
@@ -45,7 +46,7 @@ func (s *Server) showTicketFollow(c *fiber.Ctx) error {
 	p := s.page(c, "")
 	p.Body = "follow"
 	p.Title = p.T.Get("follow.title")
-	fp := followPage{Page: p, Token: token, Number: view.Ticket.Label(), State: string(view.Ticket.State),
+	fp := followPage{Page: p, Token: token, TicketID: view.Ticket.ID, Number: view.Ticket.Label(), State: string(view.Ticket.State),
 		Desk: view.Ticket.DeskName, Ahead: view.Ahead, Wait: waitText(p.T, view.WaitMin, view.WaitMax)}
 	err = s.db.InTenant(c.UserContext(), tenant, func(tx pgx.Tx) error {
 		sp, err := org.GetServicePoint(c.UserContext(), tx, view.Ticket.ServicePointID)

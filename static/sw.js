@@ -19,20 +19,39 @@ self.addEventListener('push', function (event) {
     requireInteraction: !!msg.urgent,
     vibrate: msg.urgent ? [300, 100, 300, 100, 300] : undefined,
     icon: '/icon.svg',
-    data: { url: msg.url || '/' }
+    data: { url: msg.url || '', ticket: msg.ticket || 0 }
   };
   event.waitUntil(self.registration.showNotification(title, options));
 });
 
+// The follow page tells us its own address (it holds the ticket's secret
+// link, which never travels in a push message); kept in this phone's cache.
+var FOLLOW_CACHE = 'koto-follow';
+self.addEventListener('message', function (event) {
+  var m = event.data || {};
+  if (m.type !== 'follow' || !m.ticket || typeof m.url !== 'string' || m.url.indexOf('/t/') !== 0) { return; }
+  event.waitUntil(caches.open(FOLLOW_CACHE).then(function (c) {
+    return c.put('/__follow/' + m.ticket, new Response(m.url));
+  }));
+});
+
+function followURL(data) {
+  if (data.url) { return Promise.resolve(data.url); }
+  if (!data.ticket) { return Promise.resolve('/'); }
+  return caches.open(FOLLOW_CACHE).then(function (c) { return c.match('/__follow/' + data.ticket); })
+    .then(function (r) { return r ? r.text() : '/'; });
+}
+
 self.addEventListener('notificationclick', function (event) {
   event.notification.close();
-  var url = (event.notification.data && event.notification.data.url) || '/';
-  event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(function (list) {
-    for (var i = 0; i < list.length; i++) {
-      if (new URL(list[i].url).pathname === new URL(url, self.location.origin).pathname && 'focus' in list[i]) {
-        return list[i].focus();
+  var data = event.notification.data || {};
+  event.waitUntil(followURL(data).then(function (url) {
+    return self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(function (list) {
+      var path = new URL(url, self.location.origin).pathname;
+      for (var i = 0; i < list.length; i++) {
+        if (new URL(list[i].url).pathname === path && 'focus' in list[i]) { return list[i].focus(); }
       }
-    }
-    return self.clients.openWindow(url);
+      return self.clients.openWindow(url);
+    });
   }));
 });

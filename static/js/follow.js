@@ -66,7 +66,11 @@
       if (perm !== 'granted') { throw new Error('permission ' + perm); }
       return navigator.serviceWorker.register('/sw.js', { scope: '/' });
     }).then(function () { return navigator.serviceWorker.ready; })
-      .then(function (reg) { return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64(key) }); })
+      .then(function (reg) {
+        // The worker opens this page when the notification is tapped.
+        if (reg.active) { reg.active.postMessage({ type: 'follow', ticket: Number(root.getAttribute('data-ticket')), url: window.location.pathname }); }
+        return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64(key) });
+      })
       .then(function (sub) {
         return fetch('/t/' + encodeURIComponent(token) + '/push', {
           method: 'POST', credentials: 'same-origin',
