@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
@@ -150,7 +151,7 @@ func (s *Server) submitTicket(c *fiber.Ctx) error {
 		kp.Step, kp.Message = stepMessage, kp.T.Get("kiosk.choice_gone")
 		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "kiosk", kp)
 	}
-	t, token, err := s.queue.TakeTicket(c.UserContext(), d.Tenant, d.ServicePointID, topicID, lang.Code, interpreter, d.ID)
+	view, token, err := s.queue.Take(c.UserContext(), d.Tenant, d.ServicePointID, topicID, lang.Code, interpreter, d.ID)
 	var closed *queue.ClosedError
 	switch {
 	case errors.As(err, &closed):
@@ -165,17 +166,17 @@ func (s *Server) submitTicket(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	byID, _, err := s.topicsByID(c, d.Tenant, d.ServicePointID)
-	if err != nil {
+	t := view.Ticket
+	var topic org.Topic
+	if err := s.db.InTenant(c.UserContext(), d.Tenant, func(tx pgx.Tx) error {
+		topic, err = org.GetTopic(c.UserContext(), tx, d.ServicePointID, t.TopicID)
 		return err
-	}
-	_, view, err := s.queue.ByToken(c.UserContext(), token)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	kp.Step = stepTicket
 	kp.Number = t.Label()
-	kp.Topic = kioskTopic{ID: t.TopicID, Label: byID[t.TopicID].Labels.In(lang.Code), Pictogram: byID[t.TopicID].Pictogram}
+	kp.Topic = kioskTopic{ID: t.TopicID, Label: topic.Labels.In(lang.Code), Pictogram: topic.Pictogram}
 	kp.Ahead = view.Ahead
 	kp.Wait = waitText(kp.T, view.WaitMin, view.WaitMax)
 	kp.FollowURL = s.cfg.PublicURL() + "/t/" + token

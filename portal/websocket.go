@@ -1,9 +1,10 @@
 package portal
 
 import (
-	"github.com/gofiber/contrib/websocket"
+	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/valyala/fasthttp"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
@@ -11,8 +12,7 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 )
 
-// keyChannels is a string: the websocket handler sees only string-keyed locals.
-const keyChannels = "koto.channels"
+const keyChannels ctxKey = 200
 
 // liveAccess decides whether the request may watch a service point's
 // queue: staff who work there (session), or the service point's own paired
@@ -44,7 +44,7 @@ func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, err 
 // never from the client's say-so: ?display=<slug> or ?queue=<slug> for a
 // service point's queue, ?ticket=<token> for one ticket (and its queue).
 func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
-	if !websocket.IsWebSocketUpgrade(c) {
+	if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 		return newError(fiber.StatusUpgradeRequired, "error.bad_request")
 	}
 	if o := c.Get(fiber.HeaderOrigin); o == "" || !s.sameOrigin(c, o) {
@@ -75,17 +75,22 @@ func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 }
 
 // serveWebsocket hands the connection to the hub, which owns it until it
-// closes; the handler must not return before then.
+// closes. It upgrades with fasthttp/websocket (the fasthttp port of
+// gorilla) directly: Fiber's contrib middleware copies the locals, params,
+// queries, cookies and headers of every connection into maps it keeps for
+// the socket's life, a kilobyte and more per idle screen.
 func (s *Server) serveWebsocket() fiber.Handler {
-	return websocket.New(func(conn *websocket.Conn) {
-		channels, _ := conn.Locals(keyChannels).([]string)
-		s.hub.Serve(conn.Conn, channels)
-	}, websocket.Config{
-		// Origin is checked before the upgrade (upgradeWebsocket). The hub
-		// writes prepared frames and never uses a per-connection write
-		// buffer, so a shared pool and a small read buffer keep thousands of
-		// idle screens cheap.
+	up := &websocket.FastHTTPUpgrader{
+		// The hub writes prepared frames and never uses a per-connection
+		// write buffer, so a shared pool and a small read buffer keep
+		// thousands of idle screens cheap.
 		ReadBufferSize:  live.ReadBufferSize,
 		WriteBufferPool: live.WriteBufferPool(),
-	})
+		// Origin was checked before the upgrade (upgradeWebsocket).
+		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
+	}
+	return func(c *fiber.Ctx) error {
+		channels, _ := c.Locals(keyChannels).([]string)
+		return up.Upgrade(c.Context(), func(conn *websocket.Conn) { s.hub.Serve(conn, channels) })
+	}
 }

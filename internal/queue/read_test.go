@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"testing"
@@ -234,5 +235,28 @@ func TestWaitRange(t *testing.T) {
 		if lo != c.wantLo || hi != c.wantH {
 			t.Errorf("waitRange(%v, %d, %d) = %v–%v, want %v–%v", c.service, c.experts, c.ahead, lo, hi, c.wantLo, c.wantH)
 		}
+	}
+}
+
+// Take shows the new ticket with the same people-ahead count and estimate
+// the phone's view gives afterwards.
+func TestTakeGivesTheViewItsFollowLinkGives(t *testing.T) {
+	f := newFixture(t, "{}", futureWednesday(10, 0))
+	ctx := context.Background()
+	f.take(f.topicA, "fi")
+	f.take(f.topicB, "fi")
+	v, token, err := f.svc.Take(ctx, f.tenant, f.sp, f.topicA, "en", false, f.kiosk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Ticket.Label() != "A 2" || v.Ahead != 1 || v.Position != 2 || v.WaitMax < v.WaitMin || v.WaitMax == 0 {
+		t.Fatalf("Take gave %+v", v)
+	}
+	_, byToken, err := f.svc.ByToken(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byToken.Ahead != v.Ahead || byToken.WaitMin != v.WaitMin || byToken.WaitMax != v.WaitMax {
+		t.Fatalf("Take %+v, ByToken %+v", v, byToken)
 	}
 }

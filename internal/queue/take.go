@@ -52,6 +52,27 @@ func (s *Service) TakeTicket(ctx context.Context, tenant, spID, topicID int64, l
 	return t, token, nil
 }
 
+// Take is TakeTicket for the kiosk's ticket screen: in the same
+// transaction it also counts the people ahead and estimates the wait, so
+// showing the new number costs no second visit to the database.
+func (s *Service) Take(ctx context.Context, tenant, spID, topicID int64, language string, interpreter bool, deviceID int64) (v View, token string, err error) {
+	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		if v.Ticket, token, err = s.takeTicketTx(ctx, tx, spID, topicID, language, interpreter, deviceID); err != nil {
+			return err
+		}
+		if v.Ahead, err = ahead(ctx, tx, v.Ticket); err != nil {
+			return err
+		}
+		v.Position = v.Ahead + 1
+		v.WaitMin, v.WaitMax, err = s.Estimate(ctx, tx, spID, v.Ticket.TopicID, v.Ahead)
+		return err
+	})
+	if err != nil {
+		return View{}, "", err
+	}
+	return v, token, nil
+}
+
 // takeTicketTx does TakeTicket's work inside the caller's transaction (with
 // the tenant set): the counter row is updated there too, so a rollback gives
 // the number back and the committed numbers stay gapless.
@@ -116,11 +137,16 @@ func (s *Service) takeTicketTx(ctx context.Context, tx pgx.Tx, spID, topicID int
 // people could. The device row is locked first, so two requests from one
 // kiosk count one after the other and the limit holds exactly.
 func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, spID, deviceID int64) error {
+	// Without a limit there is nothing to count, so no lock to queue on;
+	// the device must still be a live kiosk of this service point.
+	lock := " FOR NO KEY UPDATE"
+	if s.FloodLimit <= 0 {
+		lock = ""
+	}
 	var ok bool
 	err := tx.QueryRow(ctx, `
 		SELECT true FROM devices
-		WHERE id = $1 AND service_point_id = $2 AND kind = 'kiosk' AND revoked_at IS NULL
-		FOR NO KEY UPDATE`, deviceID, spID).Scan(&ok)
+		WHERE id = $1 AND service_point_id = $2 AND kind = 'kiosk' AND revoked_at IS NULL`+lock, deviceID, spID).Scan(&ok)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrUnknownDevice
 	}
