@@ -16,7 +16,7 @@ import (
 func TestLeadSetsUpTopicAndPairsKiosk(t *testing.T) {
 	in, _ := setupStart(t)
 	lead := browsertest.New(t)
-	setupBrowserLogin(lead, t, in, demo.LeadEmail)
+	browserLogin(lead, t, in.URL, demo.LeadEmail, setupPassword)
 	typeInto := func(ctx context.Context, sel, text string) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)

@@ -9,24 +9,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/demo"
-	"github.com/koto-portal/portal/portal/portaltest"
 )
-
-// setupBrowserLogin signs the browser in through the login form.
-func setupBrowserLogin(ctx context.Context, t *testing.T, in *portaltest.Instance, email string) {
-	t.Helper()
-	browsertest.Open(ctx, t, in.URL+"/login")
-	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
-	defer cancel()
-	if err := chromedp.Do(sctx,
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), setupPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("form.logout")),
-	); err != nil {
-		t.Fatalf("log in as %s: %v", email, err)
-	}
-}
 
 // submitAndWait clicks a form's submit button and waits for what the next
 // page shows.
@@ -46,7 +29,7 @@ func TestSetupPagesInBrowser(t *testing.T) {
 	in, owner := setupStart(t)
 	expert := setupID(t, owner, `SELECT id FROM staff WHERE email = $1`, demo.ExpertEmail)
 	ctx := browsertest.New(t)
-	setupBrowserLogin(ctx, t, in, demo.AdminEmail)
+	browserLogin(ctx, t, in.URL, demo.AdminEmail, setupPassword)
 
 	pages := []struct{ name, path, wait string }{
 		{"setup", "/staff/setup", "table"},

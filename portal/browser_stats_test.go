@@ -4,12 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/demo"
-	"github.com/koto-portal/portal/portal/portaltest"
 )
 
 // statsSampleVisits fills the demo's last three weeks with sixty visits of
@@ -47,22 +45,6 @@ func statsSampleVisits(t *testing.T, owner *pgx.Conn) {
 	}
 }
 
-// statsBrowserLogin signs the browser in as a demo staff member.
-func statsBrowserLogin(ctx context.Context, t *testing.T, in *portaltest.Instance, email string) {
-	t.Helper()
-	browsertest.Open(ctx, t, in.URL+"/login")
-	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
-	defer cancel()
-	if err := chromedp.Do(sctx,
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), vsPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("form.logout")),
-	); err != nil {
-		t.Fatalf("log in as %s: %v", email, err)
-	}
-}
-
 // TestStatsPageInBrowser opens the statistics as the demo lead in Finnish
 // and in Arabic (right to left): the charts draw with the stylesheet's
 // colours (no inline style under the CSP), every chart has a text
@@ -72,7 +54,7 @@ func TestStatsPageInBrowser(t *testing.T) {
 	in, owner := vsStart(t)
 	statsSampleVisits(t, owner)
 	ctx := browsertest.New(t)
-	statsBrowserLogin(ctx, t, in, demo.LeadEmail)
+	browserLogin(ctx, t, in.URL, demo.LeadEmail, vsPassword)
 
 	for _, lang := range []string{"fi", "ar"} {
 		t.Run(lang, func(t *testing.T) {

@@ -50,17 +50,18 @@ func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// login signs a browser in as a demo staff member.
-func login(ctx context.Context, t testing.TB, base, email string) {
+// browserLogin signs a browser in through the login form, as a person
+// would, and waits for the staff pages.
+func browserLogin(ctx context.Context, t testing.TB, base, email, password string) {
 	t.Helper()
 	browsertest.Open(ctx, t, base+"/login")
 	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
 	defer cancel()
 	if err := chromedp.Do(sctx,
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), demoPassword),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS(".point-list")),
+		chromedp.WaitVisible(chromedp.CSS("form.logout")),
 	); err != nil {
 		t.Fatalf("log in as %s: %v", email, err)
 	}
@@ -140,7 +141,7 @@ func TestWalkInJourney(t *testing.T) {
 	browsertest.Axe(phone, t)
 
 	// The expert picks desk 1 and sees the queue.
-	login(staff, t, in.URL, "expert@example.org")
+	browserLogin(staff, t, in.URL, "expert@example.org", demoPassword)
 	browsertest.Open(staff, t, in.URL+"/staff/queue/demo")
 	deskID := queryString(t, in.OwnerURL, `SELECT id::text FROM desks WHERE name = '1'`)
 	browsertest.Open(staff, t, in.URL+"/staff/queue/demo?desk="+deskID)
@@ -184,7 +185,7 @@ func TestWalkInJourney(t *testing.T) {
 
 	// The lead's statistics count it.
 	lead := browsertest.New(t)
-	login(lead, t, in.URL, "demo@example.org")
+	browserLogin(lead, t, in.URL, "demo@example.org", demoPassword)
 	browsertest.Open(lead, t, in.URL+"/staff/stats")
 	waitText(lead, t, "#stats-total", "1")
 	browsertest.Axe(lead, t)

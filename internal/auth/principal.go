@@ -120,3 +120,22 @@ func (p Principal) ServicePointScope(role string) (ids []int64, all bool) {
 	}
 	return ids, false
 }
+
+// Authorize refuses an actor who lacks a right (allowed is false), and one
+// whose municipality is not the transaction's: the web layer always opens
+// the actor's own tenant, so a mismatch is a programming mistake, caught
+// before anything is read or written. Domain packages call it so that a
+// handler's mistake cannot bypass their rules.
+func Authorize(ctx context.Context, tx pgx.Tx, actor Principal, allowed bool) error {
+	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
+		return ErrForbidden
+	}
+	var tenant *int64
+	if err := tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&tenant); err != nil {
+		return err
+	}
+	if tenant == nil || *tenant != actor.Tenant {
+		return ErrForbidden
+	}
+	return nil
+}

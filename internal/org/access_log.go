@@ -12,7 +12,7 @@ import (
 // ListAccessLog reads the municipality's access log for an admin, newest
 // first; nobody else may read who looked at what.
 func ListAccessLog(ctx context.Context, tx pgx.Tx, actor auth.Principal, f audit.Filter) ([]audit.Entry, error) {
-	if err := authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
 		return nil, err
 	}
 	return audit.List(ctx, tx, f)
@@ -21,7 +21,7 @@ func ListAccessLog(ctx context.Context, tx pgx.Tx, actor auth.Principal, f audit
 // AccessLogKinds lists the subject kinds the municipality's log holds, for
 // the filter; an admin's only, like the log.
 func AccessLogKinds(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]string, error) {
-	if err := authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
 		return nil, err
 	}
 	rows, err := tx.Query(ctx, `SELECT DISTINCT subject_kind FROM access_log ORDER BY 1`)

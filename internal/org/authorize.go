@@ -18,24 +18,6 @@ var ErrForbidden = auth.ErrForbidden
 // PurposeAdministration is the access-log purpose of the set-up screens.
 const PurposeAdministration = "administration"
 
-// authorize refuses an actor who lacks a right, and one whose municipality
-// is not the transaction's: the web layer always opens the actor's own
-// tenant, so a mismatch is a programming mistake, and it is caught before
-// anything is written.
-func authorize(ctx context.Context, tx pgx.Tx, actor auth.Principal, allowed bool) error {
-	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
-		return ErrForbidden
-	}
-	var tenant *int64
-	if err := tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&tenant); err != nil {
-		return err
-	}
-	if tenant == nil || *tenant != actor.Tenant {
-		return ErrForbidden
-	}
-	return nil
-}
-
 // Refusal is ErrForbidden carrying the access-log row that records it. The
 // refused transaction rolls back (nothing it did may stay), so the row is
 // written afterwards, in a transaction of its own, by RecordRefusal.

@@ -49,7 +49,7 @@ var ErrBadKind = errors.New("org: unknown device kind")
 
 // CreateDevice adds an unpaired device to a service point the actor manages.
 func CreateDevice(ctx context.Context, tx pgx.Tx, actor auth.Principal, spID int64, kind, name string) (int64, error) {
-	if err := authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
 		return 0, err
 	}
 	if kind != auth.KindKiosk && kind != auth.KindDisplay {
@@ -74,7 +74,7 @@ func GetDevice(ctx context.Context, tx pgx.Tx, spID, id int64) (DeviceRow, error
 // IssueDeviceCode gives a device of a service point the actor manages a
 // fresh one-time pairing code; the device's old credential stops working.
 func IssueDeviceCode(ctx context.Context, tx pgx.Tx, actor auth.Principal, p Pairing, spID, deviceID int64) (string, error) {
-	if err := authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
 		return "", err
 	}
 	if _, err := GetDevice(ctx, tx, spID, deviceID); err != nil {
@@ -87,7 +87,7 @@ func IssueDeviceCode(ctx context.Context, tx pgx.Tx, actor auth.Principal, p Pai
 // RevokeDevice ends the credential and any pending code of a device of a
 // service point the actor manages.
 func RevokeDevice(ctx context.Context, tx pgx.Tx, actor auth.Principal, p Pairing, spID, deviceID int64) error {
-	if err := authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(spID)); err != nil {
 		return err
 	}
 	if _, err := GetDevice(ctx, tx, spID, deviceID); err != nil {

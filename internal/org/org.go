@@ -121,7 +121,7 @@ func SlugReserved(slug string) bool { return reservedSlugs[slug] }
 
 // CreateServicePoint adds a service point; only a municipality admin may.
 func CreateServicePoint(ctx context.Context, tx pgx.Tx, actor auth.Principal, sp *ServicePoint) error {
-	if err := authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
 		return err
 	}
 	if SlugReserved(sp.Slug) {
@@ -140,7 +140,7 @@ func CreateServicePoint(ctx context.Context, tx pgx.Tx, actor auth.Principal, sp
 // queue settings; its lead or an admin may. The slug stays: printed QR codes
 // and paired devices point at it.
 func UpdateServicePoint(ctx context.Context, tx pgx.Tx, actor auth.Principal, sp *ServicePoint) error {
-	if err := authorize(ctx, tx, actor, actor.CanManage(sp.ID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(sp.ID)); err != nil {
 		return err
 	}
 	return execOne(ctx, tx, `UPDATE service_points SET names = $2, time_zone = $3, opening_hours = $4,
@@ -181,7 +181,7 @@ var ErrNameTaken = errors.New("org: name already in use")
 
 // SaveDesk inserts or updates a desk of a service point the actor manages.
 func SaveDesk(ctx context.Context, tx pgx.Tx, actor auth.Principal, d *Desk) error {
-	if err := authorize(ctx, tx, actor, actor.CanManage(d.ServicePointID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(d.ServicePointID)); err != nil {
 		return err
 	}
 	var err error
@@ -233,7 +233,7 @@ func GetTopic(ctx context.Context, tx pgx.Tx, spID, id int64) (Topic, error) {
 
 // SaveTopic inserts or updates a topic of a service point the actor manages.
 func SaveTopic(ctx context.Context, tx pgx.Tx, actor auth.Principal, t *Topic) error {
-	if err := authorize(ctx, tx, actor, actor.CanManage(t.ServicePointID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(t.ServicePointID)); err != nil {
 		return err
 	}
 	if t.ID == 0 {
@@ -278,7 +278,7 @@ func GetReferral(ctx context.Context, tx pgx.Tx, spID, id int64) (Referral, erro
 // SaveReferral inserts or updates a referral service of a service point
 // the actor manages. A new one goes last in the list.
 func SaveReferral(ctx context.Context, tx pgx.Tx, actor auth.Principal, x *Referral) error {
-	if err := authorize(ctx, tx, actor, actor.CanManage(x.ServicePointID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.CanManage(x.ServicePointID)); err != nil {
 		return err
 	}
 	if x.ID == 0 {

@@ -43,7 +43,7 @@ var (
 // the whole municipality, a lead those holding a role in a service point
 // they manage.
 func ListMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Member, error) {
-	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
 		return nil, err
 	}
 	scope, all := actor.ServicePointScope(auth.RoleLead)
@@ -75,7 +75,7 @@ func ListMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Mem
 // GetMemberFor reads one staff record for the actor and writes the read to
 // the access log in the same transaction. A refusal is a *Refusal.
 func GetMemberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
-	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
 		return Member{}, refuse(actor, SubjectStaff, id, "read")
 	}
 	m, err := getStaff(ctx, tx, id)
@@ -91,7 +91,7 @@ func GetMemberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64
 // MemberForChange reads a staff record the actor is about to change, with
 // UpdateMember's refusal; the change itself is logged by UpdateMember.
 func MemberForChange(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
-	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
 		return Member{}, refuse(actor, SubjectStaff, id, "update")
 	}
 	m, err := getStaff(ctx, tx, id)
@@ -130,7 +130,7 @@ func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 			allowed = false
 		}
 	}
-	if err := authorize(ctx, tx, actor, allowed); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
 		return refuse(actor, SubjectStaff, 0, "create")
 	}
 	if err := checkGrants(ctx, tx, m.Grants); err != nil {
@@ -159,7 +159,7 @@ func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 // changes anything but their own admin role and account. The change is
 // written to the access log in the same transaction.
 func UpdateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member) error {
-	if err := authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
 		return refuse(actor, SubjectStaff, m.ID, "update")
 	}
 	old, err := getStaff(ctx, tx, m.ID)

@@ -182,7 +182,7 @@ func Load(ctx context.Context, tx pgx.Tx, actor auth.Principal, f Filter) (*Repo
 	for _, id := range f.ServicePointIDs {
 		allowed = allowed && actor.CanManage(id)
 	}
-	if err := authorized(ctx, tx, actor, allowed); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
 		return nil, err
 	}
 	f.ServicePointIDs = dedupe(f.ServicePointIDs)

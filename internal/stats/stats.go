@@ -7,12 +7,9 @@
 package stats
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -83,23 +80,6 @@ func Languages() []string {
 // ErrForbidden: the actor may not record or read here. It is auth's value
 // so the web layer maps a single error to 403.
 var ErrForbidden = auth.ErrForbidden
-
-// authorized checks the actor's right and that the transaction is the
-// actor's own tenant: the web layer always opens that one, so a mismatch is
-// a programming mistake caught before anything is read or written.
-func authorized(ctx context.Context, tx pgx.Tx, actor auth.Principal, allowed bool) error {
-	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
-		return ErrForbidden
-	}
-	var tenant *int64
-	if err := tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&tenant); err != nil {
-		return err
-	}
-	if tenant == nil || *tenant != actor.Tenant {
-		return ErrForbidden
-	}
-	return nil
-}
 
 // Field errors of a visit record. The web layer shows each beside its field.
 var (

@@ -37,7 +37,7 @@ const maxTopics = 50
 // wrap the Err… values; an actor who may not work at the service point
 // gets ErrForbidden. Nothing is written unless everything is right.
 func Record(ctx context.Context, tx pgx.Tx, actor auth.Principal, v Visit) (int64, error) {
-	if err := authorized(ctx, tx, actor, v.ServicePointID > 0 && actor.CanWork(v.ServicePointID)); err != nil {
+	if err := auth.Authorize(ctx, tx, actor, v.ServicePointID > 0 && actor.CanWork(v.ServicePointID)); err != nil {
 		return 0, err
 	}
 	var exists bool
