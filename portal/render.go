@@ -29,6 +29,14 @@ func loadTemplates(assets *static.Assets) (*templates, error) {
 	funcs := template.FuncMap{
 		"asset":     assets.URL,
 		"pictogram": pictogram,
+		// dict passes several values to a shared template block.
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
 		"seq": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {
