@@ -55,7 +55,7 @@ func (s *Server) showDisplay(c *fiber.Ctx) error {
 	p := s.page(c, "")
 	p.Body, p.Bare = "display", true
 	p.Title = p.T.Get("display.title")
-	dp := displayPage{Page: p, Slug: sp.Slug, SPName: sp.Names.In(p.T.Lang.Code), Phrases: s.callPhrases()}
+	dp := displayPage{Page: p, Slug: sp.Slug, SPName: sp.Names.In(p.T.Lang.Code), Phrases: s.phrases}
 	seen := map[int64]bool{}
 	for _, t := range state.Active {
 		if t.State == queue.Called || t.State == queue.Serving {

@@ -92,17 +92,17 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 	}
 	kp := s.kioskPage(c, d, sp, lang, chosen)
 
-	state, err := s.queue.Snapshot(c.UserContext(), d.Tenant, d.ServicePointID)
+	open, opensAt, err := s.queue.Opening(c.UserContext(), d.Tenant, d.ServicePointID)
 	if err != nil {
 		return err
 	}
-	if !state.Open {
+	if !open {
 		kp.Step = stepClosed
-		if state.OpensAt != nil {
-			kp.Opens = opensText(kp.T, *state.OpensAt, sp.Location())
-		} else {
-			kp.Opens = opensText(kp.T, zeroTime, sp.Location())
+		next := zeroTime
+		if opensAt != nil {
+			next = *opensAt
 		}
+		kp.Opens = opensText(kp.T, next, sp.Location())
 		return s.render(c, "kiosk", kp)
 	}
 	if !chosen {

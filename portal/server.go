@@ -44,6 +44,8 @@ type Server struct {
 	queue     *queue.Service
 	push      *push.Sender
 	hub       *live.Hub
+	pushSlots chan struct{} // Web Push sends in flight
+	phrases   string        // the display's spoken call in every language, as JSON
 	assets    *static.Assets
 	templates *templates
 	metrics   *metrics
@@ -61,7 +63,8 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub}
+		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub, pushSlots: make(chan struct{}, pushSlotCount)}
+	s.phrases = s.callPhrases()
 	if s.auth == nil && d.DB != nil {
 		s.auth = auth.New(d.DB, nil)
 	}

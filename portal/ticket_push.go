@@ -43,8 +43,8 @@ func (s *Server) notifyCalled(tenant, spID int64, t queue.Ticket) {
 	}()
 }
 
-// pushSlots bounds the sends in flight, however many calls come at once.
-var pushSlots = make(chan struct{}, 16)
+// pushSlotCount bounds the sends in flight, however many calls come at once.
+const pushSlotCount = 16
 
 // ticketMessage is what the service worker shows; it names no one.
 type ticketMessage struct {
@@ -78,8 +78,8 @@ func (s *Server) sendTicketPush(ctx context.Context, tenant int64, t queue.Ticke
 	})
 	msg := push.Message{Payload: payload, TTL: 10 * time.Minute, Urgency: urgency, Topic: fmt.Sprintf("ticket-%d", t.ID)}
 	select {
-	case pushSlots <- struct{}{}:
-		defer func() { <-pushSlots }()
+	case s.pushSlots <- struct{}{}:
+		defer func() { <-s.pushSlots }()
 	case <-ctx.Done():
 		return
 	}

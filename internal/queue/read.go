@@ -64,13 +64,9 @@ func (s *Service) Snapshot(ctx context.Context, tenant, spID int64) (State, erro
 		}
 		now := s.clock()
 		local := now.In(sp.loc)
-		st = State{ServicePointID: spID, ServiceDay: sp.serviceDay(now), Open: sp.hours.OpenAt(local), Seq: seq,
+		st = State{ServicePointID: spID, ServiceDay: sp.serviceDay(now), Seq: seq,
 			Waiting: []WaitingTicket{}, Active: []Ticket{}, Topics: []TopicCount{}, RecentCalls: []Ticket{}}
-		if !st.Open {
-			if next := sp.hours.NextOpening(local); !next.IsZero() {
-				st.OpensAt = &next
-			}
-		}
+		st.Open, st.OpensAt = sp.opening(local)
 		// One statement, so the lists agree with each other: the open tickets
 		// and the latest calls, which include every call that may be shown.
 		rows, err := tx.Query(ctx, `SELECT `+ticketCols+ticketFrom+`
@@ -137,6 +133,32 @@ func topicCounts(ctx context.Context, tx pgx.Tx, spID int64, waiting []WaitingTi
 		}
 	}
 	return out, rows.Err()
+}
+
+// opening tells whether the service point is open at local and, if not,
+// when it opens next (nil when always open or never opening).
+func (sp servicePoint) opening(local time.Time) (bool, *time.Time) {
+	if sp.hours.OpenAt(local) {
+		return true, nil
+	}
+	if next := sp.hours.NextOpening(local); !next.IsZero() {
+		return false, &next
+	}
+	return false, nil
+}
+
+// Opening is Snapshot's open/closed answer alone, for the kiosk's screens,
+// which need no queue.
+func (s *Service) Opening(ctx context.Context, tenant, spID int64) (open bool, opensAt *time.Time, err error) {
+	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		sp, err := s.loadServicePoint(ctx, tx, spID)
+		if err != nil {
+			return err
+		}
+		open, opensAt = sp.opening(s.clock().In(sp.loc))
+		return nil
+	})
+	return open, opensAt, err
 }
 
 // View is what a visitor's phone shows for their ticket.
