@@ -17,12 +17,24 @@
       cells[i].textContent = minutes.replace('{n}', String(m));
     }
   }
+  // The markup the region was last drawn from, as the browser serialises
+  // it: a redraw that would change nothing is skipped, so a click landing
+  // just as the socket (re)connects is not lost on a replaced button.
+  var drawn = region.innerHTML;
+  function serialised(html) {
+    var t = document.createElement('template');
+    t.innerHTML = html;
+    return t.innerHTML;
+  }
   function snapshot() {
     var url = window.location.pathname + '?fragment=1' + (query ? '&' + query : '');
     return fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
       if (r.redirected || !r.ok) { throw new Error('snapshot ' + r.status); }
       var seq = Number(r.headers.get('X-Live-Seq'));
       return r.text().then(function (html) {
+        html = serialised(html);
+        if (html === drawn) { return seq; }
+        drawn = html;
         // Keep focus where the expert was, if that control still exists.
         var active = document.activeElement && document.activeElement.closest('form');
         var action = active ? active.getAttribute('action') : null;
