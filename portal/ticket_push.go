@@ -76,7 +76,7 @@ func (s *Server) sendTicketPush(ctx context.Context, tenant int64, t queue.Ticke
 		Title: tr.Get(titleKey, "Number", t.Label()), Body: tr.Get(bodyKey, "Number", t.Label(), "Desk", t.DeskName),
 		Lang: lang.Code, Dir: lang.Dir(), Tag: fmt.Sprintf("ticket-%d", t.ID), Ticket: t.ID, Urgent: urgent,
 	})
-	msg := push.Message{Payload: payload, TTL: 10 * time.Minute, Urgency: urgency, Topic: fmt.Sprintf("ticket-%d", t.ID)}
+	msg := push.Message{Payload: payload, TTL: 10 * time.Minute, Urgency: urgency, Topic: s.push.Topic(fmt.Sprintf("ticket-%d", t.ID))}
 	select {
 	case s.pushSlots <- struct{}{}:
 		defer func() { <-s.pushSlots }()

@@ -25,7 +25,8 @@ type Config struct {
 	// AllowedHosts are host suffixes that endpoints may point at, matched on
 	// whole labels; "*." or "." prefixes are accepted and ignored.
 	AllowedHosts []string
-	// AllowInsecure permits http endpoints; only for tests against pushtest.
+	// AllowInsecure permits http endpoints and ports other than 443; only
+	// for tests against pushtest, which listens on a random local port.
 	AllowInsecure bool
 	// Client is shared by all sends; its Timeout should be set.
 	Client *http.Client

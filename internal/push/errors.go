@@ -3,6 +3,7 @@ package push
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Sentinel errors, matched with errors.Is; the typed errors below wrap them.
@@ -13,6 +14,9 @@ var (
 	ErrHostNotAllowed = errors.New("push: endpoint host not allowed")
 	// ErrInsecureEndpoint marks a plain-http endpoint while Config.AllowInsecure is off.
 	ErrInsecureEndpoint = errors.New("push: endpoint is not https")
+	// ErrEndpointPort marks an endpoint on a port other than 443 while
+	// Config.AllowInsecure is off.
+	ErrEndpointPort = errors.New("push: endpoint port is not 443")
 	// ErrInvalidMessage marks a message refused before anything was sent.
 	ErrInvalidMessage = errors.New("push: invalid message")
 	// ErrPayloadTooLarge marks a payload over MaxPayloadSize.
@@ -88,6 +92,15 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("push: %s answered %d", e.Host, e.StatusCode)
+}
+
+// Unwrap lets errors.Is tell a 413 apart: the push service found the
+// payload too large, so the same message can never succeed.
+func (e *StatusError) Unwrap() error {
+	if e.StatusCode == http.StatusRequestEntityTooLarge {
+		return ErrPayloadTooLarge
+	}
+	return nil
 }
 
 // TransportError is the Outcome.Err when no HTTP answer arrived; it carries the

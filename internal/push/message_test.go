@@ -49,3 +49,40 @@ func TestMessageValidate(t *testing.T) {
 		t.Errorf("3073-byte payload: got %v", err)
 	}
 }
+
+// A push service reads Topic in clear: it must not carry the ticket's
+// counting id, nor let two names, or two deployments, be linked.
+func TestSenderTopicIsOpaque(t *testing.T) {
+	newSender := func() *push.Sender {
+		pub, priv, _ := push.GenerateVAPIDKeys()
+		s, err := push.NewSender(push.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subject: "mailto:ops@example.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := newSender(), newSender()
+	seen := map[string]bool{}
+	for _, name := range []string{"ticket-1", "ticket-2", "ticket-10", ""} {
+		topic := a.Topic(name)
+		if len(topic) != push.MaxTopicLen {
+			t.Errorf("Topic(%q) = %q: %d characters, want %d", name, topic, len(topic), push.MaxTopicLen)
+		}
+		if err := (push.Message{Topic: topic}).Validate(); err != nil {
+			t.Errorf("Topic(%q) = %q is refused: %v", name, topic, err)
+		}
+		if name != "" && strings.Contains(topic, name) {
+			t.Errorf("Topic(%q) = %q shows the name", name, topic)
+		}
+		if seen[topic] {
+			t.Errorf("Topic(%q) = %q repeats another name's topic", name, topic)
+		}
+		seen[topic] = true
+		if a.Topic(name) != topic {
+			t.Errorf("Topic(%q) is not stable", name)
+		}
+		if b.Topic(name) == topic {
+			t.Errorf("Topic(%q) is the same under another key", name)
+		}
+	}
+}

@@ -117,6 +117,9 @@ func TestSendClassifiesAnswers(t *testing.T) {
 				} else if strings.Contains(out.Err.Error(), endpointPath(sub)) {
 					t.Errorf("error leaks the endpoint: %v", out.Err)
 				}
+				if tooLarge := errors.Is(out.Err, push.ErrPayloadTooLarge); tooLarge != (tc.reply.Status == 413) {
+					t.Errorf("Err = %v: payload too large is %v", out.Err, tooLarge)
+				}
 			}
 		})
 	}

@@ -6,6 +6,8 @@ package push
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -80,6 +82,7 @@ type Sender struct {
 	publicKey  string // canonical base64url
 	privateKey string // canonical base64url
 	subscriber string // webpush-go's Subscriber: bare address or https URL
+	topicKey   []byte // keys Topic, derived from the VAPID private key
 	now        func() time.Time
 }
 
@@ -115,8 +118,24 @@ func NewSender(cfg Config) (*Sender, error) {
 		publicKey:  base64.RawURLEncoding.EncodeToString(pub),
 		privateKey: base64.RawURLEncoding.EncodeToString(priv),
 		subscriber: subscriber,
+		topicKey:   mac(priv, "koto-portal push topic key"),
 		now:        time.Now,
 	}, nil
+}
+
+// Topic turns a name the caller chooses (say, the ticket's id) into a
+// Message.Topic that the push service, which reads it in clear, cannot link
+// back to the name or count through: an HMAC under a key only the portal
+// instances share (derived from the VAPID key they all hold), cut to
+// RFC 8030's 32 characters of URL-safe base64 (192 bits).
+func (s *Sender) Topic(name string) string {
+	return base64.RawURLEncoding.EncodeToString(mac(s.topicKey, name))[:MaxTopicLen]
+}
+
+func mac(key []byte, msg string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(msg))
+	return h.Sum(nil)
 }
 
 // PublicKey is the VAPID public key for the browser's applicationServerKey.

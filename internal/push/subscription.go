@@ -73,13 +73,6 @@ func (c Config) ParseSubscription(data []byte) (Subscription, error) {
 	return newPolicy(c).parse(data)
 }
 
-// ValidateSubscription checks a subscription that did not come through
-// ParseSubscription, e.g. one loaded from the database.
-func (c Config) ValidateSubscription(s Subscription) error {
-	_, err := newPolicy(c).validate(s)
-	return err
-}
-
 // DefaultAllowedHosts returns the host suffixes of the push services that
 // browsers use; a fresh slice each call so no caller can change another's.
 func DefaultAllowedHosts() []string {
@@ -194,6 +187,11 @@ func (p policy) checkEndpoint(endpoint string) error {
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
 		return bad("has no host", nil)
+	}
+	if port := u.Port(); port != "" && port != "443" && !p.allowInsecure {
+		// Browsers' push services all listen on 443; another port means
+		// the portal would be made to post somewhere it was never meant to.
+		return bad("must use port 443", ErrEndpointPort)
 	}
 	if u.User != nil {
 		// Credentials in the URL could smuggle a different host past a reader.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,7 @@ func TestParseSubscriptionAccepts(t *testing.T) {
 		"https://api.push.apple.com/" + secretPath,
 		"https://wns2-par02p.notify.windows.com/w/?token=" + secretPath,
 		"https://FCM.GoogleAPIs.com/fcm/send/" + secretPath,
+		"https://fcm.googleapis.com:443/fcm/send/" + secretPath,
 	}
 	for _, ep := range endpoints {
 		for _, enc := range []func([]byte) string{raw, padded} {
@@ -93,6 +95,9 @@ func TestParseSubscriptionRejects(t *testing.T) {
 		{"unknown host", subJSON("https://push.example.com/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrHostNotAllowed},
 		{"suffix without dot", subJSON("https://evilfcm.googleapis.com/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrHostNotAllowed},
 		{"allowed host as prefix", subJSON("https://fcm.googleapis.com.evil.example/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrHostNotAllowed},
+		{"port 8443", subJSON("https://fcm.googleapis.com:8443/fcm/send/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrEndpointPort},
+		{"port 80 over https", subJSON("https://web.push.apple.com:80/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrEndpointPort},
+		{"port 443 written long", subJSON("https://web.push.apple.com:0443/"+secretPath, raw(dh), raw(auth)), "endpoint", push.ErrEndpointPort},
 		{"user info", subJSON("https://evil.example@fcm.googleapis.com/"+secretPath, raw(dh), raw(auth)), "endpoint", nil},
 		{"fragment", subJSON(fcm+"#x", raw(dh), raw(auth)), "endpoint", nil},
 		{"whitespace", subJSON(fcm+" x", raw(dh), raw(auth)), "endpoint", nil},
@@ -157,8 +162,13 @@ func TestConfigParseSubscriptionPolicy(t *testing.T) {
 			t.Errorf("%s: accepted=%v, want %v (err %v)", ep, err == nil, ok, err)
 		}
 	}
-	if err := local.ValidateSubscription(push.Subscription{Endpoint: "http://127.0.0.1/p", P256dh: raw(dh), Auth: raw(auth[:8])}); err == nil {
-		t.Error("ValidateSubscription accepted an 8-byte auth secret")
+	// Only the test setting lifts the port rule, for a fake on a random port.
+	if _, err := local.ParseSubscription(subJSON("https://127.0.0.1:8443/push/x", raw(dh), raw(auth))); err != nil {
+		t.Errorf("AllowInsecure config refused port 8443: %v", err)
+	}
+	strict := push.Config{AllowedHosts: []string{"127.0.0.1"}}
+	if _, err := strict.ParseSubscription(subJSON("https://127.0.0.1:8443/push/x", raw(dh), raw(auth))); !errors.Is(err, push.ErrEndpointPort) {
+		t.Errorf("port 8443: %v, want ErrEndpointPort", err)
 	}
 }
 
@@ -226,6 +236,9 @@ func FuzzParseSubscription(f *testing.F) {
 		}
 		if !strings.HasPrefix(sub.Endpoint, "https://") && !strings.HasPrefix(strings.ToLower(sub.Endpoint), "https:") {
 			t.Fatalf("accepted non-https endpoint %q", sub.Endpoint)
+		}
+		if u, err := url.Parse(sub.Endpoint); err != nil || (u.Port() != "" && u.Port() != "443") {
+			t.Fatalf("accepted endpoint %q off port 443", sub.Endpoint)
 		}
 		dh, err1 := base64.RawURLEncoding.DecodeString(sub.P256dh)
 		auth, err2 := base64.RawURLEncoding.DecodeString(sub.Auth)
