@@ -2,7 +2,10 @@ package portal
 
 import (
 	"errors"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,13 +20,33 @@ type loginPage struct {
 	Message string
 }
 
-// safeNext keeps a post-login destination on this site: a path, never
-// another host ("//evil", "/\evil").
+// safeNext keeps a post-login destination on this site. Browsers forgive a
+// lot in a Location header (they drop tabs and newlines, read a backslash
+// as a slash, and take "//host" as another site), so only a plain path is
+// kept: it parses with no scheme and no host, starts with a single "/", and
+// holds no control character, space or backslash, neither as typed nor once
+// percent-decoded.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 500 {
-		return "/staff"
+	const fallback = "/staff"
+	if len(next) > 500 || !plainPath(next) {
+		return fallback
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !plainPath(u.Path) {
+		return fallback
 	}
 	return next
+}
+
+// plainPath tells a path that starts with exactly one slash and holds no
+// character a browser might reinterpret.
+func plainPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	return !strings.ContainsFunc(p, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || r == utf8.RuneError
+	})
 }
 
 func (s *Server) showLoginPage(c *fiber.Ctx) error {
