@@ -2,6 +2,8 @@ module github.com/koto-portal/portal
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/SherClockHolmes/webpush-go v1.4.0
 	github.com/alexedwards/argon2id v1.0.0
