@@ -1,7 +1,7 @@
 // Package forms owns checking what people type: each field is read from the
-// submitted values, trimmed, checked (valid UTF-8, no control characters,
-// length in characters, the right kind) and either kept or given an error
-// key that the web layer translates. What was typed is always kept, so a
+// submitted values, trimmed, checked (valid UTF-8, no control characters or
+// direction overrides, length in characters, the right kind) and either kept
+// or given an error key that the web layer translates. What was typed is always kept, so a
 // form with an error comes back filled in.
 package forms
 
@@ -76,12 +76,22 @@ func (f *Form) text(field string, required bool, max int, multiline bool) string
 				continue
 			}
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isDirectionOverride(r) {
 			f.Fail(field, "form.invalid_text")
 			return ""
 		}
 	}
 	return s
+}
+
+// isDirectionOverride tells the invisible embedding, override and isolate
+// controls (U+202A–U+202E, U+2066–U+2069), which make a name display as
+// something other than its letters ("Ali" shown backwards, a file name
+// whose end reads as its start) and spill into the text around it. The
+// plain marks (U+200E, U+200F, U+061C) stay allowed: they only nudge
+// punctuation next to right-to-left script and override nothing.
+func isDirectionOverride(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
 
 // Int reads a whole number within [min, max].

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestTextChecks(t *testing.T) {
@@ -22,6 +24,18 @@ func TestTextChecks(t *testing.T) {
 		{"nul\x00", "", "form.invalid_text", true},
 		{"<script>alert(1)</script>", "<script>alert(1)</script>", "", true}, // kept as text; templates escape it
 		{"السكن", "السكن", "", true},
+		// Direction overrides and isolates make a name show as other letters.
+		{"Ali\u202Eecila", "", "form.invalid_text", true},
+		{"\u202Dname", "", "form.invalid_text", true},
+		{"a\u202Ab", "", "form.invalid_text", true},
+		{"a\u202Bb", "", "form.invalid_text", true},
+		{"a\u202Cb", "", "form.invalid_text", true},
+		{"a\u2066b\u2069", "", "form.invalid_text", true},
+		{"a\u2067b", "", "form.invalid_text", true},
+		{"a\u2068b", "", "form.invalid_text", true},
+		// The plain marks only place punctuation next to right-to-left text.
+		{"السكن\u200F (2)", "السكن\u200F (2)", "", true},
+		{"Ali\u200E", "Ali\u200E", "", true},
 	}
 	for _, tc := range cases {
 		f := New(url.Values{"name": {tc.in}})
@@ -74,4 +88,28 @@ func TestNumbersChoicesEmail(t *testing.T) {
 	if len(f.Errors) != len(want) {
 		t.Errorf("errors %v", f.Errors)
 	}
+}
+
+// FuzzText: whatever is typed, an accepted value is valid UTF-8, one line,
+// within its length, and free of control characters and direction overrides.
+func FuzzText(f *testing.F) {
+	for _, seed := range []string{"Asumisasiat", "السكن", "Ali\u202Eecila", "\u2066x\u2069", "a\u202Ab\u202C",
+		"\u2067\u2068", "x\u200Fy", "\xff", "tab\tin", "\u2028", " \u202E ", strings.Repeat("ä", 41)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		form := New(url.Values{"name": {in}})
+		got := form.Text("name", false, 40)
+		if got == "" {
+			return
+		}
+		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > 40 || got != strings.TrimSpace(got) {
+			t.Fatalf("Text(%q) kept %q", in, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069' {
+				t.Fatalf("Text(%q) kept %U", in, r)
+			}
+		}
+	})
 }
