@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
@@ -32,6 +33,9 @@ type Deps struct {
 	Push    *push.Sender // nil: Web Push is switched off
 	Hub     *live.Hub
 	Version string
+	// Collectors are the other layers' figures for /metrics (the live
+	// layer's counters, the job queue's).
+	Collectors []prometheus.Collector
 }
 
 // Server holds the app and everything its handlers share.
@@ -75,6 +79,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(d.DB)
+	s.metrics.registry.MustRegister(d.Collectors...)
 	if d.Hub != nil {
 		s.metrics.gauge("koto_websocket_connections", "Open websocket connections (live screens).",
 			func() float64 { return float64(d.Hub.Count()) })

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
@@ -132,7 +134,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	go closeDays(liveCtx, queues, logger)
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub})
+		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub,
+		Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	gws "github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // A screen that stops reading fills its queue and is cut off; a screen that
@@ -41,6 +42,9 @@ func TestSlowClientIsDisconnectedFastKeepsReceiving(t *testing.T) {
 	waitFor(t, "the slow connection to leave the index", func() bool { return h.Count() == 1 })
 	if h.SlowClosed() != 1 {
 		t.Fatalf("SlowClosed = %d, want 1 (the fast client must not be cut)", h.SlowClosed())
+	}
+	if got := testutil.ToFloat64(Collector(h, nil)); got != 1 {
+		t.Errorf("koto_live_slow_connections_closed_total = %v, want 1", got)
 	}
 	// The slow client finds its connection gone after what was in flight,
 	// without ever seeing the events after the cut.

@@ -2,10 +2,12 @@ package live
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
@@ -132,5 +134,21 @@ func TestListenerDropsMalformedNotifications(t *testing.T) {
 	c.expectEvent("q", 1, "good")
 	if st := in.listener.Stats(); st.Malformed != 3 || st.Notifications != 4 {
 		t.Fatalf("stats %+v, want 3 malformed of 4", st)
+	}
+	// The same figures reach Prometheus.
+	want := `
+# HELP koto_live_listener_listening 1 while this instance's LISTEN session is up, else 0.
+# TYPE koto_live_listener_listening gauge
+koto_live_listener_listening 1
+# HELP koto_live_notifications_malformed_total Notifications that were not events, and were dropped.
+# TYPE koto_live_notifications_malformed_total counter
+koto_live_notifications_malformed_total 3
+# HELP koto_live_notifications_total Notifications the listener received.
+# TYPE koto_live_notifications_total counter
+koto_live_notifications_total 4
+`
+	if err := testutil.CollectAndCompare(Collector(nil, in.listener), strings.NewReader(want),
+		"koto_live_listener_listening", "koto_live_notifications_total", "koto_live_notifications_malformed_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -182,7 +184,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		s.queue(queues)
 	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Push: s.push, Hub: hub})
+		Queue: queues, Push: s.push, Hub: hub, Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)

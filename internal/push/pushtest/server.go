@@ -155,7 +155,7 @@ func (s *Server) Config() push.Config {
 		AllowedHosts:    []string{s.Host()},
 		// Both fakes listen on a random port, which real endpoints may not.
 		AllowInsecure: true,
-		Client:          s.HTTPClient(),
+		Client:        s.HTTPClient(),
 	}
 }
 
