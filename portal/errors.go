@@ -7,6 +7,13 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/queue"
+	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // Error is an error a person should see: an HTTP status and a message id
@@ -38,6 +45,82 @@ var (
 	errForbidden  = newError(http.StatusForbidden, "error.forbidden")
 	errBadRequest = newError(http.StatusBadRequest, "error.bad_request")
 )
+
+// domainError says how a person is told about an error of a domain
+// package: the answer's status, the message, and the form field it belongs
+// beside when it comes back with a form.
+type domainError struct {
+	err    error
+	status int
+	key    string
+	field  string
+}
+
+// domainErrors is the one place where the domain's errors become what a
+// person reads; the first entry that errors.Is matches wins. A handler
+// returns the domain's error as it came and the error handler looks it up
+// here, or, for a form, fieldError puts the message beside the field.
+var domainErrors = []domainError{
+	{err: store.ErrNotFound, status: http.StatusNotFound, key: "error.not_found"},
+	{err: auth.ErrForbidden, status: http.StatusForbidden, key: "error.forbidden"},
+	{err: auth.ErrNoSession, status: http.StatusUnauthorized, key: "error.unauthorized"},
+	{err: auth.ErrThrottled, status: http.StatusTooManyRequests, key: "error.too_many"},
+
+	{err: org.ErrSlugTaken, status: http.StatusUnprocessableEntity, key: "setup.slug_taken", field: "slug"},
+	{err: org.ErrSlugReserved, status: http.StatusUnprocessableEntity, key: "setup.slug_reserved", field: "slug"},
+	{err: org.ErrNameTaken, status: http.StatusUnprocessableEntity, key: "setup.desk_name_taken", field: "name"},
+	{err: org.ErrBadKind, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "kind"},
+	{err: org.ErrEmailInUse, status: http.StatusUnprocessableEntity, key: "people.email_taken", field: "email"},
+	{err: org.ErrOwnAdmin, status: http.StatusUnprocessableEntity, key: "people.own_admin", field: "role"},
+	{err: org.ErrOwnAccount, status: http.StatusUnprocessableEntity, key: "people.own_account", field: "active"},
+	{err: org.ErrBadGrant, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "role"},
+
+	{err: queue.ErrWrongState, status: http.StatusConflict, key: "queue.wrong_state"},
+	{err: queue.ErrTooEarlyForNoShow, status: http.StatusConflict, key: "queue.too_early"},
+	{err: queue.ErrOtherDesk, status: http.StatusConflict, key: "queue.other_desk"},
+	{err: queue.ErrRateLimited, status: http.StatusTooManyRequests, key: "kiosk.too_many"},
+	{err: queue.ErrInvalidSubscription, status: http.StatusUnprocessableEntity, key: "follow.push_invalid"},
+
+	{err: stats.ErrBadRange, status: http.StatusUnprocessableEntity, key: "stats.error.range"},
+	{err: stats.ErrRangeTooLong, status: http.StatusUnprocessableEntity, key: "stats.error.too_long"},
+	{err: stats.ErrUnknownServicePoint, status: http.StatusUnprocessableEntity, key: "visit.error.unknown_point"},
+	{err: stats.ErrNoTopic, status: http.StatusUnprocessableEntity, key: "visit.error.topics_required"},
+	{err: stats.ErrUnknownTopic, status: http.StatusUnprocessableEntity, key: "visit.error.unknown_topic"},
+	{err: stats.ErrReferralRequired, status: http.StatusUnprocessableEntity, key: "visit.error.referral_required"},
+	{err: stats.ErrReferralNotReferred, status: http.StatusUnprocessableEntity, key: "visit.error.referral_not_referred"},
+	{err: stats.ErrUnknownReferral, status: http.StatusUnprocessableEntity, key: "visit.error.unknown_referral"},
+	{err: stats.ErrUnknownTicket, status: http.StatusUnprocessableEntity, key: "visit.error.unknown_ticket"},
+	{err: stats.ErrTicketNotDone, status: http.StatusUnprocessableEntity, key: "visit.error.ticket_not_done"},
+	{err: stats.ErrTicketAlreadyCounted, status: http.StatusUnprocessableEntity, key: "visit.error.already_recorded"},
+}
+
+// lookupError finds err in domainErrors.
+func lookupError(err error) (domainError, bool) {
+	if err == nil {
+		return domainError{}, false
+	}
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			return d, true
+		}
+	}
+	return domainError{}, false
+}
+
+// fieldError puts the message of a domain error that belongs beside a
+// form field into errs, and tells whether it did; any other error is the
+// caller's to return.
+func fieldError(errs forms.Errors, err error) bool {
+	d, ok := lookupError(err)
+	if !ok || d.field == "" {
+		return false
+	}
+	errs[d.field] = d.key
+	return true
+}
+
+// isNotFound tells whether the domain found nothing to read or change.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // keyForStatus names the message for errors Fiber raises itself.
 func keyForStatus(status int) string {
@@ -77,6 +160,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		status, key, args = pe.Status, pe.Key, pe.Args
 	case errors.As(err, &fe):
 		status, key = fe.Code, keyForStatus(fe.Code)
+	default:
+		if d, ok := lookupError(err); ok {
+			status, key = d.status, d.key
+		}
 	}
 	if status >= 500 {
 		s.logger.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "err", err)

@@ -10,19 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-type ctxKey int
-
-const (
-	keyRequestID ctxKey = iota
-	keyLang
-	keyNonce
-)
-
-func requestID(c *fiber.Ctx) string {
-	id, _ := c.Locals(keyRequestID).(string)
-	return id
-}
-
 func routeOf(c *fiber.Ctx) string {
 	if r := c.Route(); r != nil {
 		return r.Path

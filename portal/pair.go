@@ -89,21 +89,3 @@ func (s *Server) submitPairCode(c *fiber.Ctx) error {
 		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
 	return c.Redirect("/"+d.Kind+"/"+url.PathEscape(d.ServicePoint), fiber.StatusSeeOther)
 }
-
-// deviceFromCookie is the paired, unrevoked device whose credential the
-// request carries. A database fault counts as not paired (and is logged):
-// the screen then shows its not-paired page rather than an error.
-func (s *Server) deviceFromCookie(c *fiber.Ctx) (auth.Device, bool) {
-	token := c.Cookies(deviceCookie)
-	if token == "" || s.auth == nil {
-		return auth.Device{}, false
-	}
-	d, err := s.auth.DeviceByToken(c.UserContext(), token)
-	if err != nil {
-		if !errors.Is(err, auth.ErrNoSession) {
-			s.logger.Error("device lookup failed", "request_id", requestID(c), "err", err)
-		}
-		return auth.Device{}, false
-	}
-	return d, true
-}

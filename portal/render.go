@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -125,21 +124,6 @@ func (s *Server) render(c *fiber.Ctx, name string, data any) error {
 func (s *Server) renderStatus(c *fiber.Ctx, status int, name string, data any) error {
 	c.Status(status)
 	return s.render(c, name, data)
-}
-
-// formValues copies the submitted form into url.Values; invalid bodies
-// give an empty set, which the form checks then report field by field.
-func formValues(c *fiber.Ctx) url.Values {
-	v, err := url.ParseQuery(string(c.Body()))
-	if err != nil || !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
-		v = url.Values{}
-		if mf, err := c.MultipartForm(); err == nil {
-			for k, vs := range mf.Value {
-				v[k] = vs
-			}
-		}
-	}
-	return v
 }
 
 // pictogram inlines a shipped pictogram so it takes the text colour

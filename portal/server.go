@@ -36,25 +36,29 @@ type Deps struct {
 	// Collectors are the other layers' figures for /metrics (the live
 	// layer's counters, the job queue's).
 	Collectors []prometheus.Collector
+	// DemoDevices are the demo's kiosk and display, as seeding found them:
+	// in demo mode a browser without a device cookie acts as these.
+	DemoDevices []auth.Device
 }
 
 // Server holds the app and everything its handlers share.
 type Server struct {
-	cfg       config.Config
-	db        *store.DB
-	logger    *slog.Logger
-	catalog   *i18n.Catalog
-	auth      *auth.Service
-	queue     *queue.Service
-	push      *push.Sender
-	hub       *live.Hub
-	pushSlots chan struct{} // Web Push sends in flight
-	phrases   string        // the display's spoken call in every language, as JSON
-	assets    *static.Assets
-	templates *templates
-	metrics   *metrics
-	version   string
-	app       *fiber.App
+	cfg         config.Config
+	db          *store.DB
+	logger      *slog.Logger
+	catalog     *i18n.Catalog
+	auth        *auth.Service
+	queue       *queue.Service
+	push        *push.Sender
+	hub         *live.Hub
+	pushSlots   chan struct{} // Web Push sends in flight
+	demoDevices []auth.Device
+	phrases     string // the display's spoken call in every language, as JSON
+	assets      *static.Assets
+	templates   *templates
+	metrics     *metrics
+	version     string
+	app         *fiber.App
 }
 
 // BodyLimit caps every request body; forms and JSON here are small.
@@ -68,6 +72,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
 		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub, pushSlots: make(chan struct{}, pushSlotCount)}
+	if d.Config.Demo {
+		s.demoDevices = d.DemoDevices
+	}
 	s.phrases = s.callPhrases()
 	if s.auth == nil && d.DB != nil {
 		s.auth = auth.New(d.DB, nil)

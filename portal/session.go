@@ -14,11 +14,6 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 )
 
-const (
-	keySession ctxKey = iota + 100
-	keyCSRF
-)
-
 // sessionCookie is the cookie's name: behind TLS the __Host- prefix pins it
 // to our host, over https only, for the whole site.
 func sessionCookie(c *fiber.Ctx) string {
@@ -33,12 +28,6 @@ func csrfCookie(c *fiber.Ctx) string {
 		return "__Host-koto_csrf"
 	}
 	return "koto_csrf"
-}
-
-// session returns the logged-in staff member's session, if any.
-func session(c *fiber.Ctx) (auth.Session, bool) {
-	s, ok := c.Locals(keySession).(auth.Session)
-	return s, ok
 }
 
 // withSession loads the staff session named by the cookie. Staff pages then

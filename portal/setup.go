@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -42,14 +41,12 @@ func (s *Server) inTenant(c *fiber.Ctx, fn func(ctx context.Context, tx pgx.Tx) 
 	return err
 }
 
-var slugInPath = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // servicePointParam resolves :sp inside the tenant's transaction, so
 // another municipality's service point is simply not found.
 func servicePointParam(ctx context.Context, tx pgx.Tx, c *fiber.Ctx) (org.ServicePoint, error) {
-	slug := c.Params("sp")
-	if !slugInPath.MatchString(slug) {
-		return org.ServicePoint{}, errNotFound
+	slug, err := slugParam(c)
+	if err != nil {
+		return org.ServicePoint{}, err
 	}
 	return org.GetServicePointBySlug(ctx, tx, slug)
 }
@@ -65,16 +62,6 @@ func managedServicePoint(ctx context.Context, tx pgx.Tx, c *fiber.Ctx) (org.Serv
 		return sp, errForbidden
 	}
 	return sp, nil
-}
-
-// idParam reads a positive numeric id from the path; anything else is a
-// page that does not exist.
-func idParam(c *fiber.Ctx, name string) (int64, error) {
-	n, err := c.ParamsInt(name)
-	if err != nil || n <= 0 {
-		return 0, errNotFound
-	}
-	return int64(n), nil
 }
 
 // formView is one form as a template shows it: what was typed (or what is

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -32,16 +31,6 @@ func decodeDeskForm(v url.Values, isNew bool) (deskInput, forms.Errors) {
 
 func deskValues(d org.Desk) url.Values {
 	return url.Values{"name": {d.Name}, "active": {boolValue(d.Active)}}
-}
-
-// rowParam reads the optional :id of a row form and names the form for
-// the page: "desk-new" or "desk-12".
-func rowParam(c *fiber.Ctx, kind string) (id int64, key string, err error) {
-	if c.Params("id") == "" {
-		return 0, kind + "-new", nil
-	}
-	id, err = idParam(c, "id")
-	return id, kind + "-" + strconv.FormatInt(id, 10), err
 }
 
 // submitDesk adds a desk, or renames and switches one on or off.

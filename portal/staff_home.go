@@ -4,7 +4,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
 )
 
@@ -39,10 +38,4 @@ func (s *Server) showStaffHome(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "staff_home", staffHomePage{Page: p, Points: links})
-}
-
-// principal is the logged-in staff member; routes under /staff always have one.
-func principal(c *fiber.Ctx) auth.Principal {
-	sess, _ := session(c)
-	return sess.Principal
 }

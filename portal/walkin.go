@@ -1,45 +1,16 @@
 package portal
 
 import (
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
 )
 
 var zeroTime time.Time
-
-var errNotPaired = newError(fiber.StatusForbidden, "device.not_paired")
-
-// deviceAt is the paired device of kind at the service point named in the
-// address. In demo mode the demo's own kiosk and display need no pairing.
-func (s *Server) deviceAt(c *fiber.Ctx, kind, slug string) (auth.Device, error) {
-	if d, ok := s.deviceFromCookie(c); ok {
-		if d.Kind == kind && d.ServicePoint == slug {
-			return d, nil
-		}
-	}
-	if s.cfg.Demo && slug == demo.ServicePoint {
-		_, tenant, err := org.ServicePointTenant(c.UserContext(), s.db, slug)
-		if err != nil {
-			return auth.Device{}, err
-		}
-		var d auth.Device
-		err = s.db.InTenant(c.UserContext(), tenant, func(tx pgx.Tx) error {
-			d, err = demo.DemoDevice(c.UserContext(), tx, kind)
-			return err
-		})
-		return d, err
-	}
-	return auth.Device{}, errNotPaired
-}
 
 // servicePoint reads the device's service point.
 func (s *Server) servicePoint(c *fiber.Ctx, tenant, id int64) (org.ServicePoint, error) {
@@ -96,8 +67,4 @@ func opensText(t *i18n.T, at time.Time, loc *time.Location) string {
 	local := at.In(loc)
 	day := t.Get("day." + local.Weekday().String())
 	return t.Get("kiosk.opens", "Day", day, "Time", local.Format("15:04"))
-}
-
-func isNotFound(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows)
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 )
 
-const keyChannels ctxKey = 200
-
 // liveAccess decides whether the request may watch a service point's
 // queue: staff who work there (session), or the service point's own paired
 // display or kiosk (device cookie; the demo's in demo mode).

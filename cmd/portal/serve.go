@@ -100,9 +100,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer db.Close()
 
+	var demoDevices []auth.Device
 	if cfg.Demo {
 		password, generated := demoPassword(cfg)
 		if err := demo.Seed(ctx, url, password); err != nil {
+			return err
+		}
+		if demoDevices, err = demo.Devices(ctx, url); err != nil {
 			return err
 		}
 		if generated {
@@ -134,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	go closeDays(liveCtx, queues, logger)
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub,
+		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
 		Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // PairCodeLifetime is how long a pairing code shown to a lead works.
@@ -64,7 +66,7 @@ func (s *Service) IssuePairCode(ctx context.Context, tx pgx.Tx, deviceID int64) 
 		return "", err
 	}
 	if tag.RowsAffected() == 0 {
-		return "", pgx.ErrNoRows
+		return "", store.ErrNotFound
 	}
 	return code, nil
 }
@@ -138,7 +140,7 @@ func (s *Service) Revoke(ctx context.Context, tx pgx.Tx, deviceID int64) error {
 	tag, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $2, token_hash = NULL, pair_code_hash = NULL, pair_expires_at = NULL
 		WHERE id = $1`, deviceID, s.now())
 	if err == nil && tag.RowsAffected() == 0 {
-		return pgx.ErrNoRows
+		return store.ErrNotFound
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -57,7 +58,7 @@ func Seed(ctx context.Context, ownerURL, password string) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var muni int64
 		err := tx.QueryRow(ctx, `SELECT id FROM municipalities WHERE slug = $1`, Municipality).Scan(&muni)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			if err := create(ctx, tx, c, hash); err != nil {
 				return fmt.Errorf("seed demo: %w", err)
 			}
@@ -68,6 +69,30 @@ func Seed(ctx context.Context, ownerURL, password string) error {
 		_, err = tx.Exec(ctx, `UPDATE staff SET password_hash = $2, active = true WHERE municipality_id = $1 AND email IN ($3, $4, $5)`,
 			muni, hash, LeadEmail, ExpertEmail, AdminEmail)
 		return err
+	})
+}
+
+// Devices reads the demo's unrevoked kiosk and display, which demo mode
+// serves without pairing. The portal asks once, at start, so that no
+// request path knows about the demo.
+func Devices(ctx context.Context, ownerURL string) ([]auth.Device, error) {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT d.id, d.municipality_id, d.service_point_id, d.kind, d.name, sp.slug
+		FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
+		JOIN municipalities m ON m.id = d.municipality_id
+		WHERE m.slug = $1 AND sp.slug = $2 AND (d.kind, d.name) IN (($3, $4), ($5, $6)) AND d.revoked_at IS NULL`,
+		Municipality, ServicePoint, auth.KindKiosk, KioskName, auth.KindDisplay, DisplayName)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Device, error) {
+		var d auth.Device
+		err := r.Scan(&d.ID, &d.Tenant, &d.ServicePointID, &d.Kind, &d.Name, &d.ServicePoint)
+		return d, err
 	})
 }
 
@@ -132,19 +157,4 @@ func create(ctx context.Context, tx pgx.Tx, c content, hash string) error {
 		}
 	}
 	return nil
-}
-
-// DemoDevice finds the demo's pre-paired device of a kind, so demo mode can
-// serve /kiosk/demo and /display/demo without pairing.
-func DemoDevice(ctx context.Context, tx pgx.Tx, kind string) (auth.Device, error) {
-	var d auth.Device
-	name := KioskName
-	if kind == auth.KindDisplay {
-		name = DisplayName
-	}
-	err := tx.QueryRow(ctx, `SELECT d.id, d.municipality_id, d.service_point_id, d.kind, d.name, sp.slug
-		FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
-		WHERE sp.slug = $1 AND d.kind = $2 AND d.name = $3 AND d.revoked_at IS NULL`, ServicePoint, kind, name).
-		Scan(&d.ID, &d.Tenant, &d.ServicePointID, &d.Kind, &d.Name, &d.ServicePoint)
-	return d, err
 }

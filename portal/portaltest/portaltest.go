@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -47,11 +48,12 @@ type Instance struct {
 type Option func(*settings)
 
 type settings struct {
-	configure []func(*config.Config)
-	seed      []func(t testing.TB, db *store.DB, ownerURL string)
-	database  string // an existing database to share (another instance's OwnerURL)
-	push      *push.Sender
-	queue     func(*queue.Service)
+	configure   []func(*config.Config)
+	seed        []func(t testing.TB, db *store.DB, ownerURL string)
+	database    string // an existing database to share (another instance's OwnerURL)
+	push        *push.Sender
+	queue       func(*queue.Service)
+	demoDevices []auth.Device
 }
 
 // WithDatabase serves from an existing database instead of a fresh one, so
@@ -158,6 +160,14 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		_ = ln.Close()
 		t.Fatalf("portaltest: configuration: %v", err)
 	}
+	// As `portal serve` does: the demo's devices are found once, at start.
+	var demoDevices []auth.Device
+	if cfg.Demo {
+		if demoDevices, err = demo.Devices(context.Background(), ownerURL); err != nil {
+			_ = ln.Close()
+			t.Fatalf("portaltest: demo devices: %v", err)
+		}
+	}
 
 	catalog, err := i18n.New(logger)
 	if err != nil {
@@ -184,7 +194,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		s.queue(queues)
 	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Push: s.push, Hub: hub, Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
+		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)

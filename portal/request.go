@@ -1,0 +1,125 @@
+package portal
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/auth"
+)
+
+// ctxKey names what middleware leaves in a request for the handlers; one
+// list, so two keys can never share a value.
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota // string: the id shown on error pages and in the log
+	keyLang                    // i18n.Language: the page's language
+	keyNonce                   // string: the page's script nonce
+	keySession                 // auth.Session: the logged-in staff member's
+	keyCSRF                    // string: a visitor's double-submit CSRF token
+	keyChannels                // []string: the live channels a websocket may follow
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(keyRequestID).(string)
+	return id
+}
+
+// session returns the logged-in staff member's session, if any.
+func session(c *fiber.Ctx) (auth.Session, bool) {
+	s, ok := c.Locals(keySession).(auth.Session)
+	return s, ok
+}
+
+// principal is the logged-in staff member; routes under /staff always have one.
+func principal(c *fiber.Ctx) auth.Principal {
+	sess, _ := session(c)
+	return sess.Principal
+}
+
+// idParam reads a positive numeric id from the path; anything else is a
+// page that does not exist.
+func idParam(c *fiber.Ctx, name string) (int64, error) {
+	n, err := c.ParamsInt(name)
+	if err != nil || n <= 0 {
+		return 0, errNotFound
+	}
+	return int64(n), nil
+}
+
+// rowParam reads the optional :id of a row form and names the form for
+// the page: "desk-new" or "desk-12".
+func rowParam(c *fiber.Ctx, kind string) (id int64, key string, err error) {
+	if c.Params("id") == "" {
+		return 0, kind + "-new", nil
+	}
+	id, err = idParam(c, "id")
+	return id, kind + "-" + strconv.FormatInt(id, 10), err
+}
+
+var slugInPath = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// slugParam reads :sp, a service point's address name; one that cannot be
+// a name is a page that does not exist, without asking the database.
+func slugParam(c *fiber.Ctx) (string, error) {
+	slug := c.Params("sp")
+	if !slugInPath.MatchString(slug) {
+		return "", errNotFound
+	}
+	return slug, nil
+}
+
+// formValues copies the submitted form into url.Values; invalid bodies
+// give an empty set, which the form checks then report field by field.
+func formValues(c *fiber.Ctx) url.Values {
+	v, err := url.ParseQuery(string(c.Body()))
+	if err != nil || !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+		v = url.Values{}
+		if mf, err := c.MultipartForm(); err == nil {
+			for k, vs := range mf.Value {
+				v[k] = vs
+			}
+		}
+	}
+	return v
+}
+
+var errNotPaired = newError(fiber.StatusForbidden, "device.not_paired")
+
+// deviceAt is the paired device of kind at the service point named in the
+// address. In demo mode the demo's own kiosk and display, found once at
+// start, need no pairing.
+func (s *Server) deviceAt(c *fiber.Ctx, kind, slug string) (auth.Device, error) {
+	if d, ok := s.deviceFromCookie(c); ok && d.Kind == kind && d.ServicePoint == slug {
+		return d, nil
+	}
+	for _, d := range s.demoDevices {
+		if d.Kind == kind && d.ServicePoint == slug {
+			return d, nil
+		}
+	}
+	return auth.Device{}, errNotPaired
+}
+
+// deviceFromCookie is the paired, unrevoked device whose credential the
+// request carries. A database fault counts as not paired (and is logged):
+// the screen then shows its not-paired page rather than an error.
+func (s *Server) deviceFromCookie(c *fiber.Ctx) (auth.Device, bool) {
+	token := c.Cookies(deviceCookie)
+	if token == "" || s.auth == nil {
+		return auth.Device{}, false
+	}
+	d, err := s.auth.DeviceByToken(c.UserContext(), token)
+	if err != nil {
+		if !errors.Is(err, auth.ErrNoSession) {
+			s.logger.Error("device lookup failed", "request_id", requestID(c), "err", err)
+		}
+		return auth.Device{}, false
+	}
+	return d, true
+}
