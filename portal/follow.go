@@ -38,11 +38,7 @@ func (s *Server) showTicketFollow(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	if _, chosen := s.catalog.Lookup(c.Query("lang")); !chosen {
-		if l, ok := s.catalog.Lookup(view.Ticket.Language); ok {
-			c.Locals(keyLang, l)
-		}
-	}
+	s.speakLanguageOf(c, view.Ticket.Language)
 	p := s.page(c, "")
 	p.Body = "follow"
 	p.Title = p.T.Get("follow.title")

@@ -84,7 +84,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 // isCapabilityPath tells pages whose URL itself is a secret: a Referer must
 // never carry it to another site.
 func isCapabilityPath(p string) bool {
-	for _, prefix := range []string{"/t/", "/c/", "/e/", "/api/v1/tickets/"} {
+	for _, prefix := range []string{"/t/", "/c/", "/e/", "/password/", "/api/v1/tickets/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}
@@ -103,4 +103,15 @@ func (s *Server) withLanguage(c *fiber.Ctx) error {
 	}
 	c.Locals(keyLang, l)
 	return c.Next()
+}
+
+// speakLanguageOf makes the page speak a person's own language (a staff
+// member's, a ticket's) unless this request picks one with ?lang=.
+func (s *Server) speakLanguageOf(c *fiber.Ctx, code string) {
+	if _, chosen := s.catalog.Lookup(c.Query("lang")); chosen {
+		return
+	}
+	if l, ok := s.catalog.Lookup(code); ok {
+		c.Locals(keyLang, l)
+	}
 }

@@ -19,6 +19,9 @@ func (s *Server) routes() {
 	a.Get("/login", s.showLoginPage)
 	a.Post("/login", s.submitLogin)
 	a.Post("/logout", s.submitLogout)
+	// A staff member's one-time link to choose their password.
+	a.Get("/password/:token", s.showPasswordForm)
+	a.Post("/password/:token", s.submitPassword)
 
 	// Devices: pairing, the kiosk and the waiting-room display.
 	a.Get("/kiosk/pair", s.showPairPage)

@@ -45,11 +45,7 @@ func (s *Server) withSession(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(keySession, sess)
-	if _, chosen := s.catalog.Lookup(c.Query("lang")); !chosen {
-		if l, ok := s.catalog.Lookup(sess.Principal.Locale); ok {
-			c.Locals(keyLang, l)
-		}
-	}
+	s.speakLanguageOf(c, sess.Principal.Locale)
 	return c.Next()
 }
 

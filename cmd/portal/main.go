@@ -1,6 +1,6 @@
 // Command portal runs Koto Portal: `portal serve` (the default), `portal
-// migrate`, `portal vapid-keys`, `portal version`. Wiring only: the parts
-// live in internal/ and portal/.
+// migrate`, `portal municipality create`, `portal vapid-keys`, `portal
+// version`. Wiring only: the parts live in internal/ and portal/.
 package main
 
 import (
@@ -27,6 +27,8 @@ const usage = `usage: portal [command] [flags]
 commands:
   serve        run the portal (the default)
   migrate      bring the database schema up to date and exit
+  municipality create
+               start a municipality and its first admin (see --help)
   vapid-keys   print a new VAPID key pair for Web Push
   version      print the version
 
@@ -54,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "PORTAL_VAPID_PUBLIC_KEY=%s\nPORTAL_VAPID_PRIVATE_KEY=%s\n", pub, priv)
 		return 0
+	case "municipality":
+		return municipalityCommand(args, stdout, stderr)
 	case "serve", "migrate":
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -63,19 +67,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	cfg, err := config.FromEnv(args)
-	if err == nil {
-		err = cfg.Validate()
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "portal: configuration:\n%s\n", indent(err.Error()))
+	cfg, ok := loadConfig(args, stderr)
+	if !ok {
 		return 2
 	}
 	logger := newLogger(cfg.LogFormat, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	var err error
 	if cmd == "migrate" {
-		cfg.Migrate = true
 		err = migrateOnly(ctx, cfg, logger)
 	} else {
 		err = serve(ctx, cfg, logger)
@@ -85,6 +85,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// loadConfig reads and checks the configuration, telling every problem on
+// stderr, one line each.
+func loadConfig(args []string, stderr io.Writer) (config.Config, bool) {
+	cfg, err := config.FromEnv(args)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "portal: configuration:\n%s\n", indent(err.Error()))
+		return cfg, false
+	}
+	return cfg, true
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {

@@ -53,11 +53,29 @@ func migrateOnly(ctx context.Context, cfg config.Config, logger *slog.Logger) er
 		return err
 	}
 	defer stop()
-	n, err := store.Migrate(ctx, url)
+	cfg.Migrate = true
+	return ensureSchema(ctx, cfg, url, logger)
+}
+
+// ensureSchema migrates when asked to (--migrate), and otherwise refuses a
+// schema that is behind this binary: other instances may still run the old
+// one, so migrating is the operator's deliberate step.
+func ensureSchema(ctx context.Context, cfg config.Config, url string, logger *slog.Logger) error {
+	if cfg.Migrate {
+		n, err := store.Migrate(ctx, url)
+		if err != nil {
+			return err
+		}
+		logger.Info("schema is up to date", "applied", n, "version", store.LatestVersion())
+		return nil
+	}
+	cur, target, err := store.SchemaVersion(ctx, url)
 	if err != nil {
 		return err
 	}
-	logger.Info("schema is up to date", "applied", n, "version", store.LatestVersion())
+	if cur < target {
+		return fmt.Errorf("the database schema is at version %d, this portal needs %d: run `portal migrate` or add --migrate", cur, target)
+	}
 	return nil
 }
 
@@ -68,20 +86,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer stopDB()
 
-	if cfg.Migrate {
-		n, err := store.Migrate(ctx, url)
-		if err != nil {
-			return err
-		}
-		logger.Info("schema is up to date", "applied", n, "version", store.LatestVersion())
-	} else {
-		cur, target, err := store.SchemaVersion(ctx, url)
-		if err != nil {
-			return err
-		}
-		if cur < target {
-			return fmt.Errorf("the database schema is at version %d, this portal needs %d: run `portal migrate` or start with --migrate", cur, target)
-		}
+	if err := ensureSchema(ctx, cfg, url, logger); err != nil {
+		return err
 	}
 
 	appURL := cfg.AppDatabaseURL

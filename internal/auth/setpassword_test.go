@@ -1,0 +1,95 @@
+package auth_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+)
+
+// issueLink makes a password link for the fixture's expert, valid for d
+// on the fixture's clock.
+func (e *env) issueLink(t *testing.T, d time.Duration) string {
+	t.Helper()
+	var token string
+	err := e.db.InTenant(e.ctx, e.tenant, func(tx pgx.Tx) error {
+		var err error
+		token, err = auth.IssuePasswordLink(e.ctx, tx, e.tenant, e.staffID, e.clock.Now().Add(d))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+func TestPasswordLinkSetsThePasswordOnceAndEndsOtherSessions(t *testing.T) {
+	e := newEnv(t)
+	elsewhere := e.login(t)
+	token := e.issueLink(t, time.Hour)
+
+	link, err := e.svc.OpenPasswordLink(e.ctx, token)
+	if err != nil || link.StaffID != e.staffID || link.Email != e.email || link.Locale != "en" || link.Tenant != e.tenant {
+		t.Fatalf("open: %+v %v", link, err)
+	}
+	sess, err := e.svc.SetPasswordByLink(e.ctx, token, "a brand new password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Principal.StaffID != e.staffID || e.sessionRows(t, sess.Token) != 1 {
+		t.Fatalf("no new session: %+v", sess)
+	}
+	if e.sessionRows(t, elsewhere.Token) != 0 {
+		t.Error("the session opened with the old password survived the change")
+	}
+	if _, err := e.svc.Authenticate(e.ctx, e.email, testPassword, "c1"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("old password: %v", err)
+	}
+	if _, err := e.svc.Authenticate(e.ctx, e.email, "a brand new password", "c1"); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	if _, err := e.svc.SetPasswordByLink(e.ctx, token, "yet another password", ""); !errors.Is(err, auth.ErrLinkUsed) {
+		t.Errorf("second use: %v, want ErrLinkUsed", err)
+	}
+	if _, err := e.svc.OpenPasswordLink(e.ctx, token); !errors.Is(err, auth.ErrLinkUsed) {
+		t.Errorf("open after use: %v, want ErrLinkUsed", err)
+	}
+	var logged int
+	if err := e.owner.QueryRow(e.ctx, `SELECT count(*) FROM access_log WHERE staff_id = $1 AND subject_kind = 'staff'
+		AND subject_id = $1 AND action = 'update' AND purpose = $2`, e.staffID, auth.PurposePassword).Scan(&logged); err != nil || logged != 1 {
+		t.Errorf("access log rows for the change: %d %v", logged, err)
+	}
+}
+
+func TestPasswordLinkRefusals(t *testing.T) {
+	e := newEnv(t)
+	expired := e.issueLink(t, time.Hour)
+	e.clock.Add(time.Hour)
+	if _, err := e.svc.SetPasswordByLink(e.ctx, expired, "a brand new password", ""); !errors.Is(err, auth.ErrLinkExpired) {
+		t.Errorf("expired: %v", err)
+	}
+
+	first := e.issueLink(t, time.Hour)
+	second := e.issueLink(t, time.Hour)
+	if _, err := e.svc.OpenPasswordLink(e.ctx, first); !errors.Is(err, auth.ErrLinkUnknown) {
+		t.Errorf("a link replaced by a newer one: %v, want ErrLinkUnknown", err)
+	}
+	for _, bogus := range []string{"", "no-such-link", auth.NewToken() + auth.NewToken() + auth.NewToken() + auth.NewToken()} {
+		if _, err := e.svc.SetPasswordByLink(e.ctx, bogus, "a brand new password", ""); !errors.Is(err, auth.ErrLinkUnknown) {
+			t.Errorf("%q: %v, want ErrLinkUnknown", bogus, err)
+		}
+	}
+	if _, err := e.owner.Exec(e.ctx, `UPDATE staff SET active = false WHERE id = $1`, e.staffID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetPasswordByLink(e.ctx, second, "a brand new password", ""); !errors.Is(err, auth.ErrLinkUnknown) {
+		t.Errorf("switched-off account: %v, want ErrLinkUnknown", err)
+	}
+	var unused bool
+	if err := e.owner.QueryRow(e.ctx, `SELECT used_at IS NULL FROM password_links WHERE id_hash = $1`, auth.Hash(second)).Scan(&unused); err != nil || !unused {
+		t.Errorf("a refused link was used up: %v", err)
+	}
+}

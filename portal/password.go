@@ -1,0 +1,86 @@
+package portal
+
+import (
+	"errors"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/forms"
+)
+
+type passwordPage struct {
+	Page
+	Token string
+	Email string
+	Form  formView
+}
+
+// passwordLinkError turns a link that does not open into the page that
+// says why: whether to ask for a new link, or simply to sign in.
+func passwordLinkError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrLinkUnknown):
+		return newError(fiber.StatusNotFound, "password.link_unknown")
+	case errors.Is(err, auth.ErrLinkExpired):
+		return newError(fiber.StatusGone, "password.link_expired")
+	case errors.Is(err, auth.ErrLinkUsed):
+		return newError(fiber.StatusGone, "password.link_used")
+	}
+	return err
+}
+
+// decodeNewPassword reads the new password, typed twice alike.
+func decodeNewPassword(v url.Values) (string, forms.Errors) {
+	f := forms.New(v)
+	password := decodePassword(f, "password")
+	if password != "" && v.Get("password2") != password {
+		f.Fail("password2", "password.mismatch")
+	}
+	return password, f.Errors
+}
+
+// renderPasswordForm shows the form of a link that opened, in the account
+// holder's language unless they pick another. What was typed is never sent
+// back: a password does not belong in a page.
+func (s *Server) renderPasswordForm(c *fiber.Ctx, status int, token string, link auth.PasswordLink, errs forms.Errors) error {
+	s.speakLanguageOf(c, link.Locale)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	p := s.page(c, "")
+	p.Title = p.T.Get("password.title")
+	return s.renderStatus(c, status, "password", passwordPage{Page: p, Token: token, Email: link.Email,
+		Form: newFormView(p.T, "", nil, errs)})
+}
+
+// showPasswordForm opens a one-time password link: the form to choose a
+// password, or why the link no longer works.
+func (s *Server) showPasswordForm(c *fiber.Ctx) error {
+	token := c.Params("token")
+	link, err := s.auth.OpenPasswordLink(c.UserContext(), token)
+	if err != nil {
+		return passwordLinkError(err)
+	}
+	return s.renderPasswordForm(c, fiber.StatusOK, token, link, nil)
+}
+
+// submitPassword sets the password through the link, which then stops
+// working, and signs the person in with a new session; every other session
+// of the account ends.
+func (s *Server) submitPassword(c *fiber.Ctx) error {
+	token := c.Params("token")
+	password, errs := decodeNewPassword(formValues(c))
+	if len(errs) > 0 {
+		link, err := s.auth.OpenPasswordLink(c.UserContext(), token)
+		if err != nil {
+			return passwordLinkError(err)
+		}
+		return s.renderPasswordForm(c, fiber.StatusUnprocessableEntity, token, link, errs)
+	}
+	sess, err := s.auth.SetPasswordByLink(c.UserContext(), token, password, c.Cookies(sessionCookie(c)))
+	if err != nil {
+		return passwordLinkError(err)
+	}
+	s.setSessionCookie(c, sess)
+	return c.Redirect("/staff", fiber.StatusSeeOther)
+}
