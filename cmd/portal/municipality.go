@@ -41,8 +41,10 @@ func municipalityCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, municipalityUsage)
 		return 2
 	}
-	f, ok := parseFounding(args[1:], stderr)
-	if !ok {
+	f, err := parseFounding(args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	cfg, ok := loadConfig(nil, stderr)
@@ -67,7 +69,7 @@ func municipalityCommand(args []string, stdout, stderr io.Writer) int {
 	done, err := org.FoundMunicipality(ctx, dbURL, f.Founding, time.Now())
 	switch {
 	case errors.Is(err, org.ErrMunicipalityExists):
-		fmt.Fprintf(stderr, "portal: a municipality with the address name %q already exists; nothing was created\n", f.Slug)
+		fmt.Fprintf(stderr, "portal: a municipality with the short name %q already exists; nothing was created\n", f.Slug)
 		return 1
 	case errors.Is(err, org.ErrEmailInUse):
 		fmt.Fprintf(stderr, "portal: %s already has a staff account (in this or another municipality); nothing was created\n", f.AdminEmail)
@@ -87,28 +89,33 @@ func municipalityCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// errBadFlags says that parseFounding has told on stderr what is wrong.
+var errBadFlags = errors.New("bad flags")
+
 // parseFounding reads and checks the flags with the rules the portal's own
 // forms use, and says what is wrong with each, in English.
-func parseFounding(args []string, stderr io.Writer) (founding, bool) {
+func parseFounding(args []string, stderr io.Writer) (founding, error) {
 	fs := flag.NewFlagSet("municipality create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, municipalityUsage)
 		fs.PrintDefaults()
 	}
-	slug := fs.String("slug", "", "the municipality's address name: lower-case letters a-z, digits and dashes (required)")
+	slug := fs.String("slug", "", "the municipality's short name, unique in the deployment: lower-case letters a-z, digits and dashes (required)")
 	name := fs.String("name", "", "the municipality's name, as staff see it (required)")
 	email := fs.String("admin-email", "", "the first admin's e-mail address, which is their login (required)")
 	adminName := fs.String("admin-name", "", "the first admin's name (default: the part of the address before @)")
 	lang := fs.String("language", i18n.Default, "the first admin's language in the portal")
 	valid := fs.Duration("link-valid", auth.FirstAdminLinkValidity, "how long the password link works")
 	migrate := fs.Bool("migrate", false, "bring the database schema up to date first (PORTAL_MIGRATE)")
-	if err := fs.Parse(args); err != nil {
-		return founding{}, false
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return founding{}, err
+	} else if err != nil {
+		return founding{}, errBadFlags // the flag package has said why
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "portal: unexpected %q: every value goes with a flag, e.g. --name \"Espoo\"\n", fs.Arg(0))
-		return founding{}, false
+		return founding{}, errBadFlags
 	}
 	form := forms.New(url.Values{"slug": {*slug}, "name": {*name}, "admin-email": {*email}, "admin-name": {*adminName}})
 	f := founding{migrate: *migrate, Founding: org.Founding{
@@ -125,7 +132,7 @@ func parseFounding(args []string, stderr io.Writer) (founding, bool) {
 	catalog, err := i18n.New(nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "portal:", err)
-		return founding{}, false
+		return founding{}, errBadFlags
 	}
 	ok := true
 	english, _ := catalog.Lookup("en")
@@ -149,5 +156,8 @@ func parseFounding(args []string, stderr io.Writer) (founding, bool) {
 		fmt.Fprintln(stderr, "portal: --link-valid: from 1m to 168h (a week)")
 		ok = false
 	}
-	return f, ok
+	if !ok {
+		return f, errBadFlags
+	}
+	return f, nil
 }

@@ -13,15 +13,15 @@ import (
 	"github.com/koto-portal/portal/internal/store"
 )
 
-// ErrMunicipalityExists is returned when the slug already names a
+// ErrMunicipalityExists is returned when the slug (short name) already names a
 // municipality.
-var ErrMunicipalityExists = errors.New("org: a municipality with this address name already exists")
+var ErrMunicipalityExists = errors.New("org: a municipality with this short name already exists")
 
 // PurposeOperations is the access-log purpose of what the deployment's
 // operator does from the command line.
 const PurposeOperations = "operations"
 
-// Founding is what starting a municipality takes: its address name and
+// Founding is what starting a municipality takes: its slug (short name) and
 // name, and who its first admin is. The fields are checked by the caller.
 type Founding struct {
 	Slug, Name                         string

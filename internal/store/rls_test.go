@@ -101,6 +101,13 @@ var rlsFixtures = []rlsFixture{
 				[]any{f.id, f.staff, []byte(fmt.Sprintf("%s-session-%d", f.slug, v))}
 		},
 	},
+	{table: "password_links",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO password_links (id_hash, municipality_id, staff_id, expires_at)
+				VALUES ($1, $2, $3, now() + interval '1 hour') RETURNING municipality_id`,
+				[]any{[]byte(fmt.Sprintf("%s-password-link-%d", f.slug, v)), f.id, f.staff}
+		},
+	},
 	{table: "devices",
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES ($1, $2, 'kiosk', $3) RETURNING id`,
