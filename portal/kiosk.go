@@ -6,12 +6,9 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
-
-	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
-	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
 )
 
@@ -48,6 +45,7 @@ type kioskPage struct {
 	Wait      string
 	QR        template.HTML
 	FollowURL string
+	Key       string // the interpreter screen's one-time key for the tap
 }
 
 // kioskLanguage is the visitor's choice, carried in the address (?l=) and
@@ -56,12 +54,12 @@ func (s *Server) kioskLanguage(c *fiber.Ctx, code string) (i18n.Language, bool) 
 	return s.catalog.Lookup(code)
 }
 
-func (s *Server) kioskPage(c *fiber.Ctx, d auth.Device, sp org.ServicePoint, lang i18n.Language, chosen bool) kioskPage {
+func (s *Server) kioskPage(c *fiber.Ctx, place queue.Place, lang i18n.Language, chosen bool) kioskPage {
 	p := s.page(c, "")
 	p.T = s.catalog.For(lang)
 	p.Body, p.Bare = "kiosk", true
 	p.Title = p.T.Get("kiosk.title")
-	kp := kioskPage{Page: p, Slug: sp.Slug, SPName: sp.Names.In(lang.Code), IdleMS: s.cfg.KioskIdle.Milliseconds()}
+	kp := kioskPage{Page: p, Slug: place.Slug, SPName: place.Names.In(lang.Code), IdleMS: s.cfg.KioskIdle.Milliseconds()}
 	kp.WarnMS = kp.IdleMS * 3 / 4
 	if chosen {
 		kp.Chosen = lang.Code
@@ -69,95 +67,104 @@ func (s *Server) kioskPage(c *fiber.Ctx, d auth.Device, sp org.ServicePoint, lan
 	return kp
 }
 
-// kioskAt is the paired kiosk in the address and its service point.
-func (s *Server) kioskAt(c *fiber.Ctx) (auth.Device, org.ServicePoint, error) {
-	d, err := s.deviceAt(c, auth.KindKiosk, c.Params("sp"))
-	if err != nil {
-		return d, org.ServicePoint{}, err
-	}
-	sp, err := s.servicePoint(c, d.Tenant, d.ServicePointID)
-	return d, sp, err
-}
-
 // showKiosk draws the screen for where the visitor is: language, then the
 // reason for the visit, then the interpreter question.
 func (s *Server) showKiosk(c *fiber.Ctx) error {
-	d, sp, err := s.kioskAt(c)
-	if err != nil {
+	screen, err := s.queue.KioskScreen(c.UserContext(), s.kioskOf(c))
+	if errors.Is(err, queue.ErrUnknownDevice) {
+		return errNotPaired
+	} else if err != nil {
 		return err
 	}
 	lang, chosen := s.kioskLanguage(c, c.Query("l"))
 	if !chosen {
 		lang, _ = s.catalog.Lookup(i18n.Default)
 	}
-	kp := s.kioskPage(c, d, sp, lang, chosen)
-
-	open, opensAt, err := s.queue.Opening(c.UserContext(), d.Tenant, d.ServicePointID)
-	if err != nil {
-		return err
-	}
-	if !open {
+	kp := s.kioskPage(c, screen.Place, lang, chosen)
+	switch {
+	case !screen.Open:
 		kp.Step = stepClosed
 		next := zeroTime
-		if opensAt != nil {
-			next = *opensAt
+		if screen.OpensAt != nil {
+			next = *screen.OpensAt
 		}
-		kp.Opens = opensText(kp.T, next, sp.Location())
+		kp.Opens = opensText(kp.T, next, screen.Location)
 		return s.render(c, "kiosk", kp)
-	}
-	if !chosen {
+	case !chosen:
 		kp.Step = stepLanguage
 		return s.render(c, "kiosk", kp)
 	}
-	_, topics, err := s.topicsByID(c, d.Tenant, d.ServicePointID)
-	if err != nil {
-		return err
-	}
 	if id, err := strconv.ParseInt(c.Query("topic"), 10, 64); err == nil {
-		for _, t := range topics {
-			if t.ID == id && t.Active {
+		for _, t := range screen.Topics {
+			if t.ID == id {
 				kp.Step = stepInterpreter
 				kp.Topic = kioskTopic{ID: t.ID, Label: t.Labels.In(lang.Code), Pictogram: t.Pictogram}
+				// A fresh key for each drawing of the last screen before
+				// the ticket: the tap it carries is taken once.
+				kp.Key = queue.NewTakeKey()
 				return s.render(c, "kiosk", kp)
 			}
 		}
 	}
 	kp.Step = stepTopic
-	for _, t := range topics {
-		if t.Active {
-			kp.Topics = append(kp.Topics, kioskTopic{ID: t.ID, Label: t.Labels.In(lang.Code), Pictogram: t.Pictogram})
-		}
+	for _, t := range screen.Topics {
+		kp.Topics = append(kp.Topics, kioskTopic{ID: t.ID, Label: t.Labels.In(lang.Code), Pictogram: t.Pictogram})
 	}
 	return s.render(c, "kiosk", kp)
 }
 
+// errChoiceGone: the tap's form lost the visitor's choices (an old screen,
+// a forged post), so the kiosk starts them again.
+var errChoiceGone = errors.New("kiosk: the form lost the visitor's choices")
+
+// kioskOf names the kiosk in the address as the queue knows kiosks: by the
+// device's credential, or in demo mode, when none was sent, as the demo's
+// own kiosk. A credential that is sent but wrong is never the demo kiosk.
+func (s *Server) kioskOf(c *fiber.Ctx) queue.Kiosk {
+	k := queue.Kiosk{Slug: c.Params("sp"), Token: c.Cookies(deviceCookie)}
+	if k.Token == "" && s.cfg.Demo && k.Slug == demo.ServicePoint {
+		k.DemoName = demo.KioskName
+	}
+	return k
+}
+
 // submitTicket takes a queue number and shows it with its QR code. The
 // visitor gives nothing about themselves: a language, a reason, and whether
-// an interpreter is needed.
+// an interpreter is needed. The form's one-time key makes the same tap sent
+// twice show the first number again.
 func (s *Server) submitTicket(c *fiber.Ctx) error {
-	d, sp, err := s.kioskAt(c)
-	if err != nil {
-		return err
-	}
 	f := forms.New(formValues(c))
 	lang, chosen := s.kioskLanguage(c, f.Values.Get("l"))
+	req := queue.TakeRequest{Language: lang.Code, Key: f.Values.Get("key")}
+	req.TopicID, _ = f.Int("topic", true, 1, 1<<53)
+	req.Interpreter = f.Choice("interpreter", true, "0", "1") == "1"
 	if !chosen {
 		lang, _ = s.catalog.Lookup(i18n.Default)
 	}
-	kp := s.kioskPage(c, d, sp, lang, chosen)
-	topicID, _ := f.Int("topic", true, 1, 1<<53)
-	interpreter := f.Choice("interpreter", true, "0", "1") == "1"
-	if !f.OK() || !chosen {
-		kp.Step, kp.Message = stepMessage, kp.T.Get("kiosk.choice_gone")
-		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "kiosk", kp)
+	var place queue.Place
+	var taken queue.Taken
+	var err error
+	if f.OK() && chosen {
+		place, taken, err = s.queue.TakeAtKiosk(c.UserContext(), s.kioskOf(c), req)
+	} else {
+		// Nothing to take: only the screen that says so is needed.
+		var screen queue.Screen
+		screen, err = s.queue.KioskScreen(c.UserContext(), s.kioskOf(c))
+		if place = screen.Place; err == nil {
+			err = errChoiceGone
+		}
 	}
-	view, token, err := s.queue.Take(c.UserContext(), d.Tenant, d.ServicePointID, topicID, lang.Code, interpreter, d.ID)
+	if errors.Is(err, queue.ErrUnknownDevice) {
+		return errNotPaired
+	}
+	kp := s.kioskPage(c, place, lang, chosen)
 	var closed *queue.ClosedError
 	switch {
 	case errors.As(err, &closed):
-		kp.Step, kp.Opens = stepClosed, opensText(kp.T, closed.OpensAt, sp.Location())
+		kp.Step, kp.Opens = stepClosed, opensText(kp.T, closed.OpensAt, place.Location)
 		return s.renderStatus(c, fiber.StatusConflict, "kiosk", kp)
-	case errors.Is(err, queue.ErrUnknownTopic):
+	case errors.Is(err, errChoiceGone), errors.Is(err, queue.ErrUnknownTopic), errors.Is(err, queue.ErrInvalidLanguage),
+		errors.Is(err, queue.ErrInvalidKey):
 		kp.Step, kp.Message = stepMessage, kp.T.Get("kiosk.choice_gone")
 		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "kiosk", kp)
 	case errors.Is(err, queue.ErrRateLimited):
@@ -166,20 +173,13 @@ func (s *Server) submitTicket(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	t := view.Ticket
-	var topic org.Topic
-	if err := s.db.InTenant(c.UserContext(), d.Tenant, func(tx pgx.Tx) error {
-		topic, err = org.GetTopic(c.UserContext(), tx, d.ServicePointID, t.TopicID)
-		return err
-	}); err != nil {
-		return err
-	}
+	t := taken.Ticket
 	kp.Step = stepTicket
 	kp.Number = t.Label()
-	kp.Topic = kioskTopic{ID: t.TopicID, Label: topic.Labels.In(lang.Code), Pictogram: topic.Pictogram}
-	kp.Ahead = view.Ahead
-	kp.Wait = waitText(kp.T, view.WaitMin, view.WaitMax)
-	kp.FollowURL = s.cfg.PublicURL() + "/t/" + token
+	kp.Topic = kioskTopic{ID: t.TopicID, Label: taken.TopicLabels.In(lang.Code), Pictogram: taken.Pictogram}
+	kp.Ahead = taken.Ahead
+	kp.Wait = waitText(kp.T, taken.WaitMin, taken.WaitMax)
+	kp.FollowURL = s.cfg.PublicURL() + "/t/" + taken.Token
 	if kp.QR, err = qrSVG(kp.FollowURL, kp.T.Get("kiosk.qr_label")); err != nil {
 		return err
 	}

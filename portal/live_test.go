@@ -41,7 +41,11 @@ func takeTicketHTTP(t testing.TB, c *http.Client, base string, topicID int64, la
 	if m == nil {
 		t.Fatalf("no CSRF field on the kiosk's interpreter screen (status %d)", resp.StatusCode)
 	}
-	form := url.Values{"_csrf": {string(m[1])}, "l": {lang}, "topic": {itoa(topicID)}, "interpreter": {"0"}}
+	key := keyField.FindSubmatch(page)
+	if key == nil {
+		t.Fatal("no one-time key on the kiosk's interpreter screen")
+	}
+	form := url.Values{"_csrf": {string(m[1])}, "l": {lang}, "topic": {itoa(topicID)}, "interpreter": {"0"}, "key": {string(key[1])}}
 	resp, err = c.PostForm(base+"/kiosk/demo/tickets", form)
 	if err != nil {
 		t.Fatal(err)

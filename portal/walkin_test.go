@@ -27,9 +27,14 @@ func ticketCount(t testing.TB, ownerURL string) string {
 		count(*) FILTER (WHERE state = 'cancelled')::text FROM tickets`)
 }
 
+// postKiosk posts the kiosk's ticket form; a form without a one-time key
+// gets a fresh one, as a freshly drawn interpreter screen would carry.
 func postKiosk(t testing.TB, c *http.Client, base, csrf string, form url.Values) (int, string) {
 	t.Helper()
 	form.Set("_csrf", csrf)
+	if !form.Has("key") {
+		form.Set("key", queue.NewTakeKey())
+	}
 	resp, err := c.PostForm(base+"/kiosk/demo/tickets", form)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/internal/queue"
 )
 
 var (
@@ -29,7 +30,7 @@ type kiosk struct {
 	client *http.Client
 	base   string
 	topic  string
-	form   string // the POST body, the same every time
+	form   string // the POST body but for the one-time key, the same every time
 }
 
 // newKiosk readies a kiosk on its interpreter screen. With a pairing code
@@ -112,8 +113,12 @@ func (k *kiosk) pair(ctx context.Context, code string) error {
 
 // take takes one ticket and returns its label ("A 12"). Anything but a 200
 // page showing a number is an error: the test must not count failures.
+// Each take is a new tap, so it carries a new one-time key, as a kiosk's
+// freshly drawn interpreter screen would (the same key would answer with
+// the same ticket).
 func (k *kiosk) take(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.base+"/kiosk/"+demo.ServicePoint+"/tickets", strings.NewReader(k.form))
+	body := k.form + "&key=" + queue.NewTakeKey()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.base+"/kiosk/"+demo.ServicePoint+"/tickets", strings.NewReader(body))
 	if err != nil {
 		return "", err
 	}
@@ -124,18 +129,18 @@ func (k *kiosk) take(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var body bytes.Buffer
-	_, err = io.Copy(&body, io.LimitReader(resp.Body, 1<<20))
+	var page bytes.Buffer
+	_, err = io.Copy(&page, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("POST /kiosk/demo/tickets: status %d: %s", resp.StatusCode, snippet(body.Bytes()))
+		return "", fmt.Errorf("POST /kiosk/demo/tickets: status %d: %s", resp.StatusCode, snippet(page.Bytes()))
 	}
-	m := ticketLabel.FindSubmatch(body.Bytes())
+	m := ticketLabel.FindSubmatch(page.Bytes())
 	if m == nil {
-		return "", fmt.Errorf("POST /kiosk/demo/tickets: 200 without a ticket number: %s", snippet(body.Bytes()))
+		return "", fmt.Errorf("POST /kiosk/demo/tickets: 200 without a ticket number: %s", snippet(page.Bytes()))
 	}
 	return strings.TrimSpace(html.UnescapeString(string(m[1]))), nil
 }

@@ -287,14 +287,14 @@ func TestOtherServicePointOrTenant(t *testing.T) {
 	sp2 := f.addServicePoint(f.tenant, `{}`)
 	topic2 := f.addTopic(f.tenant, sp2, "A", true)
 	mine := must[Ticket](t)(func() (Ticket, error) {
-		tk, _, err := f.svc.TakeTicket(f.ctx, f.tenant, sp2, topic2, "fi", false, 0)
+		tk, _, err := f.takeAt(f.tenant, sp2, topic2, "fi")
 		return tk, err
 	}())
 	otherTenant := f.addTenant()
 	otherSP := f.addServicePoint(otherTenant, `{}`)
 	otherTopic := f.addTopic(otherTenant, otherSP, "A", true)
 	theirs := must[Ticket](t)(func() (Ticket, error) {
-		tk, _, err := f.svc.TakeTicket(f.ctx, otherTenant, otherSP, otherTopic, "fi", false, 0)
+		tk, _, err := f.takeAt(otherTenant, otherSP, otherTopic, "fi")
 		return tk, err
 	}())
 	for _, target := range []struct {

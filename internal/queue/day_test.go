@@ -34,7 +34,7 @@ func TestCloseDay(t *testing.T) {
 	// Another tenant's leftover, for CloseAllDue.
 	other := f.addTenant()
 	otherSP := f.addServicePoint(other, `{}`)
-	theirs, _, err := f.svc.TakeTicket(f.ctx, other, otherSP, f.addTopic(other, otherSP, "A", true), "fi", false, 0)
+	theirs, _, err := f.takeAt(other, otherSP, f.addTopic(other, otherSP, "A", true), "fi")
 	if err != nil {
 		t.Fatal(err)
 	}

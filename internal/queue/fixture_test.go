@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -159,17 +161,55 @@ func (f *fixture) addStaff(tenant int64) int64 {
 		tenant, fmt.Sprintf("s%d@example.org", n))
 }
 
+// addKiosk pairs a kiosk to a service point; its credential is kioskToken(id).
 func (f *fixture) addKiosk(tenant, sp int64) int64 {
-	return f.id(`INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES ($1, $2, 'kiosk', 'k') RETURNING id`,
+	id := f.id(`INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES ($1, $2, 'kiosk', 'k') RETURNING id`,
 		tenant, sp)
+	f.exec(`UPDATE devices SET token_hash = $2 WHERE id = $1`, id, auth.Hash(kioskToken(id)))
+	return id
+}
+
+func kioskToken(deviceID int64) string { return fmt.Sprintf("kiosk-credential-%d", deviceID) }
+
+// kioskOf is how the web layer names a kiosk: its service point's address
+// and its credential.
+func (f *fixture) kioskOf(deviceID int64) Kiosk {
+	var slug string
+	if err := f.owner.QueryRow(f.ctx, `SELECT sp.slug FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
+		WHERE d.id = $1`, deviceID).Scan(&slug); err != nil {
+		f.t.Fatal(err)
+	}
+	return Kiosk{Slug: slug, Token: kioskToken(deviceID)}
+}
+
+// tap is a kiosk's tap with a fresh one-time key.
+func (f *fixture) tap(deviceID, topic int64, lang string, interpreter bool) (Taken, error) {
+	_, out, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(deviceID),
+		TakeRequest{TopicID: topic, Language: lang, Interpreter: interpreter, Key: NewTakeKey()})
+	return out, err
+}
+
+// takeAt takes a ticket at a service point with no kiosk (so no flood
+// limit), the way tests fill a queue.
+func (f *fixture) takeAt(tenant, sp, topic int64, lang string) (Ticket, string, error) {
+	var out Taken
+	err := f.db.InTenant(f.ctx, tenant, func(tx pgx.Tx) error {
+		p, err := f.svc.loadServicePoint(f.ctx, tx, sp)
+		if err != nil {
+			return err
+		}
+		out, err = f.svc.take(f.ctx, tx, p, 0, TakeRequest{TopicID: topic, Language: lang})
+		return err
+	})
+	return out.Ticket, out.Token, err
 }
 
 // take takes a ticket for topic at the clock's time, with no kiosk.
 func (f *fixture) take(topic int64, lang string) (Ticket, string) {
 	f.t.Helper()
-	t, tok, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, topic, lang, false, 0)
+	t, tok, err := f.takeAt(f.tenant, f.sp, topic, lang)
 	if err != nil {
-		f.t.Fatalf("TakeTicket: %v", err)
+		f.t.Fatalf("take: %v", err)
 	}
 	return t, tok
 }

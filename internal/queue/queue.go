@@ -91,6 +91,8 @@ var (
 	ErrUnknownDevice = errors.New("queue: unknown device")
 	// ErrInvalidLanguage: the language is not a language tag.
 	ErrInvalidLanguage = errors.New("queue: invalid language")
+	// ErrInvalidKey: a kiosk's tap carried no one-time key of ours.
+	ErrInvalidKey = errors.New("queue: invalid one-time key")
 	// ErrRateLimited: one kiosk asked for too many tickets too quickly.
 	ErrRateLimited = errors.New("queue: too many tickets from this device")
 	// ErrQueueEmpty: nobody is waiting whom this desk may call.

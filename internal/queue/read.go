@@ -147,20 +147,6 @@ func (sp servicePoint) opening(local time.Time) (bool, *time.Time) {
 	return false, nil
 }
 
-// Opening is Snapshot's open/closed answer alone, for the kiosk's screens,
-// which need no queue.
-func (s *Service) Opening(ctx context.Context, tenant, spID int64) (open bool, opensAt *time.Time, err error) {
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		sp, err := s.loadServicePoint(ctx, tx, spID)
-		if err != nil {
-			return err
-		}
-		open, opensAt = sp.opening(s.clock().In(sp.loc))
-		return nil
-	})
-	return open, opensAt, err
-}
-
 // View is what a visitor's phone shows for their ticket.
 type View struct {
 	Ticket Ticket `json:"ticket"`

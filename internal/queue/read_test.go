@@ -245,10 +245,11 @@ func TestTakeGivesTheViewItsFollowLinkGives(t *testing.T) {
 	ctx := context.Background()
 	f.take(f.topicA, "fi")
 	f.take(f.topicB, "fi")
-	v, token, err := f.svc.Take(ctx, f.tenant, f.sp, f.topicA, "en", false, f.kiosk)
+	taken, err := f.tap(f.kiosk, f.topicA, "en", false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	v, token := taken.View, taken.Token
 	if v.Ticket.Label() != "A 2" || v.Ahead != 1 || v.Position != 2 || v.WaitMax < v.WaitMin || v.WaitMax == 0 {
 		t.Fatalf("Take gave %+v", v)
 	}

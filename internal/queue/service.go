@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -66,6 +67,8 @@ func (s *Service) location(name string) (*time.Location, error) {
 type servicePoint struct {
 	id         int64
 	tenant     int64
+	slug       string
+	names      org.Labels
 	loc        *time.Location
 	hours      OpeningHours
 	maxRecalls int
@@ -94,11 +97,18 @@ func (s *Service) loadServicePoint(ctx context.Context, tx pgx.Tx, spID int64) (
 	if err != nil {
 		return sp, store.NotFound(err)
 	}
+	return s.readyServicePoint(sp, zone, hours)
+}
+
+// readyServicePoint completes a service point read from its row: the zone
+// loaded, the opening hours parsed.
+func (s *Service) readyServicePoint(sp servicePoint, zone string, hours []byte) (servicePoint, error) {
+	var err error
 	if sp.loc, err = s.location(zone); err != nil {
 		return sp, err
 	}
 	if sp.hours, err = ParseOpeningHours(hours); err != nil {
-		return sp, fmt.Errorf("queue: service point %d: %w", spID, err)
+		return sp, fmt.Errorf("queue: service point %d: %w", sp.id, err)
 	}
 	return sp, nil
 }

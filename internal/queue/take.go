@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // tokenBytes is the randomness of a ticket's follow link: 128 bits.
@@ -37,71 +39,146 @@ func parseToken(token string) ([]byte, error) {
 	return hashToken(raw), nil
 }
 
-// TakeTicket gives a visitor the next number for a topic of a service point
-// and the token of the ticket's follow link (shown once, as a QR code).
-// deviceID is the kiosk (0 for a ticket made by staff, which has no flood
-// limit).
-func (s *Service) TakeTicket(ctx context.Context, tenant, spID, topicID int64, language string, interpreter bool, deviceID int64) (t Ticket, token string, err error) {
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		t, token, err = s.takeTicketTx(ctx, tx, spID, topicID, language, interpreter, deviceID)
-		return err
-	})
-	if err != nil {
-		return Ticket{}, "", err
-	}
-	return t, token, nil
+// TakeRequest is one tap on a kiosk's "take a number".
+type TakeRequest struct {
+	TopicID     int64
+	Language    string
+	Interpreter bool
+	// Key is the one-time key of the screen the tap came from (NewTakeKey):
+	// the same tap sent again gets the same ticket, not a second number.
+	Key string
 }
 
-// Take is TakeTicket for the kiosk's ticket screen: in the same
-// transaction it also counts the people ahead and estimates the wait, so
-// showing the new number costs no second visit to the database.
-func (s *Service) Take(ctx context.Context, tenant, spID, topicID int64, language string, interpreter bool, deviceID int64) (v View, token string, err error) {
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		if v.Ticket, token, err = s.takeTicketTx(ctx, tx, spID, topicID, language, interpreter, deviceID); err != nil {
-			return err
-		}
-		if v.Ahead, err = ahead(ctx, tx, v.Ticket); err != nil {
-			return err
-		}
-		v.Position = v.Ahead + 1
-		v.WaitMin, v.WaitMax, err = s.Estimate(ctx, tx, spID, v.Ticket.TopicID, v.Ahead)
-		return err
-	})
-	if err != nil {
-		return View{}, "", err
-	}
-	return v, token, nil
+// Taken is a ticket as the kiosk shows it right after the tap.
+type Taken struct {
+	View
+	// Token is the follow link's token, shown once as a QR code.
+	Token       string
+	TopicLabels org.Labels
+	Pictogram   string
+	// Repeat is true when the tap had been answered before: no new number
+	// was taken, this is the first one again.
+	Repeat bool
 }
 
-// takeTicketTx does TakeTicket's work inside the caller's transaction (with
-// the tenant set): the counter row is updated there too, so a rollback gives
-// the number back and the committed numbers stay gapless.
-func (s *Service) takeTicketTx(ctx context.Context, tx pgx.Tx, spID, topicID int64, language string, interpreter bool, deviceID int64) (Ticket, string, error) {
-	if !validLanguage(language) {
-		return Ticket{}, "", ErrInvalidLanguage
+// NewTakeKey makes the one-time key a kiosk's last screen before the
+// ticket carries in its form.
+func NewTakeKey() string {
+	b := make([]byte, tokenBytes)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// takeKey is a parsed one-time key: the hash stored with the ticket, and
+// the follow token derived from it. Deriving the token lets a repeated tap
+// show the same QR code although only hashes are stored; neither hash
+// gives the token back.
+type takeKey struct {
+	hash      []byte
+	token     string
+	tokenHash []byte
+}
+
+func parseTakeKey(key string) (takeKey, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(key)
+	if err != nil || len(raw) != tokenBytes {
+		return takeKey{}, ErrInvalidKey
 	}
-	sp, err := s.loadServicePoint(ctx, tx, spID)
+	derived := sha256.Sum256(append([]byte("koto follow token\x00"), raw...))
+	tok := derived[:tokenBytes]
+	return takeKey{hash: hashToken(raw), token: base64.RawURLEncoding.EncodeToString(tok), tokenHash: hashToken(tok)}, nil
+}
+
+// TakeAtKiosk is a visitor's tap: it recognises the kiosk, and gives the
+// next number for a topic with everything the ticket screen shows (people
+// ahead, the wait, the topic's label and pictogram), all in one
+// transaction. Place is filled whenever the kiosk was recognised, errors
+// included, so the kiosk can say what went wrong on its own screen.
+func (s *Service) TakeAtKiosk(ctx context.Context, k Kiosk, r TakeRequest) (Place, Taken, error) {
+	lookup, arg, err := k.tenantLookup()
 	if err != nil {
-		return Ticket{}, "", err
+		return Place{}, Taken{}, err
+	}
+	var place Place
+	var out Taken
+	// Two taps with one key at the same moment can both miss the other's
+	// uncommitted ticket; the unique key then refuses the second, whose
+	// retry finds the first.
+	for range 2 {
+		err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
+			var err error
+			place, out, err = s.takeIn(ctx, tx, k, r)
+			return err
+		})
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return place, Taken{}, noKiosk(err)
+	}
+	return place, out, nil
+}
+
+// takeIn does TakeAtKiosk's work inside the caller's transaction, with the
+// kiosk's tenant set.
+func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Kiosk, r TakeRequest) (Place, Taken, error) {
+	// While a flood limit is set, the device row is locked, so two taps of
+	// one kiosk count one after the other and the limit holds exactly.
+	sp, deviceID, err := s.kioskAt(ctx, tx, k, s.FloodLimit > 0)
+	if err != nil {
+		return Place{}, Taken{}, err
+	}
+	place := sp.place()
+	if _, err := parseTakeKey(r.Key); err != nil {
+		return place, Taken{}, err
+	}
+	out, err := s.take(ctx, tx, sp, deviceID, r)
+	return place, out, err
+}
+
+// take gives the next number in the caller's transaction (tenant set, the
+// kiosk locked by kioskAt; deviceID 0 for a ticket made without a kiosk,
+// which has no flood limit). The counter row is updated there too, so a
+// rollback gives the number back and the committed numbers stay gapless.
+func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID int64, r TakeRequest) (Taken, error) {
+	if !validLanguage(r.Language) {
+		return Taken{}, ErrInvalidLanguage
+	}
+	var key takeKey
+	if r.Key != "" {
+		var err error
+		if key, err = parseTakeKey(r.Key); err != nil {
+			return Taken{}, err
+		}
+		t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
+			WHERE t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash))
+		if err == nil {
+			return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return Taken{}, err
+		}
 	}
 	var prefix string
-	err = tx.QueryRow(ctx, `SELECT prefix FROM topics WHERE id = $1 AND service_point_id = $2 AND active`,
-		topicID, spID).Scan(&prefix)
+	var out Taken
+	err := tx.QueryRow(ctx, `SELECT prefix, labels, pictogram FROM topics WHERE id = $1 AND service_point_id = $2 AND active`,
+		r.TopicID, sp.id).Scan(&prefix, &out.TopicLabels, &out.Pictogram)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Taken{}, ErrUnknownTopic
+	}
 	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return Ticket{}, "", ErrUnknownTopic
-		}
-		return Ticket{}, "", err
+		return Taken{}, err
 	}
 	now := s.clock()
 	local := now.In(sp.loc)
 	if !sp.hours.OpenAt(local) {
-		return Ticket{}, "", &ClosedError{OpensAt: sp.hours.NextOpening(local)}
+		return Taken{}, &ClosedError{OpensAt: sp.hours.NextOpening(local)}
 	}
 	var device *int64
 	if deviceID != 0 {
-		if err := s.checkFlood(ctx, tx, spID, deviceID); err != nil {
-			return Ticket{}, "", err
+		if err := s.checkFlood(ctx, tx, deviceID); err != nil {
+			return Taken{}, err
 		}
 		device = &deviceID
 	}
@@ -112,47 +189,61 @@ func (s *Service) takeTicketTx(ctx context.Context, tx pgx.Tx, spID, topicID int
 		VALUES ($1, $2, $3, $4, 1)
 		ON CONFLICT (service_point_id, prefix, service_day)
 		DO UPDATE SET last_number = ticket_counters.last_number + 1
-		RETURNING last_number`, sp.tenant, spID, prefix, day).Scan(&number)
+		RETURNING last_number`, sp.tenant, sp.id, prefix, day).Scan(&number)
 	if err != nil {
-		return Ticket{}, "", err
+		return Taken{}, err
 	}
-	token, hash := newToken()
-	t, err := scanTicket(tx.QueryRow(ctx, `WITH t AS (
+	tokenHash := key.tokenHash
+	if key.hash == nil {
+		out.Token, tokenHash = newToken()
+	} else {
+		out.Token = key.token
+	}
+	out.Ticket, err = scanTicket(tx.QueryRow(ctx, `WITH t AS (
 		INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number,
-			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at)
-		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at, take_key)
+		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING *)
 		SELECT `+ticketCols+cteFrom,
-		sp.tenant, spID, topicID, prefix, number, day, language, interpreter, device, now, hash, sp.dayEnd(now)))
+		sp.tenant, sp.id, r.TopicID, prefix, number, day, r.Language, r.Interpreter, device, now, tokenHash, sp.dayEnd(now), key.hash))
 	if err != nil {
-		return Ticket{}, "", err
+		return Taken{}, err
 	}
-	if _, err := live.Publish(ctx, tx, SPChannel(spID), EventCreated, summarize(t)); err != nil {
-		return Ticket{}, "", err
+	if _, err := live.Publish(ctx, tx, SPChannel(sp.id), EventCreated, summarize(out.Ticket)); err != nil {
+		return Taken{}, err
 	}
-	return t, token, nil
+	return s.estimate(ctx, tx, out)
+}
+
+// describe completes a repeated tap's answer with its topic as the ticket
+// now has it.
+func (s *Service) describe(ctx context.Context, tx pgx.Tx, out Taken) (Taken, error) {
+	err := tx.QueryRow(ctx, `SELECT labels, pictogram FROM topics WHERE id = $1`, out.Ticket.TopicID).
+		Scan(&out.TopicLabels, &out.Pictogram)
+	if err != nil {
+		return Taken{}, err
+	}
+	if out.Ticket.State != Waiting {
+		return out, nil
+	}
+	return s.estimate(ctx, tx, out)
+}
+
+// estimate counts the people ahead of a waiting ticket and its wait, so
+// showing the number costs no second visit to the database.
+func (s *Service) estimate(ctx context.Context, tx pgx.Tx, out Taken) (Taken, error) {
+	var err error
+	if out.Ahead, err = ahead(ctx, tx, out.Ticket); err != nil {
+		return Taken{}, err
+	}
+	out.Position = out.Ahead + 1
+	out.WaitMin, out.WaitMax, err = s.Estimate(ctx, tx, out.Ticket.ServicePointID, out.Ticket.TopicID, out.Ahead)
+	return out, err
 }
 
 // checkFlood refuses a kiosk that takes tickets faster than any queue of
-// people could. The device row is locked first, so two requests from one
-// kiosk count one after the other and the limit holds exactly.
-func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, spID, deviceID int64) error {
-	// Without a limit there is nothing to count, so no lock to queue on;
-	// the device must still be a live kiosk of this service point.
-	lock := " FOR NO KEY UPDATE"
-	if s.FloodLimit <= 0 {
-		lock = ""
-	}
-	var ok bool
-	err := tx.QueryRow(ctx, `
-		SELECT true FROM devices
-		WHERE id = $1 AND service_point_id = $2 AND kind = 'kiosk' AND revoked_at IS NULL`+lock, deviceID, spID).Scan(&ok)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrUnknownDevice
-	}
-	if err != nil {
-		return err
-	}
+// people could; kioskAt has locked its row.
+func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, deviceID int64) error {
 	if s.FloodLimit <= 0 {
 		return nil // switched off, for load tests
 	}

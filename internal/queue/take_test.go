@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -37,10 +36,12 @@ func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
 				rollback := (w*each+i)%4 == 3
 				var got Ticket
 				err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
-					tk, tok, err := f.svc.takeTicketTx(f.ctx, tx, f.sp, f.topicA, "fi", false, kiosks[w])
+					_, taken, err := f.svc.takeIn(f.ctx, tx, f.kioskOf(kiosks[w]),
+						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
 					if err != nil {
 						return err
 					}
+					tk, tok := taken.Ticket, taken.Token
 					if tok == "" || tk.Number <= 0 {
 						return errors.New("empty token or number")
 					}
@@ -99,10 +100,11 @@ func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
 func TestTakeTicketFields(t *testing.T) {
 	now := futureWednesday(9, 30)
 	f := newFixture(t, `{}`, now)
-	tk, tok, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicB, "ar", true, f.kiosk)
+	taken, err := f.tap(f.kiosk, f.topicB, "ar", true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tk, tok := taken.Ticket, taken.Token
 	if tk.Label() != "B 1" || tk.State != Waiting || tk.TopicID != f.topicB || tk.OriginalTopicID != f.topicB ||
 		tk.Language != "ar" || !tk.Interpreter || !tk.CreatedAt.Equal(now) || tk.DeskID != nil {
 		t.Fatalf("ticket = %+v", tk)
@@ -130,7 +132,7 @@ func TestTakeTicketFields(t *testing.T) {
 	if got := f.seq(SPChannel(f.sp)); got != 1 {
 		t.Fatalf("ticket.created not published: seq %d", got)
 	}
-	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicB, "not a language", false, 0)
+	_, _, err = f.takeAt(f.tenant, f.sp, f.topicB, "not a language")
 	wantErr(t, "bad language", err, ErrInvalidLanguage)
 }
 
@@ -183,7 +185,7 @@ func TestClosedServicePoint(t *testing.T) {
 	}
 	for _, c := range cases {
 		f.clock.Set(c.now)
-		_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk)
+		_, err := f.tap(f.kiosk, f.topicA, "fi", false)
 		var closed *ClosedError
 		if !errors.As(err, &closed) {
 			t.Fatalf("at %v: got %v, want ClosedError", c.now, err)
@@ -199,7 +201,7 @@ func TestClosedServicePoint(t *testing.T) {
 		t.Fatalf("%d counters touched while closed", n)
 	}
 	f.clock.Set(time.Date(2026, 12, 2, 15, 59, 0, 0, helsinki))
-	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+	if _, err := f.tap(f.kiosk, f.topicA, "fi", false); err != nil {
 		t.Fatalf("open Wednesday 15:59: %v", err)
 	}
 }
@@ -208,12 +210,12 @@ func TestFloodFromOneKiosk(t *testing.T) {
 	f := newFixture(t, `{}`, futureWednesday(10, 0))
 	for i := range DefaultFloodLimit {
 		f.clock.Advance(5 * time.Second)
-		if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+		if _, err := f.tap(f.kiosk, f.topicA, "fi", false); err != nil {
 			t.Fatalf("ticket %d: %v", i+1, err)
 		}
 	}
 	f.clock.Advance(5 * time.Second)
-	_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk)
+	_, err := f.tap(f.kiosk, f.topicA, "fi", false)
 	wantErr(t, "seventh ticket within a minute", err, ErrRateLimited)
 	if n := f.count(`SELECT count(*) FROM tickets`); n != DefaultFloodLimit {
 		t.Fatalf("%d tickets after the flood, want %d", n, DefaultFloodLimit)
@@ -223,20 +225,22 @@ func TestFloodFromOneKiosk(t *testing.T) {
 	}
 	// Another kiosk is not held back by the first.
 	other := f.addKiosk(f.tenant, f.sp)
-	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, other); err != nil {
+	if _, err := f.tap(other, f.topicA, "fi", false); err != nil {
 		t.Fatalf("other kiosk: %v", err)
 	}
 	// A minute after the first, the first kiosk may take one again.
 	f.clock.Advance(30 * time.Second)
-	if _, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.kiosk); err != nil {
+	if _, err := f.tap(f.kiosk, f.topicA, "fi", false); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	// A kiosk of another service point, or a revoked one, cannot take here.
 	sp2 := f.addServicePoint(f.tenant, `{}`)
-	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, f.addKiosk(f.tenant, sp2))
+	here := f.kioskOf(f.kiosk)
+	_, _, err = f.svc.TakeAtKiosk(f.ctx, Kiosk{Slug: here.Slug, Token: kioskToken(f.addKiosk(f.tenant, sp2))},
+		TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
 	wantErr(t, "foreign kiosk", err, ErrUnknownDevice)
 	f.exec(`UPDATE devices SET revoked_at = now() WHERE id = $1`, other)
-	_, _, err = f.svc.TakeTicket(f.ctx, f.tenant, f.sp, f.topicA, "fi", false, other)
+	_, err = f.tap(other, f.topicA, "fi", false)
 	wantErr(t, "revoked kiosk", err, ErrUnknownDevice)
 }
 
@@ -252,23 +256,112 @@ func TestForgedTopic(t *testing.T) {
 		"nonexistent topic":             987654321,
 	}
 	for what, topic := range forged {
-		_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, f.sp, topic, "fi", false, f.kiosk)
+		_, err := f.tap(f.kiosk, topic, "fi", false)
 		wantErr(t, what, err, ErrUnknownTopic)
 	}
 	if n := f.count(`SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM ticket_counters) + (SELECT count(*) FROM live_channels)`); n != 0 {
 		t.Fatalf("forged topics left %d rows behind", n)
 	}
 	// Another tenant's service point is simply not there.
-	_, _, err := f.svc.TakeTicket(f.ctx, f.tenant, otherSP, f.topicA, "fi", false, 0)
+	_, _, err := f.takeAt(f.tenant, otherSP, f.topicA, "fi")
 	wantErr(t, "another tenant's service point", err, ErrNotFound)
 }
 
 func BenchmarkTakeTicket(b *testing.B) {
 	f := newFixture(b, `{}`, futureWednesday(10, 0))
-	ctx := context.Background()
 	for b.Loop() {
-		if _, _, err := f.svc.TakeTicket(ctx, f.tenant, f.sp, f.topicA, "fi", false, 0); err != nil {
+		if _, _, err := f.takeAt(f.tenant, f.sp, f.topicA, "fi"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The same tap sent twice (its answer was lost, the visitor tapped again,
+// the browser resubmitted) answers with the first ticket: same number, same
+// follow link, one row, one counter step, one event.
+func TestRepeatedTapGivesTheFirstTicket(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	req := TakeRequest{TopicID: f.topicA, Language: "so", Interpreter: true, Key: NewTakeKey()}
+	_, first, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Even with another topic in the repeat (a forged or stale form), the
+	// key decides.
+	again := req
+	again.TopicID = f.topicB
+	_, second, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Repeat || !second.Repeat || second.Ticket.ID != first.Ticket.ID || second.Ticket.Label() != "A 1" ||
+		second.Token != first.Token || second.Pictogram != first.Pictogram {
+		t.Fatalf("first %+v, repeat %+v", first, second)
+	}
+	if _, v, err := f.svc.ByToken(f.ctx, second.Token); err != nil || v.Ticket.ID != first.Ticket.ID {
+		t.Fatalf("the repeat's follow link: %v, %+v", err, v)
+	}
+	if n := f.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets after a repeated tap, want 1", n)
+	}
+	if n := f.count(`SELECT last_number FROM ticket_counters`); n != 1 {
+		t.Fatalf("counter %d after a repeated tap, want 1", n)
+	}
+	if got := f.seq(SPChannel(f.sp)); got != 1 {
+		t.Fatalf("%d events after a repeated tap, want 1", got)
+	}
+	// A new key is a new tap.
+	if taken, err := f.tap(f.kiosk, f.topicA, "fi", false); err != nil || taken.Ticket.Label() != "A 2" {
+		t.Fatalf("next tap: %v %+v", err, taken.Ticket)
+	}
+	// A tap without a key of ours takes nothing.
+	for _, key := range []string{"", "short", NewTakeKey() + "x"} {
+		_, _, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), TakeRequest{TopicID: f.topicA, Language: "fi", Key: key})
+		wantErr(t, "key "+key, err, ErrInvalidKey)
+	}
+}
+
+// Many copies of one tap at the same moment, with the flood limit off (so no
+// device lock orders them): still one ticket, and every copy shows it.
+func TestConcurrentRepeatsGiveOneTicket(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	f.svc.FloodLimit = 0
+	req := TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()}
+	const copies = 8
+	ids := make(chan int64, copies)
+	errs := make(chan error, copies)
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, taken, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- taken.Ticket.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var first int64
+	for id := range ids {
+		if first == 0 {
+			first = id
+		}
+		if id != first {
+			t.Fatalf("copies of one tap got tickets %d and %d", first, id)
+		}
+	}
+	if n := f.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets from copies of one tap", n)
+	}
+	if n := f.count(`SELECT last_number FROM ticket_counters`); n != 1 {
+		t.Fatalf("counter %d: a copy's number was not given back", n)
 	}
 }

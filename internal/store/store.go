@@ -83,6 +83,30 @@ func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(pgx.Tx) error)
 	})
 }
 
+// ErrNoTenant is returned by InTenantOf when the lookup names no tenant:
+// the secret it was given belongs to nobody.
+var ErrNoTenant = errors.New("store: the lookup names no tenant")
+
+// InTenantOf is InTenant for a caller who knows only a secret (a device's
+// credential, a service point's address): lookup is an SQL expression over
+// $1 = arg, evaluated before any tenant is set (so through a SECURITY
+// DEFINER function), that yields the tenant or NULL. Finding the tenant and working in it share
+// one transaction, so a request that needs both pays for one.
+func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var ok bool
+		err := tx.QueryRow(ctx, `SELECT set_config('app.tenant', t::text, true) IS NOT NULL
+			FROM (SELECT (`+lookup+`)::bigint AS t) l WHERE t IS NOT NULL`, arg).Scan(&ok)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoTenant
+		}
+		if err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // IsUniqueViolation tells a duplicate key apart from other failures.
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
