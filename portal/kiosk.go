@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/queue"
@@ -122,8 +122,10 @@ var errChoiceGone = errors.New("kiosk: the form lost the visitor's choices")
 // own kiosk. A credential that is sent but wrong is never the demo kiosk.
 func (s *Server) kioskOf(c *fiber.Ctx) queue.Kiosk {
 	k := queue.Kiosk{Slug: c.Params("sp"), Token: c.Cookies(deviceCookie)}
-	if k.Token == "" && s.cfg.Demo && k.Slug == demo.ServicePoint {
-		k.DemoName = demo.KioskName
+	for _, d := range s.demoDevices {
+		if k.Token == "" && d.Kind == auth.KindKiosk && d.ServicePoint == k.Slug {
+			k.DemoName = d.Name
+		}
 	}
 	return k
 }
