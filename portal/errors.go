@@ -166,7 +166,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		}
 	}
 	if status >= 500 {
-		s.logger.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "err", err)
+		s.logger.Error("request failed", "request_id", requestID(c), "route", s.routeOf(c), "err", err)
 	}
 	t := s.translator(c)
 	msg := t.Get(key, args...)

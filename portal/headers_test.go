@@ -15,13 +15,17 @@ import (
 
 // bareServer is the web layer without a database, for checks of what
 // every answer carries.
-func bareServer(t *testing.T) *portal.Server {
+func bareServer(t *testing.T, configure ...func(*config.Config)) *portal.Server {
 	t.Helper()
 	cat, err := i18n.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := portal.New(portal.Deps{Config: config.Defaults(), Catalog: cat, Logger: discard()})
+	cfg := config.Defaults()
+	for _, fn := range configure {
+		fn(&cfg)
+	}
+	s, err := portal.New(portal.Deps{Config: cfg, Catalog: cat, Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,15 +108,24 @@ func TestSecurityHeaderCheckCatchesWeakPolicy(t *testing.T) {
 }
 
 func TestHSTSOnlyOverTLS(t *testing.T) {
+	behindProxy := func(s *portal.Server) *http.Response {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, _ := do(t, s, req)
+		return resp
+	}
 	s := bareServer(t)
 	resp, _ := do(t, s, httptest.NewRequest("GET", "/", nil))
 	if resp.Header.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS over plain HTTP")
 	}
-	req := httptest.NewRequest("GET", "/", nil)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	resp, _ = do(t, s, req)
-	if !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+	// X-Forwarded-Proto counts only from a trusted proxy (app.Test's
+	// requests come from 0.0.0.0).
+	if behindProxy(s).Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS on an X-Forwarded-Proto from an untrusted peer")
+	}
+	trusting := bareServer(t, func(c *config.Config) { c.TrustedProxies = []string{"0.0.0.0/8"} })
+	if !strings.Contains(behindProxy(trusting).Header.Get("Strict-Transport-Security"), "max-age=") {
 		t.Error("no HSTS behind TLS")
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/koto-portal/portal/internal/store"
 )
@@ -30,10 +28,4 @@ func (s *Server) showReadiness(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("schema is behind: run portal migrate")
 	}
 	return c.SendString("ready")
-}
-
-func (s *Server) showMetrics(c *fiber.Ctx) error {
-	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	h(c.Context())
-	return nil
 }

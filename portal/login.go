@@ -72,7 +72,7 @@ func (s *Server) submitLogin(c *fiber.Ctx) error {
 		page.Message = p.T.Get("login.failed")
 		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "login", page)
 	}
-	st, err := s.auth.Authenticate(c.UserContext(), email, password, clientKey(c))
+	st, err := s.auth.Authenticate(c.UserContext(), email, password, s.clientKey(c))
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
 		page.Message = p.T.Get("login.throttled")

@@ -10,11 +10,26 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-func routeOf(c *fiber.Ctx) string {
-	if r := c.Route(); r != nil {
+// routeOf is the route pattern a request is counted and logged under. When
+// a middleware ends a request (the session lookup failed, say), Fiber's
+// current route is that middleware's ("/" or "/staff"), which does not match
+// the path: the request is then matched against the endpoints, so that it
+// counts under the route it asked for.
+func (s *Server) routeOf(c *fiber.Ctx) string {
+	r := c.Route()
+	if r == nil {
+		return ""
+	}
+	cfg := s.app.Config()
+	if fiber.RoutePatternMatch(c.Path(), r.Path, cfg) {
 		return r.Path
 	}
-	return ""
+	for _, e := range s.endpoints[c.Method()] {
+		if fiber.RoutePatternMatch(c.Path(), e, cfg) {
+			return e
+		}
+	}
+	return r.Path
 }
 
 func randomHex(n int) string {
@@ -42,11 +57,11 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	route := routeOf(c)
+	route := s.routeOf(c)
 	status := c.Response().StatusCode()
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), route, status, elapsed)
-	if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static/") {
+	if route == "/healthz" || route == "/readyz" || strings.HasPrefix(route, "/static/") {
 		return nil
 	}
 	s.logger.Info("request", "request_id", requestID(c), "method", c.Method(), "route", route,

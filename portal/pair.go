@@ -75,7 +75,7 @@ func (s *Server) submitPairCode(c *fiber.Ctx) error {
 		return s.renderPairPage(c, fiber.StatusUnprocessableEntity, v, errs)
 	}
 	kind := pairKind(c)
-	token, d, err := s.auth.Pair(c.UserContext(), code, kind, clientKey(c))
+	token, d, err := s.auth.Pair(c.UserContext(), code, kind, s.clientKey(c))
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
 		return s.renderPairPage(c, fiber.StatusTooManyRequests, v, forms.Errors{"code": "pair.throttled"})

@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"net"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/koto-portal/portal/internal/auth"
@@ -13,5 +15,20 @@ func (s *Server) DeviceFromCookieForTest(token string) (auth.Device, bool) {
 	fctx.Request.Header.SetCookie(deviceCookie, token)
 	c := s.app.AcquireCtx(fctx)
 	defer s.app.ReleaseCtx(c)
-	return s.deviceFromCookie(c)
+	d, err := s.deviceFromCookie(c)
+	return d, err == nil
+}
+
+// ClientAddrForTest runs clientAddr on a request from peer carrying the
+// given X-Forwarded-For headers.
+func (s *Server) ClientAddrForTest(peer string, xff []string) string {
+	var req fasthttp.Request
+	for _, v := range xff {
+		req.Header.Add("X-Forwarded-For", v)
+	}
+	fctx := &fasthttp.RequestCtx{}
+	fctx.Init(&req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 4000}, nil)
+	c := s.app.AcquireCtx(fctx)
+	defer s.app.ReleaseCtx(c)
+	return s.clientAddr(c).String()
 }

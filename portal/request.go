@@ -89,14 +89,27 @@ func formValues(c *fiber.Ctx) url.Values {
 	return v
 }
 
-var errNotPaired = newError(fiber.StatusForbidden, "device.not_paired")
+var (
+	errNotPaired    = newError(fiber.StatusForbidden, "device.not_paired")
+	errDeviceLookup = newError(fiber.StatusServiceUnavailable, "error.unavailable")
+)
 
 // deviceAt is the paired device of kind at the service point named in the
 // address. In demo mode the demo's own kiosk and display, found once at
-// start, need no pairing.
+// start, need no pairing, but only in a browser whose own credential is
+// sound: one that names no device (revoked, say) is sent to pairing, and a
+// lookup that failed is an error, never a reason to take tickets as the
+// demo kiosk.
 func (s *Server) deviceAt(c *fiber.Ctx, kind, slug string) (auth.Device, error) {
-	if d, ok := s.deviceFromCookie(c); ok && d.Kind == kind && d.ServicePoint == slug {
+	d, err := s.deviceFromCookie(c)
+	switch {
+	case err == nil && d.Kind == kind && d.ServicePoint == slug:
 		return d, nil
+	case errors.Is(err, auth.ErrNoSession):
+		return auth.Device{}, errNotPaired
+	case err != nil && !errors.Is(err, errNoDeviceCookie):
+		s.logger.Error("device lookup failed", "request_id", requestID(c), "err", err)
+		return auth.Device{}, errDeviceLookup
 	}
 	for _, d := range s.demoDevices {
 		if d.Kind == kind && d.ServicePoint == slug {
@@ -106,20 +119,17 @@ func (s *Server) deviceAt(c *fiber.Ctx, kind, slug string) (auth.Device, error) 
 	return auth.Device{}, errNotPaired
 }
 
+// errNoDeviceCookie: the browser carries no device credential at all.
+var errNoDeviceCookie = errors.New("portal: no device cookie")
+
 // deviceFromCookie is the paired, unrevoked device whose credential the
-// request carries. A database fault counts as not paired (and is logged):
-// the screen then shows its not-paired page rather than an error.
-func (s *Server) deviceFromCookie(c *fiber.Ctx) (auth.Device, bool) {
+// request carries: errNoDeviceCookie when it carries none, auth.ErrNoSession
+// when the credential names no such device (revoked, or re-paired since),
+// another error when the lookup itself failed.
+func (s *Server) deviceFromCookie(c *fiber.Ctx) (auth.Device, error) {
 	token := c.Cookies(deviceCookie)
 	if token == "" || s.auth == nil {
-		return auth.Device{}, false
+		return auth.Device{}, errNoDeviceCookie
 	}
-	d, err := s.auth.DeviceByToken(c.UserContext(), token)
-	if err != nil {
-		if !errors.Is(err, auth.ErrNoSession) {
-			s.logger.Error("device lookup failed", "request_id", requestID(c), "err", err)
-		}
-		return auth.Device{}, false
-	}
-	return d, true
+	return s.auth.DeviceByToken(c.UserContext(), token)
 }

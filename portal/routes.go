@@ -7,7 +7,6 @@ func (s *Server) routes() {
 	// Operations and assets.
 	a.Get("/healthz", s.showHealth)
 	a.Get("/readyz", s.showReadiness)
-	a.Get("/metrics", s.showMetrics)
 	a.Get("/static/*", s.serveStatic)
 	a.Get("/sw.js", s.serveServiceWorker)
 	a.Get("/manifest.webmanifest", s.serveManifest)

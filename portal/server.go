@@ -5,6 +5,7 @@ package portal
 
 import (
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -57,6 +58,8 @@ type Server struct {
 	assets      *static.Assets
 	templates   *templates
 	metrics     *metrics
+	endpoints   map[string][]string // method → route patterns, in the order they match
+	proxies     []netip.Prefix      // PORTAL_TRUSTED_PROXIES
 	version     string
 	app         *fiber.App
 }
@@ -76,6 +79,9 @@ func New(d Deps) (*Server, error) {
 		s.demoDevices = d.DemoDevices
 	}
 	s.phrases = s.callPhrases()
+	if s.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if s.auth == nil && d.DB != nil {
 		s.auth = auth.New(d.DB, nil)
 	}
@@ -102,9 +108,17 @@ func New(d Deps) (*Server, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		AppName:               "koto-portal",
+		// X-Forwarded-Proto and X-Forwarded-Host decide the cookies' Secure
+		// flag and the Origin check: only the proxies we run may set them.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.TrustedProxies,
 	})
 	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, s.skipForAssets(s.withSession), s.checkCSRF)
 	s.routes()
+	s.endpoints = map[string][]string{}
+	for _, r := range s.app.GetRoutes(true) {
+		s.endpoints[r.Method] = append(s.endpoints[r.Method], r.Path)
+	}
 	// Anything no route took is a localized 404.
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
 	return s, nil
@@ -118,7 +132,7 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) skipForAssets(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
-		if strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || p == "/metrics" || s.db == nil {
+		if strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || s.db == nil {
 			return c.Next()
 		}
 		return h(c)

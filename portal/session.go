@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -131,7 +133,64 @@ func (s *Server) sameOrigin(c *fiber.Ctx, origin string) bool {
 }
 
 // clientKey identifies a client for throttling without keeping its address.
-func clientKey(c *fiber.Ctx) string {
-	h := sha256.Sum256([]byte("koto-client:" + c.IP()))
+func (s *Server) clientKey(c *fiber.Ctx) string {
+	h := sha256.Sum256([]byte("koto-client:" + s.clientAddr(c).String()))
 	return hex.EncodeToString(h[:12])
+}
+
+// clientAddr is the address of the person's device. A request straight
+// from the client is its peer address. Behind trusted proxies it is the
+// nearest address in X-Forwarded-For that is not one of them: each proxy
+// appends the peer it saw, so what lies left of that is the client's own
+// say-so and is never believed. Nobody else may name a client address.
+func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	if !s.trustedProxy(peer) {
+		return peer
+	}
+	client := peer
+	hops := c.Request().Header.PeekAll(fiber.HeaderXForwardedFor)
+	for i := len(hops) - 1; i >= 0; i-- {
+		list := strings.Split(string(hops[i]), ",")
+		for j := len(list) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(list[j]))
+			if err != nil {
+				return client // garbage from here on: the last proxy's peer is all we know
+			}
+			client = a.Unmap()
+			if !s.trustedProxy(client) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+// trustedProxy tells an address of PORTAL_TRUSTED_PROXIES.
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseProxies reads PORTAL_TRUSTED_PROXIES (checked by config.Validate):
+// a lone address is a range of one.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range list {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted proxy %q: %w", v, err)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

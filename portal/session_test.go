@@ -306,7 +306,7 @@ func TestLogoutEndsTheSession(t *testing.T) {
 // The session cookie: HttpOnly, SameSite=Lax, the whole site; Secure and
 // __Host- prefixed behind TLS, plain over http.
 func TestSessionCookieAttributes(t *testing.T) {
-	in := secStart(t)
+	in := secStart(t, trustLoopbackProxy)
 	check := func(t *testing.T, c *http.Cookie, secure bool) {
 		t.Helper()
 		if c == nil {

@@ -254,6 +254,7 @@ func buildPortal(ctx context.Context, dir string) (string, error) {
 type portalProc struct {
 	name    string
 	base    string // http://127.0.0.1:port, also its own origin
+	ops     string // http://127.0.0.1:port of its /metrics
 	logPath string
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -272,7 +273,12 @@ func (e *env) startPortal(ctx context.Context) (*portalProc, error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	p := &portalProc{name: name, base: "http://" + addr, logPath: filepath.Join(e.work, name+".log"), done: make(chan struct{})}
+	opsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	opsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(opsPort))
+	p := &portalProc{name: name, base: "http://" + addr, ops: "http://" + opsAddr, logPath: filepath.Join(e.work, name+".log"), done: make(chan struct{})}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err
@@ -282,6 +288,7 @@ func (e *env) startPortal(ctx context.Context) (*portalProc, error) {
 	p.cmd.Env = append(inheritedEnv(),
 		"DATABASE_URL="+e.ownerURL,
 		"PORTAL_ADDR="+addr,
+		"PORTAL_METRICS_ADDR="+opsAddr,
 		"PORTAL_DATA_DIR="+filepath.Join(e.work, name+"-data"),
 		"PORTAL_DEMO=1",
 		"PORTAL_DEMO_PASSWORD="+e.password,

@@ -232,7 +232,7 @@ func settledStats(ctx context.Context, p *portalProc, target float64) (goStats, 
 }
 
 func metricsOf(ctx context.Context, p *portalProc) (goStats, error) {
-	b, err := getText(ctx, p.base+"/metrics")
+	b, err := getText(ctx, p.ops+"/metrics")
 	if err != nil {
 		return goStats{}, err
 	}

@@ -75,10 +75,13 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	base := "http://" + addr
+	ln, _ = net.Listen("tcp", "127.0.0.1:0")
+	opsAddr := ln.Addr().String()
+	ln.Close()
 
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--migrate")
-		cmd.Env = append(os.Environ(), "PORTAL_ADDR="+addr, "PORTAL_DATA_DIR="+data, "PORTAL_DEMO=1",
+		cmd.Env = append(os.Environ(), "PORTAL_ADDR="+addr, "PORTAL_METRICS_ADDR="+opsAddr, "PORTAL_DATA_DIR="+data, "PORTAL_DEMO=1",
 			"PORTAL_DEMO_PASSWORD=sigkill-test-password", "PORTAL_LOG_FORMAT=json")
 		var log bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
@@ -101,6 +104,7 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	}
 
 	first := start()
+	checkOpsAddress(t, base, "http://"+opsAddr)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=1")
@@ -141,5 +145,31 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	}
 	if len(state.Waiting) != 1 || state.Waiting[0].Prefix != "A" || state.Waiting[0].Number != 1 {
 		t.Fatalf("after the restart the queue holds %+v, want ticket A 1", state.Waiting)
+	}
+}
+
+// checkOpsAddress: /metrics and the profiler answer on the private address
+// only; the public one knows neither.
+func checkOpsAddress(t *testing.T, public, private string) {
+	t.Helper()
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/"} {
+		if code, body := get(public + path); code != http.StatusNotFound || strings.Contains(body, "go_info") {
+			t.Errorf("public %s: %d", path, code)
+		}
+	}
+	if code, body := get(private + "/metrics"); code != http.StatusOK || !strings.Contains(body, "go_info") || !strings.Contains(body, "koto_http_requests_total") {
+		t.Errorf("private /metrics: %d\n%.300s", code, body)
+	}
+	if code, body := get(private + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("private /debug/pprof/: %d\n%.300s", code, body)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -150,6 +152,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 
+	stopOps, err := serveOps(cfg, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App().Listen(cfg.Addr) }()
 	logger.Info("Koto Portal is listening", "addr", cfg.Addr, "url", cfg.PublicURL(), "version", version)
@@ -167,6 +175,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// serveOps listens on the private PORTAL_METRICS_ADDR for /metrics and the
+// profiler; an address that cannot be had stops the start, as the public
+// one does.
+func serveOps(cfg config.Config, srv *portal.Server, logger *slog.Logger) (stop func(), err error) {
+	if cfg.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("PORTAL_METRICS_ADDR=%s: %w (give each instance its own, or off)", cfg.MetricsAddr, err)
+	}
+	// No write timeout: a CPU profile streams for as long as it was asked.
+	ops := &http.Server{Handler: srv.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = ops.Serve(ln) }()
+	logger.Info("metrics and profiler are listening", "addr", ln.Addr().String())
+	return func() { _ = ops.Close() }, nil
 }
 
 // closeDays closes, every few minutes, the tickets left waiting after a

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -33,6 +34,14 @@ type Config struct {
 	LogFormat        string        // PORTAL_LOG_FORMAT: json, text, or auto (text on a terminal)
 	KioskIdle        time.Duration // PORTAL_KIOSK_IDLE: kiosk resets after this long untouched
 	KioskFloodLimit  int           // PORTAL_KIOSK_FLOOD_LIMIT: tickets one kiosk may take per minute (0: no limit, for load tests)
+	// MetricsAddr (PORTAL_METRICS_ADDR) is the private listen address of
+	// /metrics and Go's profiler; empty ("off") serves neither.
+	MetricsAddr string
+	// TrustedProxies (PORTAL_TRUSTED_PROXIES) are the addresses and CIDR
+	// ranges of the reverse proxies in front of the portal: only a request
+	// from one of them may say, in X-Forwarded-*, who the client is and
+	// which scheme and host it used.
+	TrustedProxies []string
 }
 
 // Defaults are the values used when nothing is set.
@@ -45,6 +54,7 @@ func Defaults() Config {
 		LogFormat:       "auto",
 		KioskIdle:       60 * time.Second,
 		KioskFloodLimit: 6,
+		MetricsAddr:     "127.0.0.1:9090",
 	}
 }
 
@@ -67,6 +77,10 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	str("PORTAL_VAPID_PRIVATE_KEY", &c.VAPIDPrivateKey)
 	str("PORTAL_VAPID_SUBJECT", &c.VAPIDSubject)
 	str("PORTAL_LOG_FORMAT", &c.LogFormat)
+	str("PORTAL_METRICS_ADDR", &c.MetricsAddr)
+	if strings.EqualFold(c.MetricsAddr, "off") {
+		c.MetricsAddr = ""
+	}
 	boolean := func(name string, dst *bool) {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -105,13 +119,8 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		}
 		c.KioskFloodLimit = n
 	}
-	if v := getenv("PORTAL_PUSH_ALLOWED_HOSTS"); v != "" {
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				c.PushAllowedHosts = append(c.PushAllowedHosts, h)
-			}
-		}
-	}
+	c.PushAllowedHosts = list(getenv("PORTAL_PUSH_ALLOWED_HOSTS"), c.PushAllowedHosts)
+	c.TrustedProxies = list(getenv("PORTAL_TRUSTED_PROXIES"), c.TrustedProxies)
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (PORTAL_ADDR)")
@@ -128,6 +137,20 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	return c, nil
 }
 
+// list splits a comma-separated setting; unset keeps def.
+func list(v string, def []string) []string {
+	if v == "" {
+		return def
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // FromEnv is Load over the process environment.
 func FromEnv(args []string) (Config, error) { return Load(os.Getenv, args) }
 
@@ -136,6 +159,18 @@ func (c *Config) Validate() error {
 	var problems []string
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		problems = append(problems, fmt.Sprintf("PORTAL_ADDR=%q: want host:port, e.g. :8080 or 127.0.0.1:9000", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil || c.MetricsAddr == c.Addr {
+			problems = append(problems, fmt.Sprintf("PORTAL_METRICS_ADDR=%q: want host:port apart from PORTAL_ADDR, e.g. 127.0.0.1:9090, or off", c.MetricsAddr))
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				problems = append(problems, fmt.Sprintf("PORTAL_TRUSTED_PROXIES: %q is neither an address nor a CIDR range such as 10.0.0.0/8", p))
+			}
+		}
 	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

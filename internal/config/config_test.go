@@ -61,3 +61,38 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Metrics and the profiler live on a private address, on by default on the
+// loopback only; "off" switches them off.
+func TestMetricsAddress(t *testing.T) {
+	c, err := Load(env(nil), nil)
+	if err != nil || c.MetricsAddr != "127.0.0.1:9090" {
+		t.Fatalf("default: %q, %v", c.MetricsAddr, err)
+	}
+	for v, want := range map[string]string{"off": "", "OFF": "", "10.0.0.5:9100": "10.0.0.5:9100"} {
+		c, err := Load(env(map[string]string{"PORTAL_METRICS_ADDR": v}), nil)
+		if err != nil || c.MetricsAddr != want || c.Validate() != nil {
+			t.Errorf("PORTAL_METRICS_ADDR=%s: %q, %v, %v", v, c.MetricsAddr, err, c.Validate())
+		}
+	}
+	for _, bad := range []string{"9090", ":8080"} {
+		c, _ := Load(env(map[string]string{"PORTAL_METRICS_ADDR": bad}), nil)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "PORTAL_METRICS_ADDR") {
+			t.Errorf("PORTAL_METRICS_ADDR=%s: %v", bad, err)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTAL_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,fd00::/8"}), nil)
+	if err != nil || strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|192.0.2.7|fd00::/8" || c.Validate() != nil {
+		t.Fatalf("got %q, %v, %v", c.TrustedProxies, err, c.Validate())
+	}
+	c, _ = Load(env(map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"}), nil)
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"proxy.example"`) {
+		t.Errorf("a host name was accepted as a proxy: %v", err)
+	}
+	if c, _ := Load(env(nil), nil); len(c.TrustedProxies) != 0 {
+		t.Errorf("proxies trusted by default: %q", c.TrustedProxies)
+	}
+}
