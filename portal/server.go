@@ -19,6 +19,7 @@ import (
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
+	"github.com/koto-portal/portal/internal/stats"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/static"
 )
@@ -50,6 +51,7 @@ type Server struct {
 	catalog     *i18n.Catalog
 	auth        *auth.Service
 	queue       *queue.Service
+	stats       *stats.Service
 	push        *push.Sender
 	hub         *live.Hub
 	pushSlots   chan struct{} // Web Push sends in flight
@@ -87,6 +89,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.queue == nil && d.DB != nil {
 		s.queue = queue.New(d.DB, nil)
+	}
+	if d.DB != nil {
+		s.stats = stats.New(d.DB)
 	}
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
@@ -92,44 +90,14 @@ func statsParseDate(s string) (time.Time, bool) {
 	return stats.Day(d.Year(), d.Month(), d.Day()), true
 }
 
-// statsPoints lists the service points whose statistics the user may read
-// (an admin: all of the municipality's; a lead: those they lead).
-func statsPoints(c *fiber.Ctx, tx pgx.Tx, actor auth.Principal) ([]org.ServicePoint, error) {
-	all, err := org.ListServicePoints(c.UserContext(), tx)
-	var out []org.ServicePoint
-	for _, sp := range all {
-		if actor.CanManage(sp.ID) {
-			out = append(out, sp)
-		}
-	}
-	return out, err
-}
-
 // loadStats runs the filter of the request: the report, or the filter's
 // errors (with no report) when the address asks for something wrong.
 func (s *Server) loadStats(c *fiber.Ctx) (statsQuery, []org.ServicePoint, forms.Errors, *stats.Report, error) {
-	actor := principal(c)
-	if !actor.IsLeadAnywhere() {
-		return statsQuery{}, nil, nil, nil, errForbidden
-	}
 	var q statsQuery
-	var points []org.ServicePoint
 	var errs forms.Errors
-	var report *stats.Report
-	err := s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
-		var err error
-		if points, err = statsPoints(c, tx, actor); err != nil {
-			return err
-		}
-		if len(points) == 0 {
-			return errForbidden
-		}
+	points, report, err := s.stats.Statistics(c.UserContext(), principal(c), func(points []org.ServicePoint) (stats.Filter, bool) {
 		q, errs = parseStatsQuery(func(k string) string { return c.Query(k) }, stats.DayOf(time.Now()), points)
-		if len(errs) > 0 {
-			return nil
-		}
-		report, err = stats.Load(c.UserContext(), tx, actor, q.Filter)
-		return err
+		return q.Filter, len(errs) == 0
 	})
 	if errors.Is(err, stats.ErrForbidden) {
 		err = errForbidden

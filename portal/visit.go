@@ -9,9 +9,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
@@ -21,7 +19,7 @@ import (
 
 // visitInput is the visit form decoded: what the expert chose, checked for
 // shape only. Whether the topics, referral and ticket belong to the service
-// point is for stats.Record to say.
+// point is for the stats service to say.
 type visitInput struct {
 	ServicePoint string // slug
 	TicketID     int64
@@ -105,7 +103,7 @@ var visitFields = map[string]string{
 	stats.FieldGender:       "gender",
 }
 
-// visitErrorKey names the message for a field error of stats.Record.
+// visitErrorKey names the message for a field error of recording a visit.
 func visitErrorKey(err error) string {
 	switch {
 	case errors.Is(err, stats.ErrUnknownServicePoint):
@@ -184,73 +182,53 @@ func (p visitFormPage) Err(field string) string {
 // showVisitForm opens the anonymous visit form: for a finished ticket
 // (?ticket=ID), or for a contact without one at a service point (?sp=slug).
 func (s *Server) showVisitForm(c *fiber.Ctx) error {
-	actor := principal(c)
-	var ticketID int64
+	var req stats.FormRequest
 	if q := c.Query("ticket"); q != "" {
 		n, err := strconv.ParseInt(q, 10, 64)
 		if err != nil || n <= 0 {
 			return errNotFound
 		}
-		ticketID = n
+		req.TicketID = n
+	} else {
+		req.Slug = c.Query("sp")
+	}
+	form, err := s.stats.VisitForm(c.UserContext(), principal(c), req)
+	if err != nil {
+		return visitFormError(err)
+	}
+	if form.Point == nil {
+		return s.render(c, "visit_form", s.visitChooser(c, form.Points))
 	}
 	values := url.Values{}
 	var page visitFormPage
-	err := s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
-		points, err := visitPoints(c, tx, actor)
-		if err != nil {
-			return err
-		}
-		var sp org.ServicePoint
-		var status int
+	status := fiber.StatusOK
+	if t := form.Ticket; t != nil {
+		values.Set("ticket", strconv.FormatInt(t.ID, 10))
+		values.Set("language", visitLanguageOf(t.Language))
+		values.Set("topics", strconv.FormatInt(t.TopicID, 10))
 		switch {
-		case ticketID > 0:
-			t, err := stats.GetTicket(c.UserContext(), tx, ticketID)
-			if errors.Is(err, stats.ErrUnknownTicket) {
-				return errNotFound
-			} else if err != nil {
-				return err
-			}
-			if sp, err = visitPointByID(points, t.ServicePointID); err != nil {
-				return err
-			}
-			values.Set("ticket", strconv.FormatInt(t.ID, 10))
-			values.Set("language", visitLanguageOf(t.Language))
-			values.Set("topics", strconv.FormatInt(t.TopicID, 10))
-			page.TicketText = t.Prefix + " " + strconv.Itoa(t.Number)
-			page.AskedInterpreter = t.Interpreter
-			switch {
-			case t.Recorded:
-				page.Blocked, status = "visit.error.already_recorded", fiber.StatusConflict
-			case t.State != "done":
-				page.Blocked, status = "visit.error.ticket_not_done", fiber.StatusConflict
-			}
-		case c.Query("sp") != "":
-			if sp, err = visitPointBySlug(c, tx, points, c.Query("sp")); err != nil {
-				return err
-			}
-		case len(points) == 1:
-			sp = points[0]
-		case len(points) == 0:
-			return errForbidden
-		default:
-			page = s.visitChooser(c, points)
-			return nil
+		case t.Recorded:
+			page.Blocked, status = "visit.error.already_recorded", fiber.StatusConflict
+		case t.State != "done":
+			page.Blocked, status = "visit.error.ticket_not_done", fiber.StatusConflict
 		}
-		values.Set("sp", sp.Slug)
-		page.Back = visitBackQuery(c.Query("back"))
-		values.Set("interpreter", stats.InterpreterNone)
-		values.Set("age_group", stats.NotAsked)
-		values.Set("gender", stats.NotAsked)
-		page, err = s.visitForm(c, tx, page, points, sp, values, forms.Errors{})
-		if status != 0 {
-			c.Status(status)
-		}
-		return err
-	})
-	if err != nil {
-		return err
 	}
-	return s.render(c, "visit_form", page)
+	page.Back = visitBackQuery(c.Query("back"))
+	values.Set("interpreter", stats.InterpreterNone)
+	values.Set("age_group", stats.NotAsked)
+	values.Set("gender", stats.NotAsked)
+	return s.renderStatus(c, status, "visit_form", s.visitForm(c, page, form, values, forms.Errors{}))
+}
+
+// visitFormError maps what the visit form's reads refuse to pages.
+func visitFormError(err error) error {
+	switch {
+	case errors.Is(err, stats.ErrUnknownTicket), errors.Is(err, store.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, stats.ErrForbidden):
+		return errForbidden
+	}
+	return err
 }
 
 // submitVisit records the visit and goes back to the queue; bad input
@@ -262,107 +240,40 @@ func (s *Server) submitVisit(c *fiber.Ctx) error {
 	if in.ServicePoint == "" {
 		return errBadRequest // the hidden field, never typed: a forged form
 	}
-	var sp org.ServicePoint
 	var rejected *stats.ValidationError
-	err := s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
-		var err error
-		sp, err = org.GetServicePointBySlug(c.UserContext(), tx, in.ServicePoint)
-		if errors.Is(err, store.ErrNotFound) {
-			return errNotFound
-		} else if err != nil {
-			return err
-		}
-		if !actor.CanWork(sp.ID) {
-			return errForbidden
-		}
-		if len(errs) > 0 {
-			return nil
-		}
-		_, err = stats.Record(c.UserContext(), tx, actor, stats.Visit{
-			ServicePointID: sp.ID, TicketID: in.TicketID, Channel: in.Channel, TopicIDs: in.TopicIDs,
+	var err error
+	if len(errs) == 0 {
+		_, err = s.stats.Record(c.UserContext(), actor, in.ServicePoint, stats.Visit{
+			TicketID: in.TicketID, Channel: in.Channel, TopicIDs: in.TopicIDs,
 			Language: in.Language, Interpreter: in.Interpreter, Outcomes: in.Outcomes, ReferralID: in.ReferralID,
 			AgeGroup: in.AgeGroup, Gender: in.Gender,
 		})
-		return err
-	})
+	}
 	switch {
 	case errors.As(err, &rejected):
 		for field, ferr := range rejected.Fields {
 			errs[visitFields[field]] = visitErrorKey(ferr)
 		}
-	case errors.Is(err, stats.ErrForbidden):
-		return errForbidden
 	case err != nil:
-		return err
+		return visitFormError(err)
 	}
 	back := visitBackQuery(values.Get("back"))
 	if len(errs) == 0 {
 		v, _ := url.ParseQuery(back)
 		v.Set("saved", "visit")
-		return c.Redirect("/staff/queue/"+url.PathEscape(sp.Slug)+"?"+v.Encode(), fiber.StatusSeeOther)
+		return c.Redirect("/staff/queue/"+url.PathEscape(in.ServicePoint)+"?"+v.Encode(), fiber.StatusSeeOther)
 	}
 
+	// The form again, as typed, with its problems.
+	form, err := s.stats.VisitForm(c.UserContext(), actor, stats.FormRequest{Slug: in.ServicePoint, TicketID: in.TicketID})
+	if err != nil {
+		return visitFormError(err)
+	}
 	status := fiber.StatusUnprocessableEntity
 	if errs["ticket"] == "visit.error.already_recorded" {
 		status = fiber.StatusConflict
 	}
-	var page visitFormPage
-	err = s.db.InTenant(c.UserContext(), actor.Tenant, func(tx pgx.Tx) error {
-		points, err := visitPoints(c, tx, actor)
-		if err != nil {
-			return err
-		}
-		if in.TicketID > 0 {
-			if t, err := stats.GetTicket(c.UserContext(), tx, in.TicketID); err == nil && t.ServicePointID == sp.ID {
-				page.TicketText = t.Prefix + " " + strconv.Itoa(t.Number)
-				page.AskedInterpreter = t.Interpreter
-			}
-		}
-		page.Back = back
-		page, err = s.visitForm(c, tx, page, points, sp, values, errs)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return s.renderStatus(c, status, "visit_form", page)
-}
-
-// visitPoints lists the service points the staff member works at.
-func visitPoints(c *fiber.Ctx, tx pgx.Tx, actor auth.Principal) ([]org.ServicePoint, error) {
-	all, err := org.ListServicePoints(c.UserContext(), tx)
-	var mine []org.ServicePoint
-	for _, sp := range all {
-		if actor.CanWork(sp.ID) {
-			mine = append(mine, sp)
-		}
-	}
-	return mine, err
-}
-
-func visitPointByID(points []org.ServicePoint, id int64) (org.ServicePoint, error) {
-	for _, sp := range points {
-		if sp.ID == id {
-			return sp, nil
-		}
-	}
-	return org.ServicePoint{}, errForbidden
-}
-
-// visitPointBySlug finds the service point named in the address: one the
-// staff member does not work at is 403, one that does not exist 404.
-func visitPointBySlug(c *fiber.Ctx, tx pgx.Tx, points []org.ServicePoint, slug string) (org.ServicePoint, error) {
-	for _, sp := range points {
-		if sp.Slug == slug {
-			return sp, nil
-		}
-	}
-	if _, err := org.GetServicePointBySlug(c.UserContext(), tx, slug); errors.Is(err, store.ErrNotFound) {
-		return org.ServicePoint{}, errNotFound
-	} else if err != nil {
-		return org.ServicePoint{}, err
-	}
-	return org.ServicePoint{}, errForbidden
+	return s.renderStatus(c, status, "visit_form", s.visitForm(c, visitFormPage{Back: back}, form, values, errs))
 }
 
 // QueueURL is the queue screen the form returns to.
@@ -428,21 +339,23 @@ func (s *Server) visitChooser(c *fiber.Ctx, points []org.ServicePoint) visitForm
 	return page
 }
 
-// visitForm fills the form's choices for a service point, marking what
+// visitForm fills the form's choices for its service point, marking what
 // values holds as chosen (what was typed, or the defaults).
-func (s *Server) visitForm(c *fiber.Ctx, tx pgx.Tx, page visitFormPage, points []org.ServicePoint, sp org.ServicePoint,
-	values url.Values, errs forms.Errors) (visitFormPage, error) {
-	ctx := c.UserContext()
+func (s *Server) visitForm(c *fiber.Ctx, page visitFormPage, form stats.Form, values url.Values, errs forms.Errors) visitFormPage {
 	p := s.page(c, "")
 	p.Title = p.T.Get("visit.title")
 	lang := p.T.Lang.Code
 	page.Page = p
-	page.PointSlug = sp.Slug
-	page.PointName = sp.Names.In(lang)
-	page.CanChange = len(points) > 1
+	page.PointSlug = form.Point.Slug
+	page.PointName = form.Point.Names.In(lang)
+	page.CanChange = len(form.Points) > 1
 	page.Errors = errs
 	if id, err := strconv.ParseInt(values.Get("ticket"), 10, 64); err == nil && id > 0 {
 		page.TicketID = id
+		if t := form.Ticket; t != nil && t.ID == id {
+			page.TicketText = t.Prefix + " " + strconv.Itoa(t.Number)
+			page.AskedInterpreter = t.Interpreter
+		}
 	}
 	picked := func(field, value string) bool { return slices.Contains(values[field], value) }
 
@@ -451,11 +364,7 @@ func (s *Server) visitForm(c *fiber.Ctx, tx pgx.Tx, page visitFormPage, points [
 			page.Channels = append(page.Channels, visitOption{Value: ch, Label: p.T.Get("visit.channel." + ch), Checked: picked("channel", ch)})
 		}
 	}
-	topics, err := org.ListTopics(ctx, tx, sp.ID, false)
-	if err != nil {
-		return page, err
-	}
-	for _, t := range topics {
+	for _, t := range form.Topics {
 		id := strconv.FormatInt(t.ID, 10)
 		// A switched-off topic shows only when it was chosen (a ticket
 		// taken before it was switched off).
@@ -472,11 +381,7 @@ func (s *Server) visitForm(c *fiber.Ctx, tx pgx.Tx, page visitFormPage, points [
 	for _, v := range stats.Outcomes {
 		page.Outcomes = append(page.Outcomes, visitOption{Value: v, Label: p.T.Get("visit.outcome." + v), Checked: picked("outcomes", v)})
 	}
-	referrals, err := org.ListReferrals(ctx, tx, sp.ID, true)
-	if err != nil {
-		return page, err
-	}
-	for _, r := range referrals {
+	for _, r := range form.Referrals {
 		id := strconv.FormatInt(r.ID, 10)
 		page.Referrals = append(page.Referrals, visitOption{Value: id, Label: r.Names.In(lang), Checked: picked("referral", id)})
 	}
@@ -496,5 +401,5 @@ func (s *Server) visitForm(c *fiber.Ctx, tx pgx.Tx, page visitFormPage, points [
 			page.Problems = append(page.Problems, visitProblem{Anchor: anchor, Message: p.T.Get(key)})
 		}
 	}
-	return page, nil
+	return page
 }

@@ -150,13 +150,13 @@ func adminOf(tenant int64) auth.Principal {
 	return auth.Principal{StaffID: 103, Tenant: tenant, Name: "Admin", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
 }
 
-// record runs Record in the fixture's first municipality, as the web layer
+// record runs record in the fixture's first municipality, as the web layer
 // would: one transaction, rolled back on any error.
 func (f *fixture) record(actor auth.Principal, v Visit) (int64, error) {
 	var id int64
 	err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
 		var err error
-		id, err = Record(f.ctx, tx, actor, v)
+		id, err = record(f.ctx, tx, actor, v)
 		return err
 	})
 	return id, err
@@ -166,7 +166,7 @@ func (f *fixture) load(actor auth.Principal, filter Filter) (*Report, error) {
 	var r *Report
 	err := f.db.InTenant(f.ctx, actor.Tenant, func(tx pgx.Tx) error {
 		var err error
-		r, err = Load(f.ctx, tx, actor, filter)
+		r, err = load(f.ctx, tx, actor, filter)
 		return err
 	})
 	return r, err

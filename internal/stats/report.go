@@ -172,9 +172,9 @@ func (r *Report) ByHour() [24]int {
 	return out
 }
 
-// Load computes the report. The actor must manage every service point of
+// load computes the report. The actor must manage every service point of
 // the filter (an admin manages all of them).
-func Load(ctx context.Context, tx pgx.Tx, actor auth.Principal, f Filter) (*Report, error) {
+func load(ctx context.Context, tx pgx.Tx, actor auth.Principal, f Filter) (*Report, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}

@@ -32,11 +32,11 @@ type Visit struct {
 // low enough that a forged form cannot make a huge array.
 const maxTopics = 50
 
-// Record validates a visit and stores it, returning its id. Every problem
+// record validates a visit and stores it, returning its id. Every problem
 // with the input is reported at once as a *ValidationError whose fields
 // wrap the Err… values; an actor who may not work at the service point
 // gets ErrForbidden. Nothing is written unless everything is right.
-func Record(ctx context.Context, tx pgx.Tx, actor auth.Principal, v Visit) (int64, error) {
+func record(ctx context.Context, tx pgx.Tx, actor auth.Principal, v Visit) (int64, error) {
 	if err := auth.Authorize(ctx, tx, actor, v.ServicePointID > 0 && actor.CanWork(v.ServicePointID)); err != nil {
 		return 0, err
 	}
@@ -254,9 +254,9 @@ type Ticket struct {
 	Recorded       bool // a visit is already recorded for it
 }
 
-// GetTicket reads a ticket of the tenant for the visit form, with whether
+// getTicket reads a ticket of the tenant for the visit form, with whether
 // its visit is already recorded; another tenant's is ErrUnknownTicket.
-func GetTicket(ctx context.Context, tx pgx.Tx, id int64) (Ticket, error) {
+func getTicket(ctx context.Context, tx pgx.Tx, id int64) (Ticket, error) {
 	var t Ticket
 	err := tx.QueryRow(ctx, `SELECT t.id, t.service_point_id, t.topic_id, t.prefix, t.number, t.language, t.interpreter, t.state,
 			EXISTS (SELECT 1 FROM visits v WHERE v.ticket_id = t.id)

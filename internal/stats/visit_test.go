@@ -219,11 +219,11 @@ func TestGetTicket(t *testing.T) {
 	read := func() {
 		if err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
 			var err error
-			got, err = GetTicket(f.ctx, tx, ticket)
+			got, err = getTicket(f.ctx, tx, ticket)
 			if err != nil {
 				return err
 			}
-			_, errOther = GetTicket(f.ctx, tx, other)
+			_, errOther = getTicket(f.ctx, tx, other)
 			return nil
 		}); err != nil {
 			t.Fatal(err)

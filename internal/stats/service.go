@@ -1,0 +1,158 @@
+package stats
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/store"
+)
+
+// Service records visits and reads statistics, each call in one tenant
+// transaction with the actor checked once.
+type Service struct {
+	db *store.DB
+}
+
+// New returns a Service over the database.
+func New(db *store.DB) *Service { return &Service{db: db} }
+
+// FormRequest names what the visit form is for: a finished ticket, or a
+// contact at the service point Slug (a form sent back names both). With
+// neither, the form is for the actor's only service point, or asks them to
+// choose one.
+type FormRequest struct {
+	TicketID int64
+	Slug     string
+}
+
+// Form is what the visit form offers.
+type Form struct {
+	// Points are the service points the actor works at.
+	Points []org.ServicePoint
+	// Point is the one the form is for; nil when the actor must choose.
+	Point *org.ServicePoint
+	// Ticket is the finished ticket the visit is recorded for, if any.
+	Ticket    *Ticket
+	Topics    []org.Topic    // of Point, switched-off ones included (a ticket may carry one)
+	Referrals []org.Referral // of Point, active ones
+}
+
+// VisitForm reads the visit form. A ticket or service point of the tenant
+// that the actor does not work at is ErrForbidden; one that does not exist
+// is ErrUnknownTicket or store.ErrNotFound.
+func (s *Service) VisitForm(ctx context.Context, actor auth.Principal, r FormRequest) (Form, error) {
+	var f Form
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+		all, err := org.ListServicePoints(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, sp := range all {
+			if actor.CanWork(sp.ID) {
+				f.Points = append(f.Points, sp)
+			}
+		}
+		var point *org.ServicePoint
+		switch {
+		case r.Slug != "":
+			if point = find(all, func(sp org.ServicePoint) bool { return sp.Slug == r.Slug }); point == nil {
+				return store.ErrNotFound
+			}
+		case r.TicketID > 0:
+			t, err := getTicket(ctx, tx, r.TicketID)
+			if err != nil {
+				return err
+			}
+			point = find(all, func(sp org.ServicePoint) bool { return sp.ID == t.ServicePointID })
+		case len(f.Points) == 1:
+			point = &f.Points[0]
+		case len(f.Points) > 1:
+			return nil // the actor chooses among f.Points
+		}
+		if err := auth.Authorize(ctx, tx, actor, point != nil && actor.CanWork(point.ID)); err != nil {
+			return err
+		}
+		f.Point = point
+		if r.TicketID > 0 {
+			// With both, the service point decides and a ticket of
+			// another one is left out (its visit is refused on saving).
+			t, err := getTicket(ctx, tx, r.TicketID)
+			if err == nil && t.ServicePointID == point.ID {
+				f.Ticket = &t
+			} else if err != nil && !errors.Is(err, ErrUnknownTicket) {
+				return err
+			}
+		}
+		if f.Topics, err = org.ListTopics(ctx, tx, point.ID, false); err != nil {
+			return err
+		}
+		f.Referrals, err = org.ListReferrals(ctx, tx, point.ID, true)
+		return err
+	})
+	if err != nil {
+		return Form{}, err
+	}
+	return f, nil
+}
+
+func find(points []org.ServicePoint, match func(org.ServicePoint) bool) *org.ServicePoint {
+	for i := range points {
+		if match(points[i]) {
+			return &points[i]
+		}
+	}
+	return nil
+}
+
+// Record validates a visit at the service point slug and stores it,
+// returning its id; see record for the rules.
+func (s *Service) Record(ctx context.Context, actor auth.Principal, slug string, v Visit) (int64, error) {
+	var id int64
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+		sp, err := org.GetServicePointBySlug(ctx, tx, slug)
+		if err != nil {
+			return err
+		}
+		v.ServicePointID = sp.ID
+		id, err = record(ctx, tx, actor, v)
+		return err
+	})
+	return id, err
+}
+
+// Statistics reads the statistics of the service points the actor may
+// read (an admin: all of the municipality's; a lead: those they lead).
+// choose gets those points and returns the filter over them, or false
+// when the request is wrong, and then no report is read (nil).
+func (s *Service) Statistics(ctx context.Context, actor auth.Principal, choose func([]org.ServicePoint) (Filter, bool)) ([]org.ServicePoint, *Report, error) {
+	var points []org.ServicePoint
+	var report *Report
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+		all, err := org.ListServicePoints(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, sp := range all {
+			if actor.CanManage(sp.ID) {
+				points = append(points, sp)
+			}
+		}
+		if len(points) == 0 {
+			return ErrForbidden
+		}
+		f, ok := choose(points)
+		if !ok {
+			return nil
+		}
+		report, err = load(ctx, tx, actor, f)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return points, report, nil
+}
