@@ -65,6 +65,9 @@ var domainErrors = []domainError{
 	{err: auth.ErrForbidden, status: http.StatusForbidden, key: "error.forbidden"},
 	{err: auth.ErrNoSession, status: http.StatusUnauthorized, key: "error.unauthorized"},
 	{err: auth.ErrThrottled, status: http.StatusTooManyRequests, key: "error.too_many"},
+	{err: auth.ErrLinkUnknown, status: http.StatusNotFound, key: "password.link_unknown"},
+	{err: auth.ErrLinkExpired, status: http.StatusGone, key: "password.link_expired"},
+	{err: auth.ErrLinkUsed, status: http.StatusGone, key: "password.link_used"},
 
 	{err: org.ErrSlugTaken, status: http.StatusUnprocessableEntity, key: "setup.slug_taken", field: "slug"},
 	{err: org.ErrSlugReserved, status: http.StatusUnprocessableEntity, key: "setup.slug_reserved", field: "slug"},

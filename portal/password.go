@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"errors"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,20 +14,6 @@ type passwordPage struct {
 	Token string
 	Email string
 	Form  formView
-}
-
-// passwordLinkError turns a link that does not open into the page that
-// says why: whether to ask for a new link, or simply to sign in.
-func passwordLinkError(err error) error {
-	switch {
-	case errors.Is(err, auth.ErrLinkUnknown):
-		return newError(fiber.StatusNotFound, "password.link_unknown")
-	case errors.Is(err, auth.ErrLinkExpired):
-		return newError(fiber.StatusGone, "password.link_expired")
-	case errors.Is(err, auth.ErrLinkUsed):
-		return newError(fiber.StatusGone, "password.link_used")
-	}
-	return err
 }
 
 // decodeNewPassword reads the new password, typed twice alike.
@@ -59,7 +44,7 @@ func (s *Server) showPasswordForm(c *fiber.Ctx) error {
 	token := c.Params("token")
 	link, err := s.auth.OpenPasswordLink(c.UserContext(), token)
 	if err != nil {
-		return passwordLinkError(err)
+		return err
 	}
 	return s.renderPasswordForm(c, fiber.StatusOK, token, link, nil)
 }
@@ -73,13 +58,13 @@ func (s *Server) submitPassword(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		link, err := s.auth.OpenPasswordLink(c.UserContext(), token)
 		if err != nil {
-			return passwordLinkError(err)
+			return err
 		}
 		return s.renderPasswordForm(c, fiber.StatusUnprocessableEntity, token, link, errs)
 	}
 	sess, err := s.auth.SetPasswordByLink(c.UserContext(), token, password, c.Cookies(sessionCookie(c)))
 	if err != nil {
-		return passwordLinkError(err)
+		return err
 	}
 	s.setSessionCookie(c, sess)
 	return c.Redirect("/staff", fiber.StatusSeeOther)
