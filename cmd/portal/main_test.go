@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"github.com/koto-portal/portal/internal/devdb"
 )
 
 func TestCommands(t *testing.T) {
@@ -55,56 +49,14 @@ func TestBadConfigurationIsReportedLineByLine(t *testing.T) {
 // embedded PostgreSQL does not outlive it, and the next start finds the
 // ticket taken before.
 func TestComesBackAfterSIGKILL(t *testing.T) {
-	if _, err := devdb.FindBinaries(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	bin := filepath.Join(t.TempDir(), "portal")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	data, err := os.MkdirTemp("", "koto-sigkill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(data, 0o755) // the database's own user must reach it
-	t.Cleanup(func() { os.RemoveAll(data) })
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-	ln, _ = net.Listen("tcp", "127.0.0.1:0")
-	opsAddr := ln.Addr().String()
-	ln.Close()
-
+	p := buildPortal(t)
+	base := p.base()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--migrate")
-		cmd.Env = append(os.Environ(), "PORTAL_ADDR="+addr, "PORTAL_METRICS_ADDR="+opsAddr, "PORTAL_DATA_DIR="+data, "PORTAL_DEMO=1",
-			"PORTAL_DEMO_PASSWORD=sigkill-test-password", "PORTAL_LOG_FORMAT=json")
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-		deadline := time.Now().Add(90 * time.Second)
-		for time.Now().Before(deadline) {
-			if resp, err := http.Get(base + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd
-				}
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		t.Fatalf("the portal did not become ready:\n%s", log.String())
-		return nil
+		return p.serve(t, "PORTAL_DEMO=1", "PORTAL_DEMO_PASSWORD=sigkill-test-password")
 	}
 
 	first := start()
-	checkOpsAddress(t, base, "http://"+opsAddr)
+	checkOpsAddress(t, base, "http://"+p.opsAddr)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=1")

@@ -181,3 +181,35 @@ func TestMunicipalityCreateChecksItsFlags(t *testing.T) {
 		t.Errorf("no subcommand: exit %d\n%s", code, stderr)
 	}
 }
+
+// The real binary on the embedded default, as an operator meets it: a new
+// data folder, `portal municipality create --migrate`, then `portal serve`,
+// and the admin signs in through the printed link. A second founding with
+// the same short name exits 1.
+func TestMunicipalityCreateWithTheBinary(t *testing.T) {
+	p := buildPortal(t)
+	var out, errs bytes.Buffer
+	create := p.command(nil, "municipality", "create", "--migrate", "--slug", "kotka", "--name", "Kotka", "--admin-email", "admin@kotka.example")
+	create.Stdout, create.Stderr = &out, &errs
+	if err := create.Run(); err != nil {
+		t.Fatalf("%v\n%s%s", err, out.String(), errs.String())
+	}
+	m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(p.base()) + `(/password/[A-Za-z0-9_-]{43})$`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no link to %s in:\n%s", p.base(), out.String())
+	}
+	again := p.command(nil, "municipality", "create", "--slug", "kotka", "--name", "Kotka 2", "--admin-email", "other@kotka.example")
+	if msg, err := again.CombinedOutput(); again.ProcessState.ExitCode() != 1 || !strings.Contains(string(msg), "already exists") {
+		t.Errorf("a taken short name: %v\n%s", err, msg)
+	}
+
+	p.serve(t)
+	b := newBrowser(t, p.base())
+	resp, _ := b.submit(m[1], url.Values{"password": {"kotka admin password"}, "password2": {"kotka admin password"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/staff" {
+		t.Fatalf("setting the password: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, page := b.do(http.MethodGet, "/staff/", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, `href="/staff/people"`) {
+		t.Fatalf("the admin's staff page: %d\n%s", resp.StatusCode, page)
+	}
+}
