@@ -196,7 +196,7 @@ func TestKioskForgetsAfterIdle(t *testing.T) {
 	in := portaltest.Start(t, portaltest.WithDemo(demoPassword),
 		portaltest.WithConfig(func(c *config.Config) { c.KioskIdle = 3 * time.Second }))
 	kiosk := browsertest.New(t, browsertest.Kiosk())
-	browsertest.Open(kiosk, t, in.URL+"/kiosk/demo?l=ar")
+	browsertest.Open(kiosk, t, in.URL+"/kiosk/demo?lang=ar")
 	browsertest.WaitVisible(kiosk, t, ".kiosk-topics")
 	// At three quarters of the time it asks whether more time is needed…
 	browsertest.WaitVisible(kiosk, t, "#idle[open]")

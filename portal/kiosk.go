@@ -48,7 +48,7 @@ type kioskPage struct {
 	Key       string // the interpreter screen's one-time key for the tap
 }
 
-// kioskLanguage is the visitor's choice, carried in the address (?l=) and
+// kioskLanguage is the visitor's choice, carried in the address (?lang=) and
 // never in a cookie: the next visitor at the same screen starts afresh.
 func (s *Server) kioskLanguage(c *fiber.Ctx, code string) (i18n.Language, bool) {
 	return s.catalog.Lookup(code)
@@ -76,7 +76,7 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	lang, chosen := s.kioskLanguage(c, c.Query("l"))
+	lang, chosen := s.kioskLanguage(c, c.Query("lang"))
 	if !chosen {
 		lang, _ = s.catalog.Lookup(i18n.Default)
 	}
@@ -136,7 +136,7 @@ func (s *Server) kioskOf(c *fiber.Ctx) queue.Kiosk {
 // twice show the first number again.
 func (s *Server) submitTicket(c *fiber.Ctx) error {
 	f := forms.New(formValues(c))
-	lang, chosen := s.kioskLanguage(c, f.Values.Get("l"))
+	lang, chosen := s.kioskLanguage(c, f.Values.Get("lang"))
 	req := queue.TakeRequest{Language: lang.Code, Key: f.Values.Get("key")}
 	req.TopicID, _ = f.Int("topic", true, 1, 1<<53)
 	req.Interpreter = f.Choice("interpreter", true, "0", "1") == "1"

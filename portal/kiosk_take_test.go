@@ -22,7 +22,7 @@ var (
 // kioskForm is the interpreter screen's form as a kiosk would send it.
 func kioskForm(t testing.TB, c *http.Client, base string, topic int64) url.Values {
 	t.Helper()
-	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=" + itoa(topic))
+	resp, err := c.Get(base + "/kiosk/demo?lang=en&topic=" + itoa(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func kioskForm(t testing.TB, c *http.Client, base string, topic int64) url.Value
 	if csrf == nil || key == nil {
 		t.Fatalf("interpreter screen (status %d) without CSRF field or one-time key", resp.StatusCode)
 	}
-	return url.Values{"_csrf": {csrf[1]}, "key": {key[1]}, "l": {"en"}, "topic": {itoa(topic)}, "interpreter": {"0"}}
+	return url.Values{"_csrf": {csrf[1]}, "key": {key[1]}, "lang": {"en"}, "topic": {itoa(topic)}, "interpreter": {"0"}}
 }
 
 func readAll(t testing.TB, resp *http.Response) string {
@@ -53,7 +53,7 @@ func TestKioskTicketIsOneTransaction(t *testing.T) {
 	form := kioskForm(t, c, in.URL, topic) // warms the pool and the templates
 
 	before := in.DB.Pool.Stat().AcquireCount()
-	resp, err := c.Get(in.URL + "/kiosk/demo?l=en&topic=" + itoa(topic))
+	resp, err := c.Get(in.URL + "/kiosk/demo?lang=en&topic=" + itoa(topic))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func kioskClient(t testing.TB) *http.Client {
 // returns the page the kiosk shows.
 func takeTicketHTTP(t testing.TB, c *http.Client, base string, topicID int64, lang string) (int, string) {
 	t.Helper()
-	resp, err := c.Get(base + "/kiosk/demo?l=" + lang + "&topic=" + itoa(topicID))
+	resp, err := c.Get(base + "/kiosk/demo?lang=" + lang + "&topic=" + itoa(topicID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func takeTicketHTTP(t testing.TB, c *http.Client, base string, topicID int64, la
 	if key == nil {
 		t.Fatal("no one-time key on the kiosk's interpreter screen")
 	}
-	form := url.Values{"_csrf": {string(m[1])}, "l": {lang}, "topic": {itoa(topicID)}, "interpreter": {"0"}, "key": {string(key[1])}}
+	form := url.Values{"_csrf": {string(m[1])}, "lang": {lang}, "topic": {itoa(topicID)}, "interpreter": {"0"}, "key": {string(key[1])}}
 	resp, err = c.PostForm(base+"/kiosk/demo/tickets", form)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/koto-portal/portal/internal/i18n"
 )
 
 // routeOf is the route pattern a request is counted and logged under. When
@@ -108,11 +110,21 @@ func isCapabilityPath(p string) bool {
 }
 
 // withLanguage negotiates the language: ?lang= (remembered in a cookie),
-// then the cookie, then Accept-Language, then Finnish.
+// then the cookie, then Accept-Language, then Finnish. Shared screens (a
+// kiosk, a waiting-room display) take the language from their address
+// alone: the next visitor must not inherit the last one's choice, and a
+// display speaks the service point's language whatever its browser says.
+// A live screen's redraw names its page's language too, without making it
+// the browser's remembered choice.
 func (s *Server) withLanguage(c *fiber.Ctx) error {
 	q := c.Query("lang")
-	l := s.catalog.Negotiate(q, c.Cookies("lang"), c.Get(fiber.HeaderAcceptLanguage))
-	if _, chosen := s.catalog.Lookup(q); chosen {
+	var l i18n.Language
+	if sharedScreen(c.Path()) {
+		l = s.catalog.Negotiate(q, "", "")
+	} else {
+		l = s.catalog.Negotiate(q, c.Cookies("lang"), c.Get(fiber.HeaderAcceptLanguage))
+	}
+	if _, chosen := s.catalog.Lookup(q); chosen && !sharedScreen(c.Path()) && !isRedraw(c) {
 		c.Cookie(&fiber.Cookie{Name: "lang", Value: l.Code, Path: "/", MaxAge: 365 * 24 * 3600,
 			SameSite: fiber.CookieSameSiteLaxMode, Secure: c.Protocol() == "https"})
 	}
@@ -130,3 +142,11 @@ func (s *Server) speakLanguageOf(c *fiber.Ctx, code string) {
 		c.Locals(keyLang, l)
 	}
 }
+
+// sharedScreen tells the pages of devices many people use in turn.
+func sharedScreen(path string) bool {
+	return strings.HasPrefix(path, "/kiosk/") || strings.HasPrefix(path, "/display/")
+}
+
+// isRedraw tells a live screen's request for its changing part.
+func isRedraw(c *fiber.Ctx) bool { return c.Query("fragment") == "1" }

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/i18n"
 )
 
 // sessionCookie is the cookie's name: behind TLS the __Host- prefix pins it
@@ -47,8 +48,40 @@ func (s *Server) withSession(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(keySession, sess)
-	s.speakLanguageOf(c, sess.Principal.Locale)
+	if l, chosen := s.catalog.Lookup(c.Query("lang")); chosen {
+		if !isRedraw(c) {
+			s.rememberStaffLanguage(c, token, l)
+		}
+	} else if l, ok := s.staffLanguage(c, token); ok {
+		c.Locals(keyLang, l)
+	} else {
+		s.speakLanguageOf(c, sess.Principal.Locale)
+	}
 	return c.Next()
+}
+
+// langChoiceCookie keeps a staff member's explicit ?lang= for the rest of
+// their session: it beats the account's language until they log out.
+const langChoiceCookie = "koto_lang_choice"
+
+// sessionLangTag binds a remembered choice to one session, so the next
+// login (a new session token) starts in the account's language again.
+func sessionLangTag(token string) string {
+	sum := sha256.Sum256([]byte("lang-choice:" + token))
+	return hex.EncodeToString(sum[:8])
+}
+
+func (s *Server) rememberStaffLanguage(c *fiber.Ctx, token string, l i18n.Language) {
+	c.Cookie(&fiber.Cookie{Name: langChoiceCookie, Value: l.Code + "." + sessionLangTag(token), Path: "/",
+		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Server) staffLanguage(c *fiber.Ctx, token string) (i18n.Language, bool) {
+	code, tag, ok := strings.Cut(c.Cookies(langChoiceCookie), ".")
+	if !ok || subtle.ConstantTimeCompare([]byte(tag), []byte(sessionLangTag(token))) != 1 {
+		return i18n.Language{}, false
+	}
+	return s.catalog.Lookup(code)
 }
 
 func (s *Server) setSessionCookie(c *fiber.Ctx, sess auth.Session) {

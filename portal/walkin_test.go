@@ -46,7 +46,7 @@ func postKiosk(t testing.TB, c *http.Client, base, csrf string, form url.Values)
 
 func kioskCSRF(t testing.TB, c *http.Client, base string) string {
 	t.Helper()
-	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=1")
+	resp, err := c.Get(base + "/kiosk/demo?lang=en&topic=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,13 +90,13 @@ func TestWalkInBadInput(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"another municipality's topic", url.Values{"l": {"en"}, "topic": {itoa(otherTopic)}, "interpreter": {"0"}}, 422, "no longer available"},
-		{"no such topic", url.Values{"l": {"en"}, "topic": {"999999"}, "interpreter": {"0"}}, 422, "no longer available"},
-		{"topic not a number", url.Values{"l": {"en"}, "topic": {"1; DROP TABLE tickets"}, "interpreter": {"0"}}, 422, "no longer available"},
+		{"another municipality's topic", url.Values{"lang": {"en"}, "topic": {itoa(otherTopic)}, "interpreter": {"0"}}, 422, "no longer available"},
+		{"no such topic", url.Values{"lang": {"en"}, "topic": {"999999"}, "interpreter": {"0"}}, 422, "no longer available"},
+		{"topic not a number", url.Values{"lang": {"en"}, "topic": {"1; DROP TABLE tickets"}, "interpreter": {"0"}}, 422, "no longer available"},
 		{"no language", url.Values{"topic": {"1"}, "interpreter": {"0"}}, 422, ""},
-		{"unknown language", url.Values{"l": {"xx-evil"}, "topic": {"1"}, "interpreter": {"0"}}, 422, ""},
-		{"interpreter nonsense", url.Values{"l": {"en"}, "topic": {"1"}, "interpreter": {"<script>"}}, 422, "no longer available"},
-		{"invalid UTF-8", url.Values{"l": {"en\xff"}, "topic": {"\xfe"}, "interpreter": {"0"}}, 422, ""},
+		{"unknown language", url.Values{"lang": {"xx-evil"}, "topic": {"1"}, "interpreter": {"0"}}, 422, ""},
+		{"interpreter nonsense", url.Values{"lang": {"en"}, "topic": {"1"}, "interpreter": {"<script>"}}, 422, "no longer available"},
+		{"invalid UTF-8", url.Values{"lang": {"en\xff"}, "topic": {"\xfe"}, "interpreter": {"0"}}, 422, ""},
 	}
 	for _, tc := range cases {
 		status, body := postKiosk(t, c, in.URL, csrf, tc.form)
@@ -105,7 +105,7 @@ func TestWalkInBadInput(t *testing.T) {
 		}
 	}
 	// Without the CSRF token, or from another site.
-	resp, err := c.PostForm(in.URL+"/kiosk/demo/tickets", url.Values{"l": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
+	resp, err := c.PostForm(in.URL+"/kiosk/demo/tickets", url.Values{"lang": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestWalkInBadInput(t *testing.T) {
 	var last int
 	var lastBody string
 	for i := 0; i < queue.DefaultFloodLimit+1; i++ {
-		last, lastBody = postKiosk(t, pc, in.URL, csrf, url.Values{"l": {"en"}, "topic": {itoa(topic)}, "interpreter": {"0"}})
+		last, lastBody = postKiosk(t, pc, in.URL, csrf, url.Values{"lang": {"en"}, "topic": {itoa(topic)}, "interpreter": {"0"}})
 	}
 	if last != 429 || !strings.Contains(lastBody, "Too many queue numbers") {
 		t.Errorf("flood: %d, want 429 with a message", last)

@@ -57,7 +57,7 @@ func newKiosk(ctx context.Context, base string, topic int64, pairCode string) (*
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		base+"/kiosk/"+demo.ServicePoint+"?l=en&topic="+k.topic, nil)
+		base+"/kiosk/"+demo.ServicePoint+"?lang=en&topic="+k.topic, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func newKiosk(ctx context.Context, base string, topic int64, pairCode string) (*
 	if resp.StatusCode != http.StatusOK || m == nil {
 		return nil, fmt.Errorf("GET /kiosk/demo: status %d, CSRF field found: %v", resp.StatusCode, m != nil)
 	}
-	k.form = url.Values{"_csrf": {html.UnescapeString(string(m[1]))}, "l": {"en"}, "topic": {k.topic}, "interpreter": {"0"}}.Encode()
+	k.form = url.Values{"_csrf": {html.UnescapeString(string(m[1]))}, "lang": {"en"}, "topic": {k.topic}, "interpreter": {"0"}}.Encode()
 	return k, nil
 }
 

@@ -62,7 +62,7 @@ func runMemory(ctx context.Context, e *env, o memoryOptions) (memoryResult, erro
 	// are not charged to the connections.
 	logf("(c) warming up %s", p.name)
 	for range 5 {
-		if _, err := getText(ctx, p.base+"/kiosk/demo?l=en"); err != nil {
+		if _, err := getText(ctx, p.base+"/kiosk/demo?lang=en"); err != nil {
 			return r, err
 		}
 	}

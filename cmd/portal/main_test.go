@@ -59,7 +59,7 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	checkOpsAddress(t, base, "http://"+p.opsAddr)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	resp, err := c.Get(base + "/kiosk/demo?l=en&topic=1")
+	resp, err := c.Get(base + "/kiosk/demo?lang=en&topic=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	if m == nil {
 		t.Fatal("no kiosk form")
 	}
-	resp, err = c.PostForm(base+"/kiosk/demo/tickets", url.Values{"_csrf": {string(m[1])}, "l": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
+	resp, err = c.PostForm(base+"/kiosk/demo/tickets", url.Values{"_csrf": {string(m[1])}, "lang": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("take a ticket: %v %v", err, resp)
 	}

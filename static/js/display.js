@@ -52,7 +52,7 @@
   }
 
   function snapshot() {
-    return fetch(window.location.pathname + '?fragment=1', { credentials: 'same-origin', cache: 'no-store' })
+    return fetch(window.KotoLive.redrawURL(), { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) {
         if (!r.ok) { throw new Error('snapshot ' + r.status); }
         var seq = Number(r.headers.get('X-Live-Seq'));

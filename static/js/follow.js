@@ -20,7 +20,7 @@
   }
   var lastState = (region.querySelector('[data-state]') || {}).getAttribute ? region.querySelector('[data-state]').getAttribute('data-state') : '';
   function snapshot() {
-    return fetch(window.location.pathname + '?fragment=1', { credentials: 'same-origin', cache: 'no-store' })
+    return fetch(window.KotoLive.redrawURL(), { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) {
         if (!r.ok) { throw new Error('snapshot ' + r.status); }
         var seqs = JSON.parse(r.headers.get('X-Live-Seqs') || '{}');
@@ -28,6 +28,10 @@
           region.innerHTML = html;
           var st = region.querySelector('[data-state]').getAttribute('data-state');
           if (st === 'called' && lastState !== 'called') { alertCalled(); }
+          // Only a waiting visitor can give up the place (the server agrees):
+          // once called, the offer goes, as it would on a fresh load.
+          var giveUp = document.querySelector('.give-up');
+          if (giveUp) { giveUp.hidden = st !== 'waiting'; }
           if (st !== lastState && (st === 'done' || st === 'cancelled' || st === 'not_served' || st === 'no_show')) {
             var actions = document.querySelector('.follow-actions');
             if (actions) { actions.hidden = true; }

@@ -284,5 +284,13 @@
     };
   }
 
-  window.KotoLive = { connect: connect };
+  // redrawURL is where a live page fetches its changing part: in the
+  // language the page itself is in (the server would otherwise pick the
+  // account's or the ticket's), plus the page's own query (extra).
+  function redrawURL(extra) {
+    var url = window.location.pathname + '?fragment=1&lang=' + encodeURIComponent(document.documentElement.lang);
+    return url + (extra ? '&' + extra : '');
+  }
+
+  window.KotoLive = { connect: connect, redrawURL: redrawURL };
 })();

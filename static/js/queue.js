@@ -27,8 +27,7 @@
     return t.innerHTML;
   }
   function snapshot() {
-    var url = window.location.pathname + '?fragment=1' + (query ? '&' + query : '');
-    return fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+    return fetch(window.KotoLive.redrawURL(query), { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
       if (r.redirected || !r.ok) { throw new Error('snapshot ' + r.status); }
       var seq = Number(r.headers.get('X-Live-Seq'));
       return r.text().then(function (html) {
