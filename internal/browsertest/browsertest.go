@@ -60,6 +60,12 @@ func Kiosk() Option {
 	return func(o *options) { o.width, o.height, o.touch = 1080, 1920, true }
 }
 
+// Size makes the viewport width×height CSS pixels, for screens of other
+// shapes: a landscape kiosk or a waiting-room display (1920×1080).
+func Size(width, height int) Option {
+	return func(o *options) { o.width, o.height = width, height }
+}
+
 // Lang makes the browser's own language tag (navigator.language and the
 // Accept-Language header it sends), to test negotiation as a visitor whose
 // device speaks that language would meet it.
