@@ -6,6 +6,8 @@ package devdb
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,7 +36,16 @@ type Options struct {
 	DataDir string       // cluster files; created on first start
 	LogFile string       // server log; default DataDir + ".log"
 	Logger  *slog.Logger // may be nil
+	// SharedDir is where the cluster goes when we are root and the
+	// database's own user cannot reach DataDir (a clone in /root, mode
+	// 700): DataDir then links there. Default DefaultSharedDir.
+	SharedDir string
 }
+
+// DefaultSharedDir holds clusters whose own folder the database's user
+// cannot reach. It is root's and mode 0711: the user may pass through to
+// its cluster but not list the others.
+const DefaultSharedDir = "/var/lib/koto-portal"
 
 // Server is a running private cluster.
 type Server struct {
@@ -99,6 +110,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// user, who must reach its folder.
 	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
+	}
+	if cred != nil {
+		shared := opts.SharedDir
+		if shared == "" {
+			shared = DefaultSharedDir
+		}
+		if dataDir, err = reachableDir(dataDir, shared, cred, logger); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create database folder: %w", err)
@@ -165,7 +185,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = s.Stop(context.Background())
 		return nil, fmt.Errorf("%w (see %s)", err, logPath)
 	}
-	logger.Info("embedded PostgreSQL is up", "dir", dataDir)
+	logger.Info("embedded PostgreSQL is up", "dir", dataDir, "log", logPath)
 	ok = true
 	return s, nil
 }
@@ -307,6 +327,79 @@ func runAs() (*syscall.Credential, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 	}
 	return nil, errors.New("running as root, and there is no 'postgres' or 'nobody' user to run the embedded database as")
+}
+
+// reachableDir is where a root-run portal keeps the cluster of dataDir:
+// dataDir itself when the database's user can get there, else a folder of
+// its own under shared that dataDir links to, so the data stays where a
+// reader looks for it, and survives restarts (the folder's name comes from
+// dataDir's path). PostgreSQL cannot run as root, and a clone in a private
+// home folder is unreachable to anyone else.
+func reachableDir(dataDir, shared string, cred *syscall.Credential, logger *slog.Logger) (string, error) {
+	if real, err := filepath.EvalSymlinks(dataDir); err == nil {
+		if real != dataDir && canReach(filepath.Dir(real), cred) {
+			return real, nil // linked on an earlier start
+		}
+		dataDir = real
+	}
+	if canReach(filepath.Dir(dataDir), cred) {
+		return dataDir, nil
+	}
+	if isFile(filepath.Join(dataDir, "PG_VERSION")) {
+		return "", fmt.Errorf("the database folder %s is in a folder its user (uid %d) cannot reach: move the folder, or set PORTAL_DATA_DIR under a reachable folder", dataDir, cred.Uid)
+	}
+	// An empty folder from a start that failed here before is replaced.
+	if err := os.Remove(dataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("the database folder %s cannot be reached by its user (uid %d) and is not empty: %w", dataDir, cred.Uid, err)
+	}
+	if err := os.MkdirAll(shared, 0o711); err != nil {
+		return "", fmt.Errorf("create %s: %w", shared, err)
+	}
+	if err := os.Chmod(shared, 0o711); err != nil {
+		return "", err
+	}
+	if !canReach(shared, cred) {
+		return "", fmt.Errorf("neither %s nor %s can be reached by the database's user (uid %d)", filepath.Dir(dataDir), shared, cred.Uid)
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	real := filepath.Join(shared, filepath.Base(dataDir)+"-"+hex.EncodeToString(sum[:6]))
+	if err := os.Symlink(real, dataDir); err != nil {
+		return "", fmt.Errorf("link %s to %s: %w", dataDir, real, err)
+	}
+	logger.Info("the database's user cannot reach the data folder; the embedded database's files are kept elsewhere",
+		"dir", real, "linked_from", dataDir)
+	return real, nil
+}
+
+// canReach tells whether the user can walk down to dir: every folder on
+// the way must let them search it.
+func canReach(dir string, cred *syscall.Credential) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return false
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		mode := st.Mode().Perm()
+		switch {
+		case sys.Uid == cred.Uid:
+			if mode&0o100 == 0 {
+				return false
+			}
+		case sys.Gid == cred.Gid:
+			if mode&0o010 == 0 {
+				return false
+			}
+		case mode&0o001 == 0:
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
 }
 
 func chown(path string, cred *syscall.Credential) error {
