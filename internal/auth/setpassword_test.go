@@ -93,3 +93,54 @@ func TestPasswordLinkRefusals(t *testing.T) {
 		t.Errorf("a refused link was used up: %v", err)
 	}
 }
+
+// Two submissions of one link at once (a double click, or the link in two
+// hands): exactly one sets the password. The test holds the link's row
+// until both are waiting on it, so the two really meet.
+func TestPasswordLinkWorksOnceUnderRace(t *testing.T) {
+	e := newEnv(t)
+	token := e.issueLink(t, time.Hour)
+	hold, err := e.owner.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(e.ctx)
+	if _, err := hold.Exec(e.ctx, `SELECT 1 FROM password_links WHERE id_hash = $1 FOR UPDATE`, auth.Hash(token)); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, pw := range []string{"first racing password", "second racing password"} {
+		go func() {
+			_, err := e.svc.SetPasswordByLink(e.ctx, token, pw, "")
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 submissions reached the link's lock", waiting)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := e.owner.QueryRow(e.ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND usename = 'koto_app' AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hold.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ok, used int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, auth.ErrLinkUsed):
+			used++
+		default:
+			t.Errorf("unexpected: %v", err)
+		}
+	}
+	if ok != 1 || used != 1 {
+		t.Errorf("%d succeeded and %d were told the link was used, want 1 and 1", ok, used)
+	}
+}
