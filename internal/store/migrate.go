@@ -34,7 +34,8 @@ func withProvider(ctx context.Context, url string, fn func(*goose.Provider) erro
 		return err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(),
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(riverMigrations(url)...))
 	if err != nil {
 		return err
 	}
@@ -73,17 +74,20 @@ func (db *DB) CurrentVersion(ctx context.Context) (int64, error) {
 	return v, err
 }
 
-// LatestVersion is the newest migration this binary carries.
+// LatestVersion is the newest migration this binary carries, SQL or River.
 func LatestVersion() int64 {
 	entries, _ := fs.ReadDir(Migrations(), ".")
-	var max int64
+	var latest int64
 	for _, e := range entries {
 		var v int64
-		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err == nil && v > max {
-			max = v
+		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err == nil {
+			latest = max(latest, v)
 		}
 	}
-	return max
+	for _, step := range riverSteps {
+		latest = max(latest, step.version)
+	}
+	return latest
 }
 
 var _ = stdlib.GetDefaultDriver

@@ -26,6 +26,13 @@ var globalTables = map[string]string{
 	"goose_db_version": "migration bookkeeping",
 	"login_failures":   "throttle counters keyed by a hash, shared by every tenant",
 	"live_channels":    "sequence numbers of live event channels",
+	// River's job queue: a job's arguments name a tenant and row ids, never
+	// a person, and its worker reads the rows under that tenant.
+	"river_job":          "durable jobs, ids only",
+	"river_leader":       "which instance runs the periodic jobs",
+	"river_migration":    "River's migration bookkeeping",
+	"river_queue":        "job queue settings",
+	"river_notification": "River's notification outbox (unused on PostgreSQL)",
 }
 
 // rlsTenant is one municipality's fixture rows, by the ids later rows need.

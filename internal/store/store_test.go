@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
@@ -97,5 +100,35 @@ func TestAppLoginCannotResetRole(t *testing.T) {
 	}
 	if session != store.AppRole || current != store.AppRole {
 		t.Fatalf("after RESET ROLE: session_user %s, current_user %s", session, current)
+	}
+}
+
+// River's tables come with `portal migrate`, at the schema version the River
+// this binary is built with expects; the app role works the queue but cannot
+// rewrite River's record of its schema.
+func TestRiverSchemaIsCurrent(t *testing.T) {
+	db, url := testdb.New(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Validate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK {
+		t.Fatalf("River's schema is behind the River this binary uses (%v): add a step to riverSteps in river.go", res.Messages)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO river_job (kind, args, queue, max_attempts, state) VALUES ('probe', '{}', 'default', 1, 'available')`); err != nil {
+		t.Errorf("app role cannot insert a job: %v", err)
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM river_migration`); err == nil {
+		t.Error("app role may delete River's migration records")
 	}
 }
