@@ -267,13 +267,12 @@ func (s *Server) submitCallNext(c *fiber.Ctx) error {
 	if f.desk == 0 {
 		return backToQueue(c, f.sp.Slug, f.query, "queue.pick_desk", true)
 	}
-	t, err := s.queue.CallNext(c.UserContext(), f.p.Tenant, f.sp.ID, f.desk, f.p.StaffID, f.topics, f.p.Languages)
+	_, err = s.queue.CallNext(c.UserContext(), f.p.Tenant, f.sp.ID, f.desk, f.p.StaffID, f.topics, f.p.Languages)
 	if errors.Is(err, queue.ErrQueueEmpty) {
 		return backToQueue(c, f.sp.Slug, f.query, "queue.empty", true)
 	} else if err != nil {
 		return err
 	}
-	s.notifyCalled(f.p.Tenant, f.sp.ID, t)
 	return backToQueue(c, f.sp.Slug, f.query, "", false)
 }
 
@@ -289,19 +288,14 @@ func (s *Server) submitTicketAction(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	ctx := c.UserContext()
-	var t queue.Ticket
 	switch c.Params("action") {
 	case "call":
 		if desk == 0 {
 			return backToQueue(c, sp.Slug, q, "queue.pick_desk", true)
 		}
-		if t, err = s.queue.Call(ctx, p.Tenant, sp.ID, id, desk, p.StaffID); err == nil {
-			s.notifyCalled(p.Tenant, sp.ID, t)
-		}
+		_, err = s.queue.Call(ctx, p.Tenant, sp.ID, id, desk, p.StaffID)
 	case "recall":
-		if t, err = s.queue.Recall(ctx, p.Tenant, sp.ID, id); err == nil {
-			s.notifyCalled(p.Tenant, sp.ID, t)
-		}
+		_, err = s.queue.Recall(ctx, p.Tenant, sp.ID, id)
 	case "no-show":
 		_, err = s.queue.NoShow(ctx, p.Tenant, sp.ID, id)
 	case "start":

@@ -54,7 +54,6 @@ type Server struct {
 	stats       *stats.Service
 	push        *push.Sender
 	hub         *live.Hub
-	pushSlots   chan struct{} // Web Push sends in flight
 	demoDevices []auth.Device
 	phrases     string // the display's spoken call in every language, as JSON
 	assets      *static.Assets
@@ -76,7 +75,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub, pushSlots: make(chan struct{}, pushSlotCount)}
+		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub}
 	if d.Config.Demo {
 		s.demoDevices = d.DemoDevices
 	}

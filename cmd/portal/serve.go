@@ -18,6 +18,7 @@ import (
 	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/devdb"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
@@ -143,11 +144,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	queues := queue.New(db, nil)
 	queues.FloodLimit = cfg.KioskFloodLimit
-	go closeDays(liveCtx, queues, logger)
+	// Durable jobs: ticket pushes and the day closing. Not tied to ctx,
+	// which ends at SIGTERM: the jobs in hand get to finish below.
+	work := jobs.New(db, jobs.Options{Logger: logger, Sender: sender})
+	queues.Register(work, catalog)
+	if err := work.Start(context.Background()); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := work.Stop(sctx); err != nil {
+			logger.Warn("stopping the job queue", "err", err)
+		}
+	}()
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
 		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
-		Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
+		Collectors: []prometheus.Collector{live.Collector(hub, listener), work.Collector()}})
 	if err != nil {
 		return err
 	}
@@ -193,27 +207,6 @@ func serveOps(cfg config.Config, srv *portal.Server, logger *slog.Logger) (stop 
 	go func() { _ = ops.Serve(ln) }()
 	logger.Info("metrics and profiler are listening", "addr", ln.Addr().String())
 	return func() { _ = ops.Close() }, nil
-}
-
-// closeDays closes, every few minutes, the tickets left waiting after a
-// service point's closing time and forgets their follow links and push
-// subscriptions. Every instance may run it: closing is idempotent and each
-// ticket is closed under a row lock.
-func closeDays(ctx context.Context, q *queue.Service, logger *slog.Logger) {
-	tick := time.NewTicker(5 * time.Minute)
-	defer tick.Stop()
-	for {
-		if n, err := q.CloseAllDue(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("closing the service day failed", "err", err)
-		} else if n > 0 {
-			logger.Info("closed tickets left at closing time", "tickets", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // pushSender builds the Web Push sender, or nil (push off) without keys.

@@ -102,6 +102,9 @@ func (s *Service) callLocked(ctx context.Context, tx pgx.Tx, ticketID, deskID, s
 	if err != nil {
 		return Ticket{}, err
 	}
+	if err := s.enqueuePushes(ctx, tx, t, true); err != nil {
+		return Ticket{}, err
+	}
 	return t, publish(ctx, tx, EventCalled, t)
 }
 
@@ -142,7 +145,11 @@ func (s *Service) change(ctx context.Context, tenant, spID, ticketID int64, from
 func (s *Service) Recall(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
 	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventRecalled,
 		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
-			return updateTicket(ctx, tx, ticketID, `recalls = recalls + 1, last_called_at = $2`, s.clock())
+			t, err := updateTicket(ctx, tx, ticketID, `recalls = recalls + 1, last_called_at = $2`, s.clock())
+			if err != nil {
+				return Ticket{}, err
+			}
+			return t, s.enqueuePushes(ctx, tx, t, false)
 		})
 }
 

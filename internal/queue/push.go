@@ -4,8 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/push"
 )
 
 // Push is the Web Push subscription a visitor's phone gave for one ticket.
@@ -67,22 +74,145 @@ func (s *Service) PushFor(ctx context.Context, tenant, ticketID int64) (Push, er
 	return p, nil
 }
 
-// MarkNearSent claims the one "your turn is near" notice of a ticket: it
-// reports true to exactly one caller, so two workers never both send it.
-func (s *Service) MarkNearSent(ctx context.Context, tenant, ticketID int64) (bool, error) {
-	var n int64
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE ticket_push SET near_sent = true WHERE ticket_id = $1 AND NOT near_sent`, ticketID)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n == 1, err
-}
-
 // DropPush deletes a ticket's push subscription, e.g. when the push service
 // reports it gone.
 func (s *Service) DropPush(ctx context.Context, tenant, ticketID int64) error {
 	return s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
 		return dropPush(ctx, tx, ticketID)
 	})
+}
+
+// Notices a ticket's phone gets by Web Push.
+const (
+	NoticeCalled = "called" // called to a desk, or recalled
+	NoticeNear   = "near"   // among the first nearPositions in the line
+)
+
+// nearPositions is how close to the front a ticket is when its phone is told
+// "your turn is near".
+const nearPositions = 3
+
+// ticketPushTTL is how long a ticket's notice is worth delivering.
+const ticketPushTTL = 10 * time.Minute
+
+// TicketPush is the job that tells one ticket's phone a notice. It carries
+// ids only: the worker reads the ticket and its subscription under the
+// tenant, so a ticket closed meanwhile (its subscription deleted) gets
+// nothing.
+type TicketPush struct {
+	Tenant   int64  `json:"tenant"`
+	TicketID int64  `json:"ticket_id"`
+	Notice   string `json:"notice"`
+}
+
+// Kind names the job in River's table.
+func (TicketPush) Kind() string { return "ticket_push" }
+
+// InsertOpts: the news is stale within minutes, so a few attempts will do.
+func (TicketPush) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
+
+// enqueuePushes enqueues, in the transaction that calls t, the push to t's
+// phone and, with near, the "your turn is near" pushes to the phones now at
+// the front of the line. Each near notice is claimed here, in the same
+// transaction as its job, so it goes out once; a claim another call holds
+// is skipped, not waited for (that call sends it, or rolls back and leaves
+// it for the next). Without push nothing is enqueued.
+func (s *Service) enqueuePushes(ctx context.Context, tx pgx.Tx, t Ticket, near bool) error {
+	if s.jobs == nil || !s.jobs.Pushing() {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+		WITH front AS (
+			SELECT id FROM tickets
+			WHERE $4 AND service_point_id = $2 AND service_day = $3 AND state = 'waiting'
+			ORDER BY created_at, id LIMIT $5),
+		claim AS (
+			SELECT p.ticket_id FROM ticket_push p JOIN front ON front.id = p.ticket_id
+			WHERE NOT p.near_sent
+			FOR UPDATE OF p SKIP LOCKED),
+		near AS (
+			UPDATE ticket_push p SET near_sent = true FROM claim WHERE p.ticket_id = claim.ticket_id
+			RETURNING p.ticket_id)
+		SELECT koto_tenant(), ticket_id, 'near' FROM near
+		UNION ALL
+		SELECT koto_tenant(), ticket_id, 'called' FROM ticket_push WHERE ticket_id = $1`,
+		t.ID, t.ServicePointID, t.ServiceDay, near, nearPositions)
+	if err != nil {
+		return err
+	}
+	pushes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (river.JobArgs, error) {
+		var p TicketPush
+		return p, r.Scan(&p.Tenant, &p.TicketID, &p.Notice)
+	})
+	if err != nil {
+		return err
+	}
+	return s.jobs.InsertTx(ctx, tx, pushes...)
+}
+
+// ticketPushWorker sends TicketPush jobs.
+type ticketPushWorker struct {
+	river.WorkerDefaults[TicketPush]
+	q       *Service
+	jobs    *jobs.Service
+	catalog *i18n.Catalog
+}
+
+// ticketMessage is what the service worker shows; it names no one.
+type ticketMessage struct {
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	Lang   string `json:"lang"`
+	Dir    string `json:"dir"`
+	Tag    string `json:"tag"`
+	Ticket int64  `json:"ticket"`
+	Urgent bool   `json:"urgent,omitempty"`
+}
+
+func (w *ticketPushWorker) Work(ctx context.Context, job *river.Job[TicketPush]) error {
+	a := job.Args
+	var t Ticket
+	var subscription []byte
+	err := w.q.db.InTenant(ctx, a.Tenant, func(tx pgx.Tx) error {
+		var err error
+		if t, err = scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`WHERE t.id = $1`, a.TicketID)); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT subscription FROM ticket_push WHERE ticket_id = $1`, a.TicketID).Scan(&subscription)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // the ticket, or its subscription, is gone
+	}
+	if err != nil {
+		return err
+	}
+	titleKey, bodyKey, urgency, want := "push.called_title", "push.called_body", push.UrgencyHigh, Called
+	if a.Notice == NoticeNear {
+		titleKey, bodyKey, urgency, want = "push.near_title", "push.near_body", push.UrgencyNormal, Waiting
+	}
+	if t.State != want {
+		return nil // the news is overtaken: served, called, closed
+	}
+	lang, ok := w.catalog.Lookup(t.Language)
+	if !ok {
+		lang, _ = w.catalog.Lookup(i18n.Default)
+	}
+	tr := w.catalog.For(lang)
+	name := fmt.Sprintf("ticket-%d", t.ID)
+	payload, err := json.Marshal(ticketMessage{
+		Title: tr.Get(titleKey, "Number", t.Label()), Body: tr.Get(bodyKey, "Number", t.Label(), "Desk", t.DeskName),
+		Lang: lang.Code, Dir: lang.Dir(), Tag: name, Ticket: t.ID, Urgent: a.Notice == NoticeCalled,
+	})
+	if err != nil {
+		return err
+	}
+	// One topic per ticket: a "called" replaces a "near" still undelivered.
+	msg := push.Message{Payload: payload, TTL: ticketPushTTL, Urgency: urgency, Topic: w.jobs.Topic(name)}
+	gone, err := w.jobs.Push(ctx, job.JobRow, subscription, msg)
+	if gone {
+		if derr := w.q.DropPush(ctx, a.Tenant, t.ID); derr != nil {
+			return derr
+		}
+	}
+	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/store"
@@ -36,6 +37,9 @@ type Service struct {
 	RecentCalls int
 
 	zones sync.Map // time-zone name → *time.Location
+
+	// jobs enqueues the queue's pushes; nil until Register.
+	jobs *jobs.Service
 }
 
 // New returns a Service; now is the clock (time.Now in production, a fake

@@ -25,6 +25,7 @@ import (
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
@@ -193,8 +194,15 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if s.queue != nil {
 		s.queue(queues)
 	}
+	work := jobs.New(db, jobs.Options{Logger: logger, Sender: s.push})
+	queues.Register(work, catalog)
+	if err := work.Start(context.Background()); err != nil {
+		stopLive()
+		_ = ln.Close()
+		t.Fatalf("portaltest: start the job queue: %v", err)
+	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: []prometheus.Collector{live.Collector(hub, listener)}})
+		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: []prometheus.Collector{live.Collector(hub, listener), work.Collector()}})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)
@@ -216,6 +224,11 @@ func Start(t testing.TB, opts ...Option) *Instance {
 			}
 		case <-time.After(shutdownTimeout):
 			t.Errorf("portaltest: the server did not stop within %s", shutdownTimeout)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := work.Stop(ctx); err != nil {
+			t.Errorf("portaltest: stop the job queue: %v", err)
 		}
 	})
 
