@@ -15,8 +15,8 @@ import (
 // closing time has passed, become not_served. No visit is recorded for them
 // (no visit happened); statistics count them by state. The follow tokens and
 // push subscriptions of every earlier day are deleted, as the privacy rules
-// ask; today's tokens keep working until midnight so a phone can still read
-// how its ticket ended.
+// ask, with the live channels of those tickets; today's tokens keep working
+// until midnight so a phone can still read how its ticket ended.
 func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int, err error) {
 	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
 		sp, err := s.loadServicePoint(ctx, tx, spID)
@@ -49,6 +49,20 @@ func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int,
 		if _, err := tx.Exec(ctx, `
 			UPDATE tickets SET token_hash = NULL, token_expires_at = NULL
 			WHERE service_point_id = $1 AND service_day < $2 AND token_hash IS NOT NULL`, spID, today); err != nil {
+			return err
+		}
+		// Nobody can follow those tickets any more, so their live channels
+		// (TicketChannel) go too; the ones closed just now keep theirs until
+		// the next run, for the event below. A week back is ample: this runs
+		// every few minutes, and the window keeps it to an index range.
+		closedIDs := make([]int64, len(tickets))
+		for i, t := range tickets {
+			closedIDs[i] = t.ID
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM live_channels c USING tickets t
+			WHERE t.service_point_id = $1 AND t.service_day < $2 AND t.service_day >= $2::date - 7
+			  AND t.id <> ALL ($3) AND c.channel = 'ticket:' || t.id`, spID, today, closedIDs); err != nil {
 			return err
 		}
 		if closed == 0 {
