@@ -20,8 +20,12 @@
 (function () {
   'use strict';
 
+  // A waiting room cannot wait: once the instance is back, every screen
+  // must be true again within seconds, so the backoff stops doubling at
+  // 2 s (each try waits between half and all of it, so that a hundred
+  // screens do not knock at the same instant).
   var MIN_BACKOFF = 500; // ms
-  var MAX_BACKOFF = 10000;
+  var MAX_BACKOFF = 2000;
   // Browsers cannot see websocket pings, so the page pings in a message of
   // its own and gives up on a socket that has said nothing for too long.
   var PING_EVERY = 25000;
