@@ -66,10 +66,12 @@ func TestComesBackAfterSIGKILL(t *testing.T) {
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(page)
-	if m == nil {
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil || key == nil {
 		t.Fatal("no kiosk form")
 	}
-	resp, err = c.PostForm(base+"/kiosk/demo/tickets", url.Values{"_csrf": {string(m[1])}, "lang": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
+	resp, err = c.PostForm(base+"/kiosk/demo/tickets", url.Values{"_csrf": {string(m[1])}, "key": {string(key[1])},
+		"lang": {"en"}, "topic": {"1"}, "interpreter": {"0"}})
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("take a ticket: %v %v", err, resp)
 	}
