@@ -87,6 +87,13 @@ func TestStatsPageInBrowser(t *testing.T) {
 				if !right {
 					t.Error("the Arabic language chart does not grow from the right")
 				}
+				// Time runs from the right too: the first day's column is
+				// right of the last one's.
+				fromRight := browsertest.Eval[bool](ctx, t, `(function(){var bs=document.querySelector('#chart-days-title').closest('svg').querySelectorAll('rect.bar');
+					return bs.length > 1 && bs[0].x.baseVal.value > bs[bs.length-1].x.baseVal.value})()`)
+				if !fromRight {
+					t.Error("the Arabic daily chart runs from the left")
+				}
 			}
 			// axe checks what the browser can see: open every table too.
 			browsertest.Eval[bool](ctx, t, `document.querySelectorAll('details').forEach(d => d.open = true), true`)

@@ -122,11 +122,12 @@ func hbarChart(id, title, desc, dir string, cats, series []string, values [][]fl
 }
 
 // columnChart draws a series in time order (days, weeks, hours) as
-// columns from left to right, in every language, like the dates under
-// them. Values are written above the columns while they fit; tick labels
-// are thinned to stay readable.
-func columnChart(id, title, desc string, ticks []string, values []float64) *svgChart {
-	ch := &svgChart{ID: id, Title: title, Desc: desc, Width: chartWidth, Height: colHeight, Dir: "ltr"}
+// columns, time running in the page's reading direction: from the right
+// on a right-to-left page, as its tables and text run. Values are written
+// above the columns while they fit; tick labels are thinned to stay
+// readable.
+func columnChart(id, title, desc, dir string, ticks []string, values []float64) *svgChart {
+	ch := &svgChart{ID: id, Title: title, Desc: desc, Width: chartWidth, Height: colHeight, Dir: dir}
 	n := len(values)
 	if n == 0 {
 		return ch
@@ -146,6 +147,9 @@ func columnChart(id, title, desc string, ticks []string, values []float64) *svgC
 	every := max(1, int(math.Ceil(44/slot)))
 	for i, v := range values {
 		cx := chartPad + slot*float64(i) + slot/2
+		if dir == "rtl" {
+			cx = chartWidth - cx
+		}
 		h := v * scale
 		if h > 0 {
 			ch.Bars = append(ch.Bars, svgBar{X: cx - barW/2, Y: base - h, W: barW, H: h, Class: "bar"})

@@ -350,7 +350,7 @@ func statsFigures(t *i18n.T, r *stats.Report) []statsFigure {
 		days.Rows = append(days.Rows, statsRow{Header: d.Label, Cells: []stats.Cell{stats.Count(d.N)}})
 	}
 	figs = append(figs, statsFigure{ID: "days", Heading: t.Get("stats.by.day"),
-		Chart:  columnChart("days", t.Get("stats.by.day"), statsDesc(t, dayLabels, dayValues), dayTicks, dayValues),
+		Chart:  columnChart("days", t.Get("stats.by.day"), statsDesc(t, dayLabels, dayValues), t.Lang.Dir(), dayTicks, dayValues),
 		Tables: []statsTable{days}})
 
 	// Visits per ISO week, and by topic.
@@ -372,7 +372,7 @@ func statsFigures(t *i18n.T, r *stats.Report) []statsFigure {
 		weeks.Rows = append(weeks.Rows, row)
 	}
 	figs = append(figs, statsFigure{ID: "weeks", Heading: t.Get("stats.by.week"), Note: t.Get("stats.weeks_note"),
-		Chart:  columnChart("weeks", t.Get("stats.by.week"), statsDesc(t, weekLabels, weekValues), weekLabels, weekValues),
+		Chart:  columnChart("weeks", t.Get("stats.by.week"), statsDesc(t, weekLabels, weekValues), t.Lang.Dir(), weekLabels, weekValues),
 		Tables: []statsTable{weeks}})
 
 	figs = append(figs,
@@ -494,7 +494,7 @@ func statsHours(t *i18n.T, r *stats.Report) *statsHourGrid {
 		values = append(values, float64(byHour[h]))
 	}
 	heading := t.Get("stats.by.hour")
-	g.Chart = columnChart("hours", heading, statsDesc(t, g.Hours, values), ticks, values)
+	g.Chart = columnChart("hours", heading, statsDesc(t, g.Hours, values), t.Lang.Dir(), ticks, values)
 	for d := range 7 {
 		row := statsHourRow{Weekday: t.Get("stats.weekday." + strconv.Itoa(d+1))}
 		for h := first; h <= last; h++ {
