@@ -1,11 +1,9 @@
 package portal
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -25,41 +23,27 @@ type peoplePage struct {
 
 // showPeople lists the staff the lead or admin may administer.
 func (s *Server) showPeople(c *fiber.Ctx) error {
-	actor := principal(c)
-	if !actor.IsLeadAnywhere() {
-		return errForbidden
+	staff, err := s.org.Staff(c.UserContext(), principal(c))
+	if err != nil {
+		return err
 	}
 	page := peoplePage{Page: s.page(c, ""), Saved: c.Query("saved") != ""}
 	page.Body = "staff setup"
 	page.Title = page.T.Get("people.title")
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		members, err := org.ListMembersFor(ctx, tx, actor)
-		if err != nil {
-			return err
-		}
-		names, err := servicePointNames(ctx, tx, page.T.Lang.Code)
-		if err != nil {
-			return err
-		}
-		for _, m := range members {
-			page.People = append(page.People, personRow{Member: m, Roles: describeGrants(page.T, m.Grants, names)})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+	names := servicePointNames(staff.Points, page.T.Lang.Code)
+	for _, m := range staff.Members {
+		page.People = append(page.People, personRow{Member: m, Roles: describeGrants(page.T, m.Grants, names)})
 	}
 	return s.render(c, "people", page)
 }
 
-// servicePointNames maps the tenant's service points to their names.
-func servicePointNames(ctx context.Context, tx pgx.Tx, lang string) (map[int64]string, error) {
-	points, err := org.ListServicePoints(ctx, tx)
+// servicePointNames maps service points to their names in lang.
+func servicePointNames(points []org.ServicePoint, lang string) map[int64]string {
 	names := make(map[int64]string, len(points))
 	for _, sp := range points {
 		names[sp.ID] = spName(sp, lang)
 	}
-	return names, err
+	return names
 }
 
 // describeGrant says a role in words: "Lead – Demo service point".

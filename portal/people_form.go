@@ -1,8 +1,6 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 	"slices"
 	"strconv"
@@ -11,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
@@ -43,9 +40,9 @@ var languageCodes = func() []string {
 
 // decodePersonForm reads the staff form. E-mail and the first password are
 // given once, when the account is made. Roles come as "role:servicePoint"
-// (0: the whole municipality) and must name a service point in
-// servicePoints; whether the actor may grant them is the domain's call.
-func decodePersonForm(v url.Values, isNew bool, servicePoints map[int64]bool) (personInput, forms.Errors) {
+// (0: the whole municipality) and must name a service point the form
+// offers; whether the actor may grant them is the domain's call.
+func decodePersonForm(v url.Values, isNew bool, offered func(servicePointID int64) bool) (personInput, forms.Errors) {
 	f := forms.New(v)
 	in := personInput{Name: f.Text("name", true, maxNameLen)}
 	if isNew {
@@ -55,7 +52,7 @@ func decodePersonForm(v url.Values, isNew bool, servicePoints map[int64]bool) (p
 	in.Languages = f.Choices("languages", languageCodes...)
 	in.Locale = f.Choice("locale", true, languageCodes...)
 	in.Active = f.Bool("active")
-	in.Grants = decodeGrants(f, "role", servicePoints)
+	in.Grants = decodeGrants(f, "role", offered)
 	return in, f.Errors
 }
 
@@ -78,7 +75,7 @@ func decodePassword(f *forms.Form, field string) string {
 	return ""
 }
 
-func decodeGrants(f *forms.Form, field string, servicePoints map[int64]bool) []auth.Grant {
+func decodeGrants(f *forms.Form, field string, offered func(int64) bool) []auth.Grant {
 	var out []auth.Grant
 	for _, raw := range f.Values[field] {
 		role, sp, ok := strings.Cut(raw, ":")
@@ -86,7 +83,7 @@ func decodeGrants(f *forms.Form, field string, servicePoints map[int64]bool) []a
 		switch {
 		case !ok || err != nil || id < 0 || strconv.FormatInt(id, 10) != sp:
 		case role != auth.RoleExpert && role != auth.RoleLead && role != auth.RoleAdmin:
-		case id != 0 && !servicePoints[id]:
+		case id != 0 && !offered(id):
 		case role == auth.RoleAdmin && id != 0: // an admin role is always municipality-wide
 		default:
 			if g := (auth.Grant{Role: role, ServicePointID: id}); !slices.Contains(out, g) {
@@ -131,15 +128,10 @@ type personPage struct {
 	Saved     bool
 }
 
-// grantable is the service points in which the actor may give some role.
-func grantable(actor auth.Principal, points []org.ServicePoint) map[int64]bool {
-	out := map[int64]bool{}
-	for _, sp := range points {
-		if org.CanGrant(actor, auth.Grant{Role: auth.RoleExpert, ServicePointID: sp.ID}) {
-			out[sp.ID] = true
-		}
-	}
-	return out
+// offeredBy tells in which service points the form offers the actor some
+// role: those where they may give one, which their roles alone decide.
+func offeredBy(actor auth.Principal) func(int64) bool {
+	return func(id int64) bool { return org.CanGrant(actor, auth.Grant{Role: auth.RoleExpert, ServicePointID: id}) }
 }
 
 // roleGroups lays out the role boxes the actor may tick: an admin every
@@ -182,71 +174,25 @@ func (s *Server) submitPerson(c *fiber.Ctx) error {
 		return err
 	}
 	isNew := id == 0
-	if isNew && !actor.IsLeadAnywhere() {
-		return errForbidden
-	}
 	v := formValues(c)
-	var scope map[int64]bool
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		if !isNew {
-			if _, err := org.MemberForChange(ctx, tx, actor, id); err != nil {
-				return err
-			}
-		}
-		points, err := org.ListServicePoints(ctx, tx)
-		scope = grantable(actor, points)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	in, errs := decodePersonForm(v, isNew, scope)
+	in, errs := decodePersonForm(v, isNew, offeredBy(actor))
 	if len(errs) > 0 {
 		return s.renderPersonPage(c, fiber.StatusUnprocessableEntity, v, errs)
 	}
-	// Hashing takes a moment and much memory: done before the transaction
-	// so no connection waits on it.
-	var hash string
+	m := org.Member{ID: id, Email: in.Email, Name: in.Name, Languages: in.Languages, Locale: in.Locale,
+		Active: in.Active, Grants: in.Grants}
 	if isNew {
-		if hash, err = auth.HashPassword(in.Password); err != nil {
-			return err
+		// Hashing takes a moment and much memory: done before the
+		// transaction so no connection waits on it.
+		hash, herr := auth.HashPassword(in.Password)
+		if herr != nil {
+			return herr
 		}
+		err = s.org.CreateMember(c.UserContext(), actor, &m, hash)
+	} else {
+		err = s.org.UpdateMember(c.UserContext(), actor, &m)
 	}
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		m := org.Member{ID: id, Email: in.Email, Name: in.Name, Languages: in.Languages, Locale: in.Locale,
-			Active: in.Active, Grants: in.Grants}
-		var err error
-		if isNew {
-			err = org.CreateMember(ctx, tx, actor, &m, hash)
-		} else {
-			var old org.Member
-			if old, err = org.MemberForChange(ctx, tx, actor, id); err != nil {
-				return err
-			}
-			// The form offers only the roles this actor may change; the
-			// others stay as they are.
-			for _, g := range old.Grants {
-				if !org.CanGrant(actor, g) {
-					m.Grants = append(m.Grants, g)
-				}
-			}
-			err = org.UpdateMember(ctx, tx, actor, &m)
-		}
-		switch {
-		case errors.Is(err, org.ErrEmailInUse):
-			errs["email"] = "people.email_taken"
-		case errors.Is(err, org.ErrOwnAdmin):
-			errs["role"] = "people.own_admin"
-		case errors.Is(err, org.ErrOwnAccount):
-			errs["active"] = "people.own_account"
-		case errors.Is(err, org.ErrBadGrant):
-			errs["role"] = "form.invalid_choice"
-		default:
-			return err
-		}
-		return errFormInvalid
-	})
-	if errors.Is(err, errFormInvalid) {
+	if fieldError(errs, err) {
 		return s.renderPersonPage(c, fiber.StatusUnprocessableEntity, v, errs)
 	} else if err != nil {
 		return err
@@ -263,56 +209,33 @@ func (s *Server) renderPersonPage(c *fiber.Ctx, status int, typed url.Values, er
 	if err != nil {
 		return err
 	}
+	form, err := s.org.MemberForm(c.UserContext(), actor, id, typed == nil)
+	if err != nil {
+		return err
+	}
+	m := form.Member
 	page := personPage{Page: s.page(c, ""), New: id == 0, ID: id, Languages: i18n.Languages,
 		Saved: c.Query("saved") != "" && typed == nil}
 	page.Body = "staff setup"
 	t := page.T
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		var m org.Member
-		var err error
-		switch {
-		case page.New:
-			if !actor.IsLeadAnywhere() {
-				return errForbidden
-			}
-			m = org.Member{Locale: i18n.Default, Active: true}
-		case typed == nil:
-			m, err = org.GetMemberFor(ctx, tx, actor, id)
-		default:
-			m, err = org.MemberForChange(ctx, tx, actor, id)
+	page.Groups = roleGroups(t, actor, form.Points, page.New)
+	names := servicePointNames(form.Points, t.Lang.Code)
+	for _, g := range m.Grants {
+		if !org.CanGrant(actor, g) {
+			page.Other = append(page.Other, describeGrant(t, g, names))
 		}
-		if err != nil {
-			return err
-		}
-		points, err := org.ListServicePoints(ctx, tx)
-		if err != nil {
-			return err
-		}
-		page.Groups = roleGroups(t, actor, points, page.New)
-		names := map[int64]string{}
-		for _, sp := range points {
-			names[sp.ID] = spName(sp, t.Lang.Code)
-		}
-		for _, g := range m.Grants {
-			if !org.CanGrant(actor, g) {
-				page.Other = append(page.Other, describeGrant(t, g, names))
-			}
-		}
-		page.Email = m.Email
-		if page.Title = m.Name; page.New {
-			page.Title = t.Get("people.new")
-		}
-		stored := personValues(m)
-		if typed != nil {
-			stored = typed
-		}
-		// A password is never sent back into a page.
-		stored.Del("password")
-		page.Form = newFormView(t, "", stored, errs)
-		return nil
-	})
-	if err != nil {
-		return err
 	}
+	page.Email = m.Email
+	if page.Title = m.Name; page.New {
+		page.Title = t.Get("people.new")
+		m.Locale = i18n.Default
+	}
+	stored := personValues(m)
+	if typed != nil {
+		stored = typed
+	}
+	// A password is never sent back into a page.
+	stored.Del("password")
+	page.Form = newFormView(t, "", stored, errs)
 	return s.renderStatus(c, status, "people_form", page)
 }

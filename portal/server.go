@@ -17,6 +17,7 @@ import (
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/stats"
@@ -52,6 +53,7 @@ type Server struct {
 	auth        *auth.Service
 	queue       *queue.Service
 	stats       *stats.Service
+	org         *org.Service
 	push        *push.Sender
 	hub         *live.Hub
 	demoDevices []auth.Device
@@ -90,7 +92,7 @@ func New(d Deps) (*Server, error) {
 		s.queue = queue.New(d.DB, nil)
 	}
 	if d.DB != nil {
-		s.stats = stats.New(d.DB)
+		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
 	}
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err

@@ -1,68 +1,16 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
 )
-
-// errFormInvalid rolls a transaction back when the domain refused what
-// was typed (a taken address name, say); the handler then shows the form
-// again with the field error.
-var errFormInvalid = errors.New("portal: the form has errors")
-
-// inTenant runs fn in the staff member's tenant transaction and turns the
-// domain's answers into pages: not found is 404, not allowed is 403, with
-// the refusal's access-log row written after the rollback.
-func (s *Server) inTenant(c *fiber.Ctx, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	ctx := c.UserContext()
-	err := s.db.InTenant(ctx, principal(c).Tenant, func(tx pgx.Tx) error { return fn(ctx, tx) })
-	switch {
-	case err == nil || errors.Is(err, errFormInvalid):
-		return err
-	case errors.Is(err, org.ErrForbidden):
-		if lerr := org.RecordRefusal(ctx, s.db, err); lerr != nil {
-			return lerr
-		}
-		return errForbidden
-	case errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows):
-		return errNotFound
-	}
-	return err
-}
-
-// servicePointParam resolves :sp inside the tenant's transaction, so
-// another municipality's service point is simply not found.
-func servicePointParam(ctx context.Context, tx pgx.Tx, c *fiber.Ctx) (org.ServicePoint, error) {
-	slug, err := slugParam(c)
-	if err != nil {
-		return org.ServicePoint{}, err
-	}
-	return org.GetServicePointBySlug(ctx, tx, slug)
-}
-
-// managedServicePoint is servicePointParam for pages only the service
-// point's lead or an admin may open.
-func managedServicePoint(ctx context.Context, tx pgx.Tx, c *fiber.Ctx) (org.ServicePoint, error) {
-	sp, err := servicePointParam(ctx, tx, c)
-	if err != nil {
-		return sp, err
-	}
-	if !principal(c).CanManage(sp.ID) {
-		return sp, errForbidden
-	}
-	return sp, nil
-}
 
 // formView is one form as a template shows it: what was typed (or what is
 // stored, on first view) and the problem with each field, translated.
@@ -161,26 +109,47 @@ type setupPage struct {
 // sees them all and may add one.
 func (s *Server) showSetup(c *fiber.Ctx) error {
 	actor := principal(c)
-	if !actor.IsLeadAnywhere() {
-		return errForbidden
-	}
-	p := s.page(c, "")
-	p.Title = p.T.Get("setup.title")
-	page := setupPage{Page: p, IsAdmin: actor.IsAdmin()}
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		points, err := org.ListServicePoints(ctx, tx)
-		for _, sp := range points {
-			if actor.CanManage(sp.ID) {
-				page.Points = append(page.Points, sp)
-			}
-		}
-		return err
-	})
+	points, err := s.org.ManagedServicePoints(c.UserContext(), actor)
 	if err != nil {
 		return err
 	}
-	return s.render(c, "setup", page)
+	p := s.page(c, "")
+	p.Title = p.T.Get("setup.title")
+	return s.render(c, "setup", setupPage{Page: p, Points: points, IsAdmin: actor.IsAdmin()})
 }
 
 // Name is a service point's name in the page's language.
 func (p setupPage) Name(sp org.ServicePoint) string { return spName(sp, p.T.Lang.Code) }
+
+// setupRow is a kind of row a service point's set-up saves from a form of
+// its own: a desk, a topic, a referral service.
+type setupRow struct {
+	kind   string // names the form ("desk-12") and the notice after saving (?saved=desk)
+	anchor string // where the service point page lists these rows
+	// save decodes the form and saves the row (id 0: a new one); errs are
+	// the form's field errors, err the domain's answer.
+	save func(c *fiber.Ctx, slug string, id int64, v url.Values) (errs forms.Errors, err error)
+	// again shows the form with its errors, as typed.
+	again func(c *fiber.Ctx, key string, v url.Values, errs forms.Errors) error
+}
+
+// submitSetupRow saves a row form: a form with errors comes back filled in
+// (422), a saved row goes back to the service point page.
+func (s *Server) submitSetupRow(c *fiber.Ctx, r setupRow) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	id, key, err := rowParam(c, r.kind)
+	if err != nil {
+		return err
+	}
+	v := formValues(c)
+	errs, err := r.save(c, slug, id, v)
+	if len(errs) > 0 || fieldError(errs, err) {
+		return r.again(c, key, v, errs)
+	} else if err != nil {
+		return err
+	}
+	return c.Redirect("/staff/setup/"+slug+"?saved="+r.kind+"#"+r.anchor, fiber.StatusSeeOther)
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/locales"
@@ -109,8 +110,9 @@ func TestDecodeServicePointForm(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("good form refused: %v", errs)
 	}
-	if in.Slug != "keskusta" || in.Names["ar"] != "مركز الخدمة" || in.TimeZone != "Europe/Helsinki" || len(in.Hours) != 5 ||
-		in.Hours["1"] != (org.Hours{"08:00", "16:00"}) || in.TargetWait != 20 || in.MaxRecalls != 2 {
+	if in.Slug != "keskusta" || in.Names["ar"] != "مركز الخدمة" || in.TimeZone != "Europe/Helsinki" || in.Hours.Always ||
+		!slices.Equal(in.Hours.Days[0], []hours.Span{{From: 8 * 60, To: 16 * 60}}) || len(in.Hours.Days[5]) != 0 ||
+		in.TargetWait != 20 || in.MaxRecalls != 2 {
 		t.Fatalf("decoded %+v", in)
 	}
 	cases := []struct {
@@ -135,6 +137,17 @@ func TestDecodeServicePointForm(t *testing.T) {
 		{"close equals open", false, func(v url.Values) { v.Set("close_2", "08:00") }, "close_2", "setup.close_before_open"},
 		{"bad time", false, func(v url.Values) { v.Set("open_3", "8.00") }, "open_3", "form.invalid_time"},
 		{"missing time", false, func(v url.Values) { v.Del("open_4") }, "open_4", "form.required"},
+		{"lunch break", false, func(v url.Values) { v.Set("close_3", "11:30"); v.Set("open_3_2", "12:30"); v.Set("close_3_2", "16:00") }, "", ""},
+		{"second opening half given", false, func(v url.Values) { v.Set("open_3_2", "17:00") }, "close_3_2", "form.required"},
+		{"second opening backwards", false, func(v url.Values) { v.Set("open_3_2", "18:00"); v.Set("close_3_2", "17:00") }, "close_3_2", "setup.close_before_open"},
+		{"openings overlap", false, func(v url.Values) { v.Set("open_3_2", "15:00"); v.Set("close_3_2", "17:00") }, "open_3_2", "setup.hours_overlap"},
+		{"third opening overlaps the first", false, func(v url.Values) {
+			v.Set("close_3", "11:00")
+			v.Set("open_3_2", "12:00")
+			v.Set("close_3_2", "13:00")
+			v.Set("open_3_3", "10:00")
+			v.Set("close_3_3", "11:30")
+		}, "open_3_3", "setup.hours_overlap"},
 		{"every day closed", false, func(v url.Values) {
 			for d := 1; d <= 7; d++ {
 				v.Set("closed_"+strconv.Itoa(d), "1")
@@ -165,8 +178,23 @@ func TestDecodeServicePointForm(t *testing.T) {
 	v := good()
 	v.Set("always_open", "1")
 	v.Set("open_1", "garbage")
-	if in, errs := decodeServicePointForm(v, false); len(errs) != 0 || len(in.Hours) != 0 {
+	if in, errs := decodeServicePointForm(v, false); len(errs) != 0 || !in.Hours.Always {
 		t.Errorf("always open: %v %v", in.Hours, errs)
+	}
+	// A lunch break keeps both openings, in order, whichever row came first.
+	v = good()
+	v.Set("open_3", "12:30")
+	v.Set("close_3", "15:00")
+	v.Set("open_3_2", "08:00")
+	v.Set("close_3_2", "11:30")
+	in, errs = decodeServicePointForm(v, false)
+	if want := []hours.Span{{From: 8 * 60, To: 11*60 + 30}, {From: 12*60 + 30, To: 15 * 60}}; len(errs) != 0 || !slices.Equal(in.Hours.Days[2], want) {
+		t.Errorf("lunch break: %v %v", in.Hours.Days[2], errs)
+	}
+	// And the form shows them back as stored.
+	back := servicePointValues(org.ServicePoint{Hours: in.Hours})
+	if back.Get("open_3") != "08:00" || back.Get("close_3") != "11:30" || back.Get("open_3_2") != "12:30" || back.Get("close_3_2") != "15:00" {
+		t.Errorf("form values %v", back)
 	}
 }
 
@@ -191,9 +219,14 @@ func FuzzDecodeServicePointForm(f *testing.F) {
 				t.Errorf("accepted time zone %q", in.TimeZone)
 			}
 		}
-		for day, h := range in.Hours {
-			if d, err := strconv.Atoi(day); err != nil || d < 1 || d > 7 || !hhmm.MatchString(h[0]) || !hhmm.MatchString(h[1]) || h[1] <= h[0] {
-				t.Errorf("accepted hours %s: %v", day, h)
+		if err := in.Hours.Check(); err != nil {
+			t.Errorf("accepted hours %+v: %v", in.Hours, err)
+		}
+		for _, spans := range in.Hours.Days {
+			for _, sp := range spans {
+				if !hhmm.MatchString(hours.Clock(sp.From)) || !hhmm.MatchString(hours.Clock(sp.To)) {
+					t.Errorf("accepted hours %v", sp)
+				}
 			}
 		}
 		if ok {
@@ -255,11 +288,16 @@ func FuzzDecodeTopicForm(f *testing.F) {
 	})
 }
 
+// offered is a test's fixed set of service points the form offers.
+func offered(points map[int64]bool) func(int64) bool {
+	return func(id int64) bool { return points[id] }
+}
+
 func TestDecodePersonForm(t *testing.T) {
 	points := map[int64]bool{7: true}
 	v := url.Values{"name": {"Liisa Virtanen"}, "email": {"Liisa.Virtanen@Example.fi"}, "password": {" pitkä salasana "},
 		"languages": {"fi", "ar", "fi"}, "locale": {"sv"}, "active": {"1"}, "role": {"expert:7", "lead:7", "admin:0", "expert:7"}}
-	in, errs := decodePersonForm(v, true, points)
+	in, errs := decodePersonForm(v, true, offered(points))
 	if len(errs) != 0 {
 		t.Fatalf("refused: %v", errs)
 	}
@@ -291,7 +329,7 @@ func TestDecodePersonForm(t *testing.T) {
 				w[k] = slices.Clone(vs)
 			}
 			w.Set(tc.field, tc.value)
-			_, errs := decodePersonForm(w, true, points)
+			_, errs := decodePersonForm(w, true, offered(points))
 			checkErrors(t, errs)
 			if errs[tc.field] != tc.key {
 				t.Errorf("errors %v, want %q on %s", errs, tc.key, tc.field)
@@ -299,7 +337,7 @@ func TestDecodePersonForm(t *testing.T) {
 		})
 	}
 	// E-mail and password belong to new accounts only.
-	if in, errs := decodePersonForm(url.Values{"name": {"x"}, "locale": {"fi"}, "email": {"a@b.fi"}}, false, points); len(errs) != 0 || in.Email != "" {
+	if in, errs := decodePersonForm(url.Values{"name": {"x"}, "locale": {"fi"}, "email": {"a@b.fi"}}, false, offered(points)); len(errs) != 0 || in.Email != "" {
 		t.Errorf("existing account: %+v %v", in, errs)
 	}
 }
@@ -309,7 +347,7 @@ func FuzzDecodePersonForm(f *testing.F) {
 	f.Add("name=Liisa&locale=sv&role=admin%3A0&role=lead%3A2", false)
 	points := map[int64]bool{1: true, 2: true}
 	f.Fuzz(func(t *testing.T, raw string, isNew bool) {
-		in, errs := decodePersonForm(values(raw), isNew, points)
+		in, errs := decodePersonForm(values(raw), isNew, offered(points))
 		checkErrors(t, errs)
 		ok := len(errs) == 0
 		checkText(t, "name", in.Name, maxNameLen)

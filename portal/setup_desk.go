@@ -1,12 +1,9 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
@@ -35,38 +32,12 @@ func deskValues(d org.Desk) url.Values {
 
 // submitDesk adds a desk, or renames and switches one on or off.
 func (s *Server) submitDesk(c *fiber.Ctx) error {
-	id, key, err := rowParam(c, "desk")
-	if err != nil {
-		return err
-	}
-	v := formValues(c)
-	in, errs := decodeDeskForm(v, id == 0)
-	var sp org.ServicePoint
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		if sp, err = managedServicePoint(ctx, tx, c); err != nil {
-			return err
-		}
-		if id != 0 {
-			if _, err := org.GetDesk(ctx, tx, sp.ID, id); err != nil {
-				return err
+	return s.submitSetupRow(c, setupRow{kind: "desk", anchor: "desks", again: s.againOnServicePointPage,
+		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
+			in, errs := decodeDeskForm(v, id == 0)
+			if len(errs) > 0 {
+				return errs, nil
 			}
-		}
-		if len(errs) > 0 {
-			return errFormInvalid
-		}
-		d := org.Desk{ID: id, ServicePointID: sp.ID, Name: in.Name, Active: in.Active}
-		err = org.SaveDesk(ctx, tx, principal(c), &d)
-		if errors.Is(err, org.ErrNameTaken) {
-			errs["name"] = "setup.desk_name_taken"
-			return errFormInvalid
-		}
-		return err
-	})
-	if errors.Is(err, errFormInvalid) {
-		return s.renderServicePointPage(c, fiber.StatusUnprocessableEntity, &failedForm{Key: key, Values: v, Errors: errs})
-	} else if err != nil {
-		return err
-	}
-	return c.Redirect("/staff/setup/"+sp.Slug+"?saved=desk#desks", fiber.StatusSeeOther)
+			return errs, s.org.SaveDesk(c.UserContext(), principal(c), slug, &org.Desk{ID: id, Name: in.Name, Active: in.Active})
+		}})
 }

@@ -1,14 +1,11 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
@@ -82,117 +79,99 @@ type devicesPage struct {
 
 // showDevices lists the service point's kiosks and displays.
 func (s *Server) showDevices(c *fiber.Ctx) error {
-	return s.renderDevicesPage(c, fiber.StatusOK, nil, nil, nil)
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
+	devices, err := s.org.Devices(c.UserContext(), principal(c), slug)
+	if err != nil {
+		return err
+	}
+	return s.renderDevicesPage(c, fiber.StatusOK, devices, nil, nil, org.NewCode{})
 }
 
 // submitDevice adds a device and shows its first pairing code.
 func (s *Server) submitDevice(c *fiber.Ctx) error {
+	slug, err := slugParam(c)
+	if err != nil {
+		return err
+	}
 	v := formValues(c)
 	in, errs := decodeDeviceForm(v)
-	var code string
-	var id int64
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		sp, err := managedServicePoint(ctx, tx, c)
+	if len(errs) > 0 {
+		// The list still shows, under the form that came back.
+		devices, err := s.org.Devices(c.UserContext(), principal(c), slug)
 		if err != nil {
 			return err
 		}
-		if len(errs) > 0 {
-			return errFormInvalid
-		}
-		if id, err = org.CreateDevice(ctx, tx, principal(c), sp.ID, in.Kind, in.Name); err != nil {
-			return err
-		}
-		code, err = org.IssueDeviceCode(ctx, tx, principal(c), s.auth, sp.ID, id)
-		return err
-	})
-	if errors.Is(err, errFormInvalid) {
-		return s.renderDevicesPage(c, fiber.StatusUnprocessableEntity, v, errs, nil)
-	} else if err != nil {
+		return s.renderDevicesPage(c, fiber.StatusUnprocessableEntity, devices, v, errs, org.NewCode{})
+	}
+	devices, code, err := s.org.CreateDevice(c.UserContext(), principal(c), slug, in.Kind, in.Name)
+	if err != nil {
 		return err
 	}
-	return s.renderDevicesPage(c, fiber.StatusOK, nil, nil, &newCode{Code: code, Device: org.DeviceRow{ID: id}})
+	return s.renderDevicesPage(c, fiber.StatusOK, devices, nil, nil, code)
 }
 
 // submitDeviceCode gives a device a fresh pairing code, to pair it (again).
 func (s *Server) submitDeviceCode(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	slug, id, err := deviceParams(c)
 	if err != nil {
 		return err
 	}
-	var code string
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		sp, err := managedServicePoint(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		code, err = org.IssueDeviceCode(ctx, tx, principal(c), s.auth, sp.ID, id)
-		return err
-	})
+	devices, code, err := s.org.IssueDeviceCode(c.UserContext(), principal(c), slug, id)
 	if err != nil {
 		return err
 	}
-	return s.renderDevicesPage(c, fiber.StatusOK, nil, nil, &newCode{Code: code, Device: org.DeviceRow{ID: id}})
+	return s.renderDevicesPage(c, fiber.StatusOK, devices, nil, nil, code)
 }
 
 // submitDeviceRevoke ends a device's credential: a lost or replaced screen
 // stops working at its next request.
 func (s *Server) submitDeviceRevoke(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
+	slug, id, err := deviceParams(c)
 	if err != nil {
 		return err
 	}
-	var sp org.ServicePoint
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		if sp, err = managedServicePoint(ctx, tx, c); err != nil {
-			return err
-		}
-		return org.RevokeDevice(ctx, tx, principal(c), s.auth, sp.ID, id)
-	})
-	if err != nil {
+	if err := s.org.RevokeDevice(c.UserContext(), principal(c), slug, id); err != nil {
 		return err
 	}
-	return c.Redirect("/staff/setup/"+sp.Slug+"/devices?saved=1", fiber.StatusSeeOther)
+	return c.Redirect("/staff/setup/"+slug+"/devices?saved=1", fiber.StatusSeeOther)
+}
+
+// deviceParams reads :sp and the device's :id.
+func deviceParams(c *fiber.Ctx) (slug string, id int64, err error) {
+	if slug, err = slugParam(c); err != nil {
+		return "", 0, err
+	}
+	id, err = idParam(c, "id")
+	return slug, id, err
 }
 
 // renderDevicesPage shows the device list; typed and errs are a failed
-// new-device form, code a pairing code just made.
-func (s *Server) renderDevicesPage(c *fiber.Ctx, status int, typed url.Values, errs forms.Errors, code *newCode) error {
-	page := devicesPage{Page: s.page(c, ""), Saved: c.Query("saved") != "" && code == nil && typed == nil}
+// new-device form, code a pairing code just made (when its Code is set).
+func (s *Server) renderDevicesPage(c *fiber.Ctx, status int, d org.Devices, typed url.Values, errs forms.Errors, code org.NewCode) error {
+	page := devicesPage{Page: s.page(c, ""), Saved: c.Query("saved") != "" && code.Code == "" && typed == nil}
 	page.Body = "staff setup"
 	if typed == nil {
 		typed = url.Values{"kind": {auth.KindKiosk}}
 	}
 	page.Form = newFormView(page.T, "device-", typed, errs)
 	now := time.Now()
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		sp, err := managedServicePoint(ctx, tx, c)
-		if err != nil {
-			return err
+	page.SP, page.SPName = d.ServicePoint, spName(d.ServicePoint, page.T.Lang.Code)
+	loc := d.ServicePoint.Location()
+	for _, dev := range d.Devices {
+		row := deviceRow{DeviceRow: dev, Status: deviceStatus(dev, now)}
+		if row.Status == devicePending {
+			row.Expires = dev.PairExpires.In(loc).Format(timeOfDayLayout)
 		}
-		page.SP, page.SPName = sp, spName(sp, page.T.Lang.Code)
-		devices, err := org.ListDevices(ctx, tx, sp.ID)
-		if err != nil {
-			return err
+		page.Devices = append(page.Devices, row)
+		if code.Code != "" && code.DeviceID == dev.ID {
+			// The whole address when the public one is known: the
+			// device's browser has no link to follow.
+			page.New = &newCode{Code: code.Code, Device: dev, Expires: row.Expires,
+				PairPath: strings.TrimRight(s.cfg.BaseURL, "/") + "/" + dev.Kind + "/pair"}
 		}
-		loc := sp.Location()
-		for _, d := range devices {
-			row := deviceRow{DeviceRow: d, Status: deviceStatus(d, now)}
-			if row.Status == devicePending {
-				row.Expires = d.PairExpires.In(loc).Format(timeOfDayLayout)
-			}
-			page.Devices = append(page.Devices, row)
-			if code != nil && code.Device.ID == d.ID {
-				code.Device, code.Expires = d, row.Expires
-				// The whole address when the public one is known: the
-				// device's browser has no link to follow.
-				code.PairPath = strings.TrimRight(s.cfg.BaseURL, "/") + "/" + d.Kind + "/pair"
-				page.New = code
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	page.Title = page.T.Get("setup.devices.title", "Name", page.SPName)
 	return s.renderStatus(c, status, "setup_devices", page)

@@ -1,20 +1,21 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	// Time zones are checked with time.LoadLocation; the embedded database
 	// makes the answer the same on every machine, zoneinfo files or not.
 	_ "time/tzdata"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/hours"
+	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
 )
 
@@ -32,7 +33,7 @@ type servicePointInput struct {
 	Slug       string // new service points only
 	Names      org.Labels
 	TimeZone   string
-	Hours      org.Week // empty: open around the clock
+	Hours      hours.Week
 	TargetWait int
 	MaxRecalls int
 }
@@ -81,14 +82,29 @@ func decodeTimeZone(f *forms.Form, field string) string {
 	return s
 }
 
-// decodeWeek reads opening hours: around the clock, or per ISO weekday an
-// opening and a closing time, or closed. A week closed every day is
-// refused, since the stored empty week means always open.
-func decodeWeek(f *forms.Form) org.Week {
-	if f.Bool("always_open") {
-		return org.Week{}
+// maxSpans is how many openings a day may have on the form: a morning and
+// an afternoon around lunch, and one more for an evening.
+const maxSpans = 3
+
+// spanFields names the inputs of a day's i-th opening (from 0); the first
+// keeps the plain names open_1 and close_1.
+func spanFields(day string, i int) (open, close string) {
+	if i == 0 {
+		return "open_" + day, "close_" + day
 	}
-	week := org.Week{}
+	n := strconv.Itoa(i + 1)
+	return "open_" + day + "_" + n, "close_" + day + "_" + n
+}
+
+// decodeWeek reads opening hours: around the clock, or per ISO weekday up
+// to maxSpans openings (a lunch break is two), or closed. An opening must
+// close after it opens and must not overlap another of its day. A week
+// closed every day is refused, since nobody could ever take a number.
+func decodeWeek(f *forms.Form) hours.Week {
+	if f.Bool("always_open") {
+		return hours.Week{Always: true}
+	}
+	var week hours.Week
 	open := 0
 	for d := 1; d <= 7; d++ {
 		k := strconv.Itoa(d)
@@ -96,16 +112,36 @@ func decodeWeek(f *forms.Form) org.Week {
 			continue
 		}
 		open++
-		from := decodeClock(f, "open_"+k)
-		to := decodeClock(f, "close_"+k)
-		if from == "" || to == "" {
-			continue
+		type fieldSpan struct {
+			hours.Span
+			openField string
 		}
-		if to <= from { // HH:MM strings sort as times do
-			f.Fail("close_"+k, "setup.close_before_open")
-			continue
+		var spans []fieldSpan
+		for i := range maxSpans {
+			of, cf := spanFields(k, i)
+			// The first opening is required; a further row left empty
+			// is no opening.
+			if i > 0 && strings.TrimSpace(f.Values.Get(of)) == "" && strings.TrimSpace(f.Values.Get(cf)) == "" {
+				continue
+			}
+			from, okFrom := decodeClock(f, of)
+			to, okTo := decodeClock(f, cf)
+			if !okFrom || !okTo {
+				continue
+			}
+			if to <= from {
+				f.Fail(cf, "setup.close_before_open")
+				continue
+			}
+			spans = append(spans, fieldSpan{hours.Span{From: from, To: to}, of})
 		}
-		week[k] = org.Hours{from, to}
+		slices.SortFunc(spans, func(a, b fieldSpan) int { return a.From - b.From })
+		for i, sp := range spans {
+			if i > 0 && sp.From < spans[i-1].To {
+				f.Fail(sp.openField, "setup.hours_overlap")
+			}
+			week.Days[d-1] = append(week.Days[d-1], sp.Span)
+		}
 	}
 	if open == 0 {
 		f.Fail("hours", "setup.all_closed")
@@ -115,19 +151,20 @@ func decodeWeek(f *forms.Form) org.Week {
 
 var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
-// decodeClock reads a required HH:MM. Unlike forms.Clock it reads a longer
-// text first, so "kahdeksalta" is told it is not a time rather than that
-// it is too long.
-func decodeClock(f *forms.Form, field string) string {
+// decodeClock reads a required HH:MM as minutes after midnight. Unlike
+// forms.Clock it reads a longer text first, so "kahdeksalta" is told it is
+// not a time rather than that it is too long.
+func decodeClock(f *forms.Form, field string) (int, bool) {
 	s := f.Text(field, true, 16)
 	if s == "" {
-		return ""
+		return 0, false
 	}
 	if !clockPattern.MatchString(s) {
 		f.Fail(field, "form.invalid_time")
-		return ""
+		return 0, false
 	}
-	return s
+	m, err := hours.ParseClock(s)
+	return m, err == nil
 }
 
 // servicePointValues is the form form of a stored service point.
@@ -138,35 +175,38 @@ func servicePointValues(sp org.ServicePoint) url.Values {
 	v.Set("time_zone", sp.TimeZone)
 	v.Set("target_wait", strconv.Itoa(sp.TargetWaitMinutes))
 	v.Set("max_recalls", strconv.Itoa(sp.MaxRecalls))
-	if len(sp.Hours) == 0 {
+	if sp.Hours.Always {
 		v.Set("always_open", "1")
 		setOfficeHours(v)
 		return v
 	}
-	for d := 1; d <= 7; d++ {
-		k := strconv.Itoa(d)
-		if h, ok := sp.Hours[k]; ok {
-			v.Set("open_"+k, h[0])
-			v.Set("close_"+k, h[1])
-		} else {
-			v.Set("closed_"+k, "1")
-		}
-	}
+	weekValues(v, sp.Hours)
 	return v
 }
 
-// setOfficeHours fills in weekdays 8–16, so unticking "around the clock"
-// starts from something usual rather than fourteen empty boxes.
-func setOfficeHours(v url.Values) {
-	for d := 1; d <= 7; d++ {
-		k := strconv.Itoa(d)
-		if d <= 5 {
-			v.Set("open_"+k, "08:00")
-			v.Set("close_"+k, "16:00")
-		} else {
+// weekValues is the form form of opening hours.
+func weekValues(v url.Values, w hours.Week) {
+	for d, spans := range w.Days {
+		k := strconv.Itoa(d + 1)
+		if len(spans) == 0 {
 			v.Set("closed_"+k, "1")
 		}
+		for i, sp := range spans {
+			of, cf := spanFields(k, i)
+			v.Set(of, hours.Clock(sp.From))
+			v.Set(cf, hours.Clock(sp.To))
+		}
 	}
+}
+
+// setOfficeHours fills in weekdays 8–16, so unticking "around the clock"
+// starts from something usual rather than empty boxes.
+func setOfficeHours(v url.Values) {
+	var w hours.Week
+	for d := range 5 {
+		w.Days[d] = []hours.Span{{From: 8 * 60, To: 16 * 60}}
+	}
+	weekValues(v, w)
 }
 
 func newServicePointValues() url.Values {
@@ -187,7 +227,37 @@ type failedForm struct {
 	Errors forms.Errors
 }
 
-type dayRow struct{ Day, Name string }
+// dayRow is one weekday of the opening-hours form: its openings' inputs,
+// those filled in and one empty row more, up to maxSpans.
+type dayRow struct {
+	Day, Name string
+	Spans     []spanRow
+}
+
+type spanRow struct {
+	Open, Close string // field names
+	Again       bool   // not the day's first opening
+}
+
+func dayRows(t *i18n.T, v url.Values) []dayRow {
+	rows := make([]dayRow, 0, 7)
+	for d := 1; d <= 7; d++ {
+		k := strconv.Itoa(d)
+		filled := 1
+		for i := 1; i < maxSpans; i++ {
+			if of, cf := spanFields(k, i); v.Get(of) != "" || v.Get(cf) != "" {
+				filled = i + 1
+			}
+		}
+		row := dayRow{Day: k, Name: t.Get("setup.day." + k)}
+		for i := range min(maxSpans, filled+1) {
+			of, cf := spanFields(k, i)
+			row.Spans = append(row.Spans, spanRow{Open: of, Close: cf, Again: i > 0})
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
 
 type deskRow struct {
 	Desk org.Desk
@@ -232,43 +302,33 @@ func (s *Server) submitServicePoint(c *fiber.Ctx) error {
 	isNew := c.Params("sp") == ""
 	v := formValues(c)
 	in, errs := decodeServicePointForm(v, isNew)
-	var sp org.ServicePoint
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		if isNew {
-			if !actor.IsAdmin() {
-				return errForbidden
-			}
-		} else if sp, err = managedServicePoint(ctx, tx, c); err != nil {
-			return err
+	if len(errs) > 0 {
+		return s.renderServicePointPage(c, fiber.StatusUnprocessableEntity, &failedForm{Key: "sp", Values: v, Errors: errs})
+	}
+	sp := org.ServicePoint{Slug: in.Slug, Names: in.Names, TimeZone: in.TimeZone, Hours: in.Hours,
+		TargetWaitMinutes: in.TargetWait, MaxRecalls: in.MaxRecalls}
+	var err error
+	if isNew {
+		err = s.org.CreateServicePoint(c.UserContext(), actor, &sp)
+	} else {
+		slug, perr := slugParam(c)
+		if perr != nil {
+			return perr
 		}
-		if len(errs) > 0 {
-			return errFormInvalid
-		}
-		sp.Names, sp.TimeZone, sp.Hours = in.Names, in.TimeZone, in.Hours
-		sp.TargetWaitMinutes, sp.MaxRecalls = in.TargetWait, in.MaxRecalls
-		if isNew {
-			sp.Slug = in.Slug
-			err = org.CreateServicePoint(ctx, tx, actor, &sp)
-		} else {
-			err = org.UpdateServicePoint(ctx, tx, actor, &sp)
-		}
-		switch {
-		case errors.Is(err, org.ErrSlugTaken):
-			errs["slug"] = "setup.slug_taken"
-			return errFormInvalid
-		case errors.Is(err, org.ErrSlugReserved):
-			errs["slug"] = "setup.slug_reserved"
-			return errFormInvalid
-		}
-		return err
-	})
-	if errors.Is(err, errFormInvalid) {
+		err = s.org.UpdateServicePoint(c.UserContext(), actor, slug, &sp)
+	}
+	if fieldError(errs, err) {
 		return s.renderServicePointPage(c, fiber.StatusUnprocessableEntity, &failedForm{Key: "sp", Values: v, Errors: errs})
 	} else if err != nil {
 		return err
 	}
 	return c.Redirect("/staff/setup/"+sp.Slug+"?saved=1", fiber.StatusSeeOther)
+}
+
+// againOnServicePointPage shows the service point page with a row form
+// (desk or referral service) that came back with errors.
+func (s *Server) againOnServicePointPage(c *fiber.Ctx, key string, v url.Values, errs forms.Errors) error {
+	return s.renderServicePointPage(c, fiber.StatusUnprocessableEntity, &failedForm{Key: key, Values: v, Errors: errs})
 }
 
 // renderServicePointPage shows the service point page; failed, when not
@@ -278,10 +338,6 @@ func (s *Server) renderServicePointPage(c *fiber.Ctx, status int, failed *failed
 	page := servicePointPage{Page: s.page(c, ""), TimeZones: timeZoneSuggestions, Saved: c.Query("saved") != ""}
 	page.Body = "staff setup"
 	t := page.T
-	for d := 1; d <= 7; d++ {
-		k := strconv.Itoa(d)
-		page.Days = append(page.Days, dayRow{Day: k, Name: t.Get("setup.day." + k)})
-	}
 	view := func(key, prefix string, stored url.Values) formView {
 		if failed != nil && failed.Key == key {
 			page.Saved = false
@@ -289,54 +345,43 @@ func (s *Server) renderServicePointPage(c *fiber.Ctx, status int, failed *failed
 		}
 		return newFormView(t, prefix, stored, nil)
 	}
-	err := s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		if c.Params("sp") == "" {
-			if !actor.IsAdmin() {
-				return errForbidden
-			}
-			page.New = true
-			page.Title = t.Get("setup.point.new")
-			page.Form = view("sp", "", newServicePointValues())
-			return nil
+	if c.Params("sp") == "" {
+		if !actor.IsAdmin() {
+			return errForbidden
 		}
-		sp, err := managedServicePoint(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		page.SP = sp
-		page.Title = spName(sp, t.Lang.Code)
-		page.Form = view("sp", "", servicePointValues(sp))
-		desks, err := org.ListDesks(ctx, tx, sp.ID)
-		if err != nil {
-			return err
-		}
-		for _, d := range desks {
-			key := "desk-" + strconv.FormatInt(d.ID, 10)
-			page.Desks = append(page.Desks, deskRow{Desk: d, Form: view(key, key+"-", deskValues(d))})
-		}
-		page.NewDesk = view("desk-new", "desk-new-", nil)
-		topics, err := org.ListTopics(ctx, tx, sp.ID, false)
-		if err != nil {
-			return err
-		}
-		for _, tp := range topics {
-			page.Topics = append(page.Topics, topicRow{Topic: tp, Label: tp.Labels.In(t.Lang.Code)})
-		}
-		referrals, err := org.ListReferrals(ctx, tx, sp.ID, false)
-		if err != nil {
-			return err
-		}
-		for _, r := range referrals {
-			key := "referral-" + strconv.FormatInt(r.ID, 10)
-			page.Referrals = append(page.Referrals, referralRow{Referral: r, Name: r.Names.In(t.Lang.Code),
-				Form: view(key, key+"-", referralValues(r))})
-		}
-		page.NewReferral = view("referral-new", "referral-new-", nil)
-		return nil
-	})
+		page.New = true
+		page.Title = t.Get("setup.point.new")
+		page.Form = view("sp", "", newServicePointValues())
+		page.Days = dayRows(t, page.Form.Values)
+		return s.renderStatus(c, status, "setup_point", page)
+	}
+	slug, err := slugParam(c)
 	if err != nil {
 		return err
 	}
+	setup, err := s.org.ServicePointSetup(c.UserContext(), actor, slug)
+	if err != nil {
+		return err
+	}
+	sp := setup.ServicePoint
+	page.SP = sp
+	page.Title = spName(sp, t.Lang.Code)
+	page.Form = view("sp", "", servicePointValues(sp))
+	page.Days = dayRows(t, page.Form.Values)
+	for _, d := range setup.Desks {
+		key := "desk-" + strconv.FormatInt(d.ID, 10)
+		page.Desks = append(page.Desks, deskRow{Desk: d, Form: view(key, key+"-", deskValues(d))})
+	}
+	page.NewDesk = view("desk-new", "desk-new-", nil)
+	for _, tp := range setup.Topics {
+		page.Topics = append(page.Topics, topicRow{Topic: tp, Label: tp.Labels.In(t.Lang.Code)})
+	}
+	for _, r := range setup.Referrals {
+		key := "referral-" + strconv.FormatInt(r.ID, 10)
+		page.Referrals = append(page.Referrals, referralRow{Referral: r, Name: r.Names.In(t.Lang.Code),
+			Form: view(key, key+"-", referralValues(r))})
+	}
+	page.NewReferral = view("referral-new", "referral-new-", nil)
 	if failed != nil && failed.Key != "sp" && failed.Key != "" && !page.hasFailed() {
 		// The form that failed is not on the page (its row went away):
 		// nothing else can show the problem, so say it plainly.

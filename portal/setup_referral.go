@@ -1,12 +1,9 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
@@ -34,33 +31,12 @@ func referralValues(r org.Referral) url.Values {
 // submitReferral adds a referral service, or renames and switches one on
 // or off.
 func (s *Server) submitReferral(c *fiber.Ctx) error {
-	id, key, err := rowParam(c, "referral")
-	if err != nil {
-		return err
-	}
-	v := formValues(c)
-	in, errs := decodeReferralForm(v, id == 0)
-	var sp org.ServicePoint
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		if sp, err = managedServicePoint(ctx, tx, c); err != nil {
-			return err
-		}
-		if id != 0 {
-			if _, err := org.GetReferral(ctx, tx, sp.ID, id); err != nil {
-				return err
+	return s.submitSetupRow(c, setupRow{kind: "referral", anchor: "referrals", again: s.againOnServicePointPage,
+		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
+			in, errs := decodeReferralForm(v, id == 0)
+			if len(errs) > 0 {
+				return errs, nil
 			}
-		}
-		if len(errs) > 0 {
-			return errFormInvalid
-		}
-		r := org.Referral{ID: id, ServicePointID: sp.ID, Names: in.Names, Active: in.Active}
-		return org.SaveReferral(ctx, tx, principal(c), &r)
-	})
-	if errors.Is(err, errFormInvalid) {
-		return s.renderServicePointPage(c, fiber.StatusUnprocessableEntity, &failedForm{Key: key, Values: v, Errors: errs})
-	} else if err != nil {
-		return err
-	}
-	return c.Redirect("/staff/setup/"+sp.Slug+"?saved=referral#referrals", fiber.StatusSeeOther)
+			return errs, s.org.SaveReferral(c.UserContext(), principal(c), slug, &org.Referral{ID: id, Names: in.Names, Active: in.Active})
+		}})
 }

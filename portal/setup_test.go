@@ -374,3 +374,45 @@ func TestDesksAndReferrals(t *testing.T) {
 		t.Errorf("referral names %s", b)
 	}
 }
+
+// A day with a lunch break keeps both openings through the set-up screen:
+// saved, stored, and shown again for the next edit.
+func TestLunchBreakThroughTheSetupScreen(t *testing.T) {
+	in, owner := setupStart(t)
+	lead := setupLogin(t, in, demo.LeadEmail)
+	form := newPointForm()
+	form.Del("slug")
+	form.Set("open_3", "08:00")
+	form.Set("close_3", "11:30")
+	form.Set("open_3_2", "12:30")
+	form.Set("close_3_2", "15:00")
+	resp, body := lead.post("/staff/setup/demo", form)
+	wantStatus(t, "save", resp, body, http.StatusSeeOther)
+	var wednesday []string
+	if err := owner.QueryRow(context.Background(), `SELECT opening_hours->'3' FROM service_points WHERE slug = 'demo'`).Scan(&wednesday); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(wednesday, " ") != "08:00 11:30 12:30 15:00" {
+		t.Fatalf("Wednesday stored as %v", wednesday)
+	}
+	resp, body = lead.get("/staff/setup/demo?lang=fi")
+	wantStatus(t, "page", resp, body, http.StatusOK)
+	for _, input := range []string{`name="open_3" value="08:00"`, `name="close_3" value="11:30"`, `name="open_3_2" value="12:30"`,
+		`name="close_3_2" value="15:00"`, `name="open_3_3" value=""`, `Avautuu uudelleen`} {
+		if !strings.Contains(body, input) {
+			t.Errorf("the page lacks %s", input)
+		}
+	}
+
+	// Openings that overlap come back with the reason, in the page's
+	// language, and nothing stored changes.
+	form.Set("open_3_2", "11:00")
+	resp, body = lead.post("/staff/setup/demo?lang=fi", form)
+	wantStatus(t, "overlap", resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, `id="open_3_2-error"`) || !strings.Contains(body, "päällekkäin") {
+		t.Error("the overlap is not told beside the opening, in Finnish")
+	}
+	if n := setupCount(t, owner, `SELECT count(*) FROM service_points WHERE slug = 'demo' AND opening_hours->'3' = '["08:00","11:30","12:30","15:00"]'`); n != 1 {
+		t.Error("a refused form changed the stored hours")
+	}
+}

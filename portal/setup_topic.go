@@ -1,13 +1,11 @@
 package portal
 
 import (
-	"context"
-	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
@@ -79,36 +77,18 @@ func (s *Server) showTopicForm(c *fiber.Ctx) error {
 
 // submitTopic saves the topic form.
 func (s *Server) submitTopic(c *fiber.Ctx) error {
-	id, _, err := rowParam(c, "topic")
-	if err != nil {
-		return err
-	}
-	v := formValues(c)
-	in, errs := decodeTopicForm(v, Pictograms())
-	var sp org.ServicePoint
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		if sp, err = managedServicePoint(ctx, tx, c); err != nil {
-			return err
-		}
-		if id != 0 {
-			if _, err := org.GetTopic(ctx, tx, sp.ID, id); err != nil {
-				return err
+	return s.submitSetupRow(c, setupRow{kind: "topic", anchor: "topics",
+		again: func(c *fiber.Ctx, _ string, v url.Values, errs forms.Errors) error {
+			return s.renderTopicPage(c, fiber.StatusUnprocessableEntity, v, errs)
+		},
+		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
+			in, errs := decodeTopicForm(v, Pictograms())
+			if len(errs) > 0 {
+				return errs, nil
 			}
-		}
-		if len(errs) > 0 {
-			return errFormInvalid
-		}
-		t := org.Topic{ID: id, ServicePointID: sp.ID, Labels: in.Labels, Pictogram: in.Pictogram, Prefix: in.Prefix,
-			Active: in.Active, Position: in.Position}
-		return org.SaveTopic(ctx, tx, principal(c), &t)
-	})
-	if errors.Is(err, errFormInvalid) {
-		return s.renderTopicPage(c, fiber.StatusUnprocessableEntity, v, errs)
-	} else if err != nil {
-		return err
-	}
-	return c.Redirect("/staff/setup/"+sp.Slug+"?saved=topic#topics", fiber.StatusSeeOther)
+			t := org.Topic{ID: id, Labels: in.Labels, Pictogram: in.Pictogram, Prefix: in.Prefix, Active: in.Active, Position: in.Position}
+			return errs, s.org.SaveTopic(c.UserContext(), principal(c), slug, &t)
+		}})
 }
 
 // renderTopicPage shows the topic form: what was typed when typed is not
@@ -118,53 +98,47 @@ func (s *Server) renderTopicPage(c *fiber.Ctx, status int, typed url.Values, err
 	if err != nil {
 		return err
 	}
-	page := topicPage{Page: s.page(c, ""), New: id == 0, TopicID: id, Pictograms: Pictograms(), Letters: prefixLetters}
-	page.Body = "staff setup"
-	err = s.inTenant(c, func(ctx context.Context, tx pgx.Tx) error {
-		sp, err := managedServicePoint(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		page.SP, page.SPName = sp, spName(sp, page.T.Lang.Code)
-		stored := url.Values{"active": {"1"}, "pictogram": {"other"}}
-		if id != 0 {
-			t, err := org.GetTopic(ctx, tx, sp.ID, id)
-			if err != nil {
-				return err
-			}
-			stored = topicValues(t)
-			if page.Title = t.Labels.In(page.T.Lang.Code); page.Title == "" {
-				page.Title = page.T.Get("setup.topic.edit")
-			}
-		} else {
-			// A new topic goes last and takes the first free letter.
-			topics, err := org.ListTopics(ctx, tx, sp.ID, false)
-			if err != nil {
-				return err
-			}
-			used := map[string]bool{}
-			last := -1
-			for _, t := range topics {
-				used[t.Prefix] = true
-				last = max(last, t.Position)
-			}
-			stored.Set("position", strconv.Itoa(min(last+1, maxTopicPosition)))
-			for _, l := range prefixLetters {
-				if !used[l] {
-					stored.Set("prefix", l)
-					break
-				}
-			}
-			page.Title = page.T.Get("setup.topic.new")
-		}
-		if typed != nil {
-			stored = typed
-		}
-		page.Form = newFormView(page.T, "", stored, errs)
-		return nil
-	})
+	slug, err := slugParam(c)
 	if err != nil {
 		return err
 	}
+	sp, topics, err := s.org.Topics(c.UserContext(), principal(c), slug)
+	if err != nil {
+		return err
+	}
+	page := topicPage{Page: s.page(c, ""), New: id == 0, TopicID: id, Pictograms: Pictograms(), Letters: prefixLetters}
+	page.Body = "staff setup"
+	page.SP, page.SPName = sp, spName(sp, page.T.Lang.Code)
+	stored := url.Values{"active": {"1"}, "pictogram": {"other"}}
+	if id != 0 {
+		i := slices.IndexFunc(topics, func(t org.Topic) bool { return t.ID == id })
+		if i < 0 {
+			return errNotFound
+		}
+		stored = topicValues(topics[i])
+		if page.Title = topics[i].Labels.In(page.T.Lang.Code); page.Title == "" {
+			page.Title = page.T.Get("setup.topic.edit")
+		}
+	} else {
+		// A new topic goes last and takes the first free letter.
+		used := map[string]bool{}
+		last := -1
+		for _, t := range topics {
+			used[t.Prefix] = true
+			last = max(last, t.Position)
+		}
+		stored.Set("position", strconv.Itoa(min(last+1, maxTopicPosition)))
+		for _, l := range prefixLetters {
+			if !used[l] {
+				stored.Set("prefix", l)
+				break
+			}
+		}
+		page.Title = page.T.Get("setup.topic.new")
+	}
+	if typed != nil {
+		stored = typed
+	}
+	page.Form = newFormView(page.T, "", stored, errs)
 	return s.renderStatus(c, status, "setup_topic", page)
 }

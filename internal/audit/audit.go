@@ -1,6 +1,8 @@
 // Package audit owns the access log: an append-only record of every read,
 // change or export of personal data (who, municipality, subject, action,
-// purpose, result, when). It never holds identity codes or secrets.
+// purpose, result, when). It never holds identity codes or secrets. Other
+// packages Write to it inside their own transactions; who may read it is
+// org's call.
 package audit
 
 import (

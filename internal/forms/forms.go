@@ -45,15 +45,6 @@ func (f *Form) Raw(field string) string {
 
 // Text reads a text field: required or not, at most max characters, one line.
 func (f *Form) Text(field string, required bool, max int) string {
-	return f.text(field, required, max, false)
-}
-
-// Paragraph is Text that allows line breaks.
-func (f *Form) Paragraph(field string, required bool, max int) string {
-	return f.text(field, required, max, true)
-}
-
-func (f *Form) text(field string, required bool, max int, multiline bool) string {
 	raw := f.Values.Get(field)
 	if !utf8.ValidString(raw) {
 		f.Fail(field, "form.invalid_text")
@@ -71,11 +62,6 @@ func (f *Form) text(field string, required bool, max int, multiline bool) string
 		return ""
 	}
 	for _, r := range s {
-		if r == '\n' || r == '\r' || r == '\t' {
-			if multiline {
-				continue
-			}
-		}
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isDirectionOverride(r) {
 			f.Fail(field, "form.invalid_text")
 			return ""

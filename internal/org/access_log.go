@@ -9,24 +9,35 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 )
 
-// ListAccessLog reads the municipality's access log for an admin, newest
-// first; nobody else may read who looked at what.
-func ListAccessLog(ctx context.Context, tx pgx.Tx, actor auth.Principal, f audit.Filter) ([]audit.Entry, error) {
-	if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
-		return nil, err
-	}
-	return audit.List(ctx, tx, f)
+// AccessLog is one page of the access log with what its filter offers.
+type AccessLog struct {
+	People  []Member      // everyone of the municipality, for the staff filter
+	Kinds   []string      // the subject kinds the log holds
+	Entries []audit.Entry // newest first; none without a filter
 }
 
-// AccessLogKinds lists the subject kinds the municipality's log holds, for
-// the filter; an admin's only, like the log.
-func AccessLogKinds(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]string, error) {
-	if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, `SELECT DISTINCT subject_kind FROM access_log ORDER BY 1`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+// AccessLog reads the municipality's access log for an admin; nobody else
+// may read who looked at what. A nil filter reads only what the filter
+// offers, for a filter form that came back with errors.
+func (s *Service) AccessLog(ctx context.Context, actor auth.Principal, f *audit.Filter) (AccessLog, error) {
+	var out AccessLog
+	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+			return err
+		}
+		var err error
+		if out.People, err = listMembersFor(ctx, tx, actor); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT subject_kind FROM access_log ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		if out.Kinds, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || f == nil {
+			return err
+		}
+		out.Entries, err = audit.List(ctx, tx, *f)
+		return err
+	})
+	return out, err
 }

@@ -2,13 +2,11 @@ package org
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/store"
 )
 
 // ErrForbidden is returned when the acting staff member lacks the role for
@@ -20,7 +18,7 @@ const PurposeAdministration = "administration"
 
 // Refusal is ErrForbidden carrying the access-log row that records it. The
 // refused transaction rolls back (nothing it did may stay), so the row is
-// written afterwards, in a transaction of its own, by RecordRefusal.
+// written afterwards, in a transaction of its own, by Service.inTenant.
 type Refusal struct {
 	Entry audit.Entry
 }
@@ -35,16 +33,6 @@ func (r *Refusal) Is(target error) bool { return target == ErrForbidden }
 func refuse(actor auth.Principal, kind string, subject int64, action string) error {
 	return &Refusal{Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
 		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultDenied}}
-}
-
-// RecordRefusal writes the access-log row a Refusal carries; any other
-// error is left alone.
-func RecordRefusal(ctx context.Context, db *store.DB, err error) error {
-	var r *Refusal
-	if !errors.As(err, &r) || r.Entry.Tenant == 0 {
-		return nil
-	}
-	return db.InTenant(ctx, r.Entry.Tenant, func(tx pgx.Tx) error { return audit.Write(ctx, tx, r.Entry) })
 }
 
 func logOK(ctx context.Context, tx pgx.Tx, actor auth.Principal, kind string, subject int64, action string) error {

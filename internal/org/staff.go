@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
 )
@@ -39,13 +40,32 @@ var (
 	ErrBadGrant = errors.New("org: no such role")
 )
 
-// ListMembersFor lists the staff the actor may administer: an admin sees
-// the whole municipality, a lead those holding a role in a service point
-// they manage.
-func ListMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Member, error) {
-	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
-		return nil, err
-	}
+// Staff is the staff an actor may administer, with the municipality's
+// service points to name their roles by.
+type Staff struct {
+	Members []Member
+	Points  []ServicePoint
+}
+
+// Staff lists the staff the actor may administer: an admin sees the whole
+// municipality, a lead those holding a role in a service point they manage.
+func (s *Service) Staff(ctx context.Context, actor auth.Principal) (Staff, error) {
+	var out Staff
+	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+			return err
+		}
+		var err error
+		if out.Members, err = listMembersFor(ctx, tx, actor); err != nil {
+			return err
+		}
+		out.Points, err = ListServicePoints(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func listMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Member, error) {
 	scope, all := actor.ServicePointScope(auth.RoleLead)
 	if scope == nil {
 		scope = []int64{}
@@ -72,34 +92,61 @@ func ListMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Mem
 	return members, nil
 }
 
-// GetMemberFor reads one staff record for the actor and writes the read to
-// the access log in the same transaction. A refusal is a *Refusal.
-func GetMemberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
-	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
-		return Member{}, refuse(actor, SubjectStaff, id, "read")
-	}
-	m, err := getStaff(ctx, tx, id)
-	if err != nil {
-		return Member{}, err
-	}
-	if !mayAdminister(actor, m) {
-		return Member{}, refuse(actor, SubjectStaff, id, "read")
-	}
-	return m, logOK(ctx, tx, actor, SubjectStaff, id, "read")
+// MemberForm is a staff record for the staff form, with the municipality's
+// service points to lay out the role boxes.
+type MemberForm struct {
+	Member Member
+	Points []ServicePoint
 }
 
-// MemberForChange reads a staff record the actor is about to change, with
-// UpdateMember's refusal; the change itself is logged by UpdateMember.
-func MemberForChange(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64) (Member, error) {
+// MemberForm reads what the staff form shows: for id 0 a new record, which
+// any lead or admin may start; else the record of someone the actor may
+// administer. logRead says the record is shown as stored, a read of
+// personal data that is written to the access log in the same
+// transaction; without it the record is being changed, and the change is
+// logged when saved. A refusal is a *Refusal, logged too.
+func (s *Service) MemberForm(ctx context.Context, actor auth.Principal, id int64, logRead bool) (MemberForm, error) {
+	var out MemberForm
+	action := audit.ActionUpdate
+	if logRead {
+		action = audit.ActionRead
+	}
+	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+		var err error
+		switch {
+		case id == 0:
+			if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
+				return err
+			}
+			out.Member = Member{Active: true}
+		default:
+			if out.Member, err = memberFor(ctx, tx, actor, id, action); err != nil {
+				return err
+			}
+			if logRead {
+				if err := logOK(ctx, tx, actor, SubjectStaff, id, action); err != nil {
+					return err
+				}
+			}
+		}
+		out.Points, err = ListServicePoints(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+// memberFor reads a staff record the actor may administer; a refusal
+// names action for the access log.
+func memberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64, action string) (Member, error) {
 	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
-		return Member{}, refuse(actor, SubjectStaff, id, "update")
+		return Member{}, refuse(actor, SubjectStaff, id, action)
 	}
 	m, err := getStaff(ctx, tx, id)
 	if err != nil {
 		return Member{}, err
 	}
 	if !mayAdminister(actor, m) {
-		return Member{}, refuse(actor, SubjectStaff, id, "update")
+		return Member{}, refuse(actor, SubjectStaff, id, action)
 	}
 	return m, nil
 }
@@ -123,7 +170,11 @@ func CanGrant(actor auth.Principal, g auth.Grant) bool {
 // CreateMember adds a staff account with its roles. An admin may create
 // anyone; a lead only experts of service points they manage. The creation
 // is written to the access log in the same transaction.
-func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member, passwordHash string) error {
+func (s *Service) CreateMember(ctx context.Context, actor auth.Principal, m *Member, passwordHash string) error {
+	return s.inTenant(ctx, actor, func(tx pgx.Tx) error { return createMember(ctx, tx, actor, m, passwordHash) })
+}
+
+func createMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member, passwordHash string) error {
 	allowed := actor.IsAdmin() || len(m.Grants) > 0
 	for _, g := range m.Grants {
 		if !actor.IsAdmin() && (g.Role != auth.RoleExpert || !mayGrant(actor, g)) {
@@ -131,7 +182,7 @@ func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 		}
 	}
 	if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
-		return refuse(actor, SubjectStaff, 0, "create")
+		return refuse(actor, SubjectStaff, 0, audit.ActionCreate)
 	}
 	if err := checkGrants(ctx, tx, m.Grants); err != nil {
 		return err
@@ -149,37 +200,41 @@ func CreateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 			return err
 		}
 	}
-	return logOK(ctx, tx, actor, SubjectStaff, m.ID, "create")
+	return logOK(ctx, tx, actor, SubjectStaff, m.ID, audit.ActionCreate)
 }
 
 // UpdateMember changes a staff member's name, languages, interface language,
-// whether the account works, and their roles: m.Grants is the whole new set.
-// A lead changes only expert and lead roles in service points they manage,
-// and someone's details only when every role they hold is such; an admin
-// changes anything but their own admin role and account. The change is
-// written to the access log in the same transaction.
-func UpdateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member) error {
-	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
-		return refuse(actor, SubjectStaff, m.ID, "update")
-	}
-	old, err := getStaff(ctx, tx, m.ID)
+// whether the account works, and their roles: m.Grants is the new set of
+// the roles the actor may give, while the roles the actor may not change
+// stay as they are. A lead changes only expert and lead roles in service
+// points they manage, and someone's details only when every role they hold
+// is such; an admin changes anything but their own admin role and account.
+// The change is written to the access log in the same transaction.
+func (s *Service) UpdateMember(ctx context.Context, actor auth.Principal, m *Member) error {
+	return s.inTenant(ctx, actor, func(tx pgx.Tx) error { return updateMember(ctx, tx, actor, m) })
+}
+
+func updateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member) error {
+	old, err := memberFor(ctx, tx, actor, m.ID, audit.ActionUpdate)
 	if err != nil {
 		return err
 	}
-	if !mayAdminister(actor, old) {
-		return refuse(actor, SubjectStaff, m.ID, "update")
+	for _, g := range old.Grants {
+		if !CanGrant(actor, g) && !slices.Contains(m.Grants, g) {
+			m.Grants = append(m.Grants, g)
+		}
 	}
 	added, removed := diffGrants(old.Grants, m.Grants)
 	for _, g := range append(slices.Clone(added), removed...) {
 		if !actor.IsAdmin() && !mayGrant(actor, g) {
-			return refuse(actor, SubjectStaff, m.ID, "update")
+			return refuse(actor, SubjectStaff, m.ID, audit.ActionUpdate)
 		}
 	}
 	profileChanged := old.Name != m.Name || old.Locale != m.Locale || old.Active != m.Active || !sameSet(old.Languages, m.Languages)
 	if profileChanged && !actor.IsAdmin() {
 		for _, g := range old.Grants {
 			if !mayGrant(actor, g) {
-				return refuse(actor, SubjectStaff, m.ID, "update")
+				return refuse(actor, SubjectStaff, m.ID, audit.ActionUpdate)
 			}
 		}
 	}
@@ -215,7 +270,7 @@ func UpdateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 		}
 	}
 	m.Email = old.Email
-	return logOK(ctx, tx, actor, SubjectStaff, m.ID, "update")
+	return logOK(ctx, tx, actor, SubjectStaff, m.ID, audit.ActionUpdate)
 }
 
 // mayGrant tells whether a lead may give or take g: an expert or lead role
@@ -303,8 +358,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// getStaff reads a staff record without checks or logging; only the
-// exported, checked functions call it.
+// getStaff reads a staff record without checks or logging; only memberFor
+// and the checked functions call it.
 func getStaff(ctx context.Context, tx pgx.Tx, id int64) (Member, error) {
 	var m Member
 	err := tx.QueryRow(ctx, `SELECT id, email, name, languages, locale, active FROM staff WHERE id = $1`, id).

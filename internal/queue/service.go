@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
@@ -74,7 +75,7 @@ type servicePoint struct {
 	slug       string
 	names      org.Labels
 	loc        *time.Location
-	hours      OpeningHours
+	hours      hours.Week
 	maxRecalls int
 }
 
@@ -94,24 +95,24 @@ func (sp servicePoint) dayEnd(t time.Time) time.Time {
 func (s *Service) loadServicePoint(ctx context.Context, tx pgx.Tx, spID int64) (servicePoint, error) {
 	sp := servicePoint{id: spID}
 	var zone string
-	var hours []byte
+	var raw []byte
 	err := tx.QueryRow(ctx, `
 		SELECT municipality_id, time_zone, opening_hours, max_recalls
-		FROM service_points WHERE id = $1`, spID).Scan(&sp.tenant, &zone, &hours, &sp.maxRecalls)
+		FROM service_points WHERE id = $1`, spID).Scan(&sp.tenant, &zone, &raw, &sp.maxRecalls)
 	if err != nil {
 		return sp, store.NotFound(err)
 	}
-	return s.readyServicePoint(sp, zone, hours)
+	return s.readyServicePoint(sp, zone, raw)
 }
 
 // readyServicePoint completes a service point read from its row: the zone
 // loaded, the opening hours parsed.
-func (s *Service) readyServicePoint(sp servicePoint, zone string, hours []byte) (servicePoint, error) {
+func (s *Service) readyServicePoint(sp servicePoint, zone string, rawHours []byte) (servicePoint, error) {
 	var err error
 	if sp.loc, err = s.location(zone); err != nil {
 		return sp, err
 	}
-	if sp.hours, err = ParseOpeningHours(hours); err != nil {
+	if sp.hours, err = hours.Parse(rawHours); err != nil {
 		return sp, fmt.Errorf("queue: service point %d: %w", sp.id, err)
 	}
 	return sp, nil

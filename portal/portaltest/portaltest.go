@@ -49,12 +49,11 @@ type Instance struct {
 type Option func(*settings)
 
 type settings struct {
-	configure   []func(*config.Config)
-	seed        []func(t testing.TB, db *store.DB, ownerURL string)
-	database    string // an existing database to share (another instance's OwnerURL)
-	push        *push.Sender
-	queue       func(*queue.Service)
-	demoDevices []auth.Device
+	configure []func(*config.Config)
+	seed      []func(t testing.TB, db *store.DB, ownerURL string)
+	database  string // an existing database to share (another instance's OwnerURL)
+	push      *push.Sender
+	queue     func(*queue.Service)
 }
 
 // WithDatabase serves from an existing database instead of a fresh one, so
