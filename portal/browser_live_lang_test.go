@@ -105,19 +105,28 @@ func waitAttr(ctx context.Context, t testing.TB, sel, attr, want string) {
 // waitEval waits until a script's string result is want.
 func waitEval(ctx context.Context, t testing.TB, expr, want string) {
 	t.Helper()
+	if last, ok := waitFor(ctx, expr, func(got string) bool { return got == want }); !ok {
+		t.Fatalf("%s never gave %q; last: %q", expr, want, last)
+	}
+}
+
+// waitFor polls a script until its string result pleases ok, as a person
+// watching a live screen would, for up to a step's time; it returns the
+// last result.
+func waitFor(ctx context.Context, expr string, ok func(string) bool) (string, bool) {
 	deadline := time.Now().Add(browsertest.StepTimeout)
 	var last string
 	for time.Now().Before(deadline) {
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		got, err := chromedp.Run(sctx, chromedp.Evaluate[string](expr))
 		cancel()
-		if err == nil && got == want {
-			return
+		if err == nil && ok(got) {
+			return got, true
 		}
 		last = got
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s never gave %q; last: %q", expr, want, last)
+	return last, false
 }
 
 // TestSharedScreensRememberNoLanguage: a kiosk visitor's ?lang= choice, and

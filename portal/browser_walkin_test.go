@@ -31,19 +31,10 @@ func click(ctx context.Context, t testing.TB, sel string) {
 // change without a reload, so the test polls what a person would see.
 func waitText(ctx context.Context, t testing.TB, sel, want string) {
 	t.Helper()
-	deadline := time.Now().Add(browsertest.StepTimeout)
-	var last string
-	for time.Now().Before(deadline) {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		got, err := chromedp.Run(sctx, chromedp.Evaluate[string](`(function(){var e=document.querySelector(`+jsString(sel)+`);return e?e.innerText:""})()`))
-		cancel()
-		if err == nil && strings.Contains(got, want) {
-			return
-		}
-		last = got
-		time.Sleep(100 * time.Millisecond)
+	expr := `(function(){var e=document.querySelector(` + jsString(sel) + `);return e?e.innerText:""})()`
+	if last, ok := waitFor(ctx, expr, func(got string) bool { return strings.Contains(got, want) }); !ok {
+		t.Fatalf("%q never showed %q; last text: %q", sel, want, last)
 	}
-	t.Fatalf("%q never showed %q; last text: %q", sel, want, last)
 }
 
 func jsString(s string) string {
