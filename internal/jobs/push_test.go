@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -17,12 +16,6 @@ import (
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/push/pushtest"
 )
-
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // Each answer of the push service becomes what River should do next, and
 // the subscription is given up only when the push service says it is gone.
@@ -56,7 +49,7 @@ func TestPushOutcomes(t *testing.T) {
 			raw, _ := json.Marshal(sub)
 			job := &rivertype.JobRow{ID: 1, Kind: "test_push", Attempt: 1, MaxAttempts: 5, CreatedAt: time.Now()}
 			before := testutil.ToFloat64(s.metrics.pushes.WithLabelValues("test_push", tc.outcome))
-			gone, err := s.Push(ctxT(t), job, raw, push.Message{Payload: []byte("x"), TTL: 10 * time.Minute})
+			gone, err := s.Push(t.Context(), job, raw, push.Message{Payload: []byte("x"), TTL: 10 * time.Minute})
 			if gone != tc.gone {
 				t.Errorf("gone = %v, want %v", gone, tc.gone)
 			}
@@ -109,14 +102,14 @@ func TestPushGivesUpAndShortensTTL(t *testing.T) {
 	client.SetReply(pushtest.Reply{Status: 502})
 	last := &rivertype.JobRow{Kind: "test_push", Attempt: 5, MaxAttempts: 5, CreatedAt: time.Now()}
 	var cancel *river.JobCancelError
-	if _, err := s.Push(ctxT(t), last, raw, msg); !errors.As(err, &cancel) {
+	if _, err := s.Push(t.Context(), last, raw, msg); !errors.As(err, &cancel) {
 		t.Errorf("last attempt failing: %v, want a cancel", err)
 	}
 
 	client.SetReply(pushtest.Reply{Status: 201})
 	before := len(fake.Messages())
 	stale := &rivertype.JobRow{Kind: "test_push", Attempt: 1, MaxAttempts: 5, CreatedAt: time.Now().Add(-11 * time.Minute)}
-	if _, err := s.Push(ctxT(t), stale, raw, msg); !errors.As(err, &cancel) || !errors.Is(err, errStale) {
+	if _, err := s.Push(t.Context(), stale, raw, msg); !errors.As(err, &cancel) || !errors.Is(err, errStale) {
 		t.Errorf("stale message: %v, want a cancel for staleness", err)
 	}
 	if len(fake.Messages()) != before {
@@ -124,7 +117,7 @@ func TestPushGivesUpAndShortensTTL(t *testing.T) {
 	}
 
 	late := &rivertype.JobRow{Kind: "test_push", Attempt: 2, MaxAttempts: 5, CreatedAt: time.Now().Add(-4 * time.Minute)}
-	if _, err := s.Push(ctxT(t), late, raw, msg); err != nil {
+	if _, err := s.Push(t.Context(), late, raw, msg); err != nil {
 		t.Fatal(err)
 	}
 	got := fake.Messages()[len(fake.Messages())-1].TTL
@@ -139,7 +132,7 @@ func TestPushRefusedSubscriptionIsGone(t *testing.T) {
 	fake := pushtest.NewServer(t)
 	s := New(nil, Options{Sender: fake.Sender()})
 	raw := []byte(`{"endpoint":"https://push.example.com:8443/x","keys":{"p256dh":"x","auth":"y"}}`)
-	gone, err := s.Push(ctxT(t), &rivertype.JobRow{Kind: "test_push", CreatedAt: time.Now()}, raw, push.Message{})
+	gone, err := s.Push(t.Context(), &rivertype.JobRow{Kind: "test_push", CreatedAt: time.Now()}, raw, push.Message{})
 	var cancel *river.JobCancelError
 	if !gone || !errors.As(err, &cancel) || !errors.Is(err, push.ErrInvalidSubscription) {
 		t.Errorf("gone %v, err %v: want gone and a cancel", gone, err)
@@ -149,7 +142,7 @@ func TestPushRefusedSubscriptionIsGone(t *testing.T) {
 	}
 
 	off := New(nil, Options{})
-	if gone, err := off.Push(ctxT(t), &rivertype.JobRow{Kind: "test_push"}, raw, push.Message{}); gone || !errors.Is(err, ErrPushOff) {
+	if gone, err := off.Push(t.Context(), &rivertype.JobRow{Kind: "test_push"}, raw, push.Message{}); gone || !errors.Is(err, ErrPushOff) {
 		t.Errorf("push off: gone %v, err %v", gone, err)
 	}
 }

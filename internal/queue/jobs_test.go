@@ -71,20 +71,28 @@ func (f *fixture) waitJobs(kind, state string, n int) {
 	}
 }
 
+// callOnDyingInstance takes a ticket in lang, subscribes its phone and
+// calls it on an instance that enqueues but never gets to work a job, as
+// if it died right after the call committed.
+func (f *fixture) callOnDyingInstance(fake *pushtest.Server, lang string) Ticket {
+	f.t.Helper()
+	dying, _ := f.instance(fake, jobs.Options{InsertOnly: true})
+	_, tok := f.take(f.topicA, lang)
+	f.subscribe(fake, dying, tok)
+	called, err := dying.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return called
+}
+
 // The portal dies between the call's commit and the send: the push was
 // enqueued with the call, so the next instance to work the queue sends it,
 // once, in the visitor's language.
 func TestTicketPushSurvivesDeathBetweenCommitAndSend(t *testing.T) {
 	f := newFixture(t, `{}`, futureWednesday(10, 0))
 	fake := pushtest.NewServer(t)
-	// The instance that takes the call enqueues but never gets to work it.
-	dying, _ := f.instance(fake, jobs.Options{InsertOnly: true})
-	_, tok := f.take(f.topicA, "sv")
-	f.subscribe(fake, dying, tok)
-	called, err := dying.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	called := f.callOnDyingInstance(fake, "sv")
 	if f.jobs("ticket_push", "available") != 1 || fake.Requests() != 0 {
 		t.Fatalf("after the commit: %d push jobs waiting, %d sent; want 1 and 0", f.jobs("ticket_push", "available"), fake.Requests())
 	}
@@ -116,12 +124,7 @@ func TestTicketPushSurvivesDeathBetweenCommitAndSend(t *testing.T) {
 func TestTicketPushAbandonedMidSendIsRescued(t *testing.T) {
 	f := newFixture(t, `{}`, futureWednesday(10, 0))
 	fake := pushtest.NewServer(t)
-	dying, _ := f.instance(fake, jobs.Options{InsertOnly: true})
-	_, tok := f.take(f.topicA, "fi")
-	f.subscribe(fake, dying, tok)
-	if _, err := dying.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	f.callOnDyingInstance(fake, "fi")
 	// What a SIGKILL during the send leaves behind: the job running, by an
 	// instance that is no more, since longer than a job may take.
 	f.exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '10 minutes',
