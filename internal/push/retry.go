@@ -1,7 +1,6 @@
 package push
 
 import (
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,11 +15,6 @@ const (
 	MaxRetryAfter = time.Hour
 	// MinRetryAfter is the floor, so "0" or a past date cannot make callers spin.
 	MinRetryAfter = time.Second
-
-	// BackoffBase is the nominal delay before the first retry.
-	BackoffBase = time.Second
-	// BackoffMax caps Backoff.
-	BackoffMax = 10 * time.Minute
 )
 
 // ParseRetryAfter reads a Retry-After value, either delay-seconds or an
@@ -56,18 +50,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// Backoff is the delay before retry number attempt (0 for the first retry)
-// after a Retry outcome: BackoffBase doubled per attempt, capped at
-// BackoffMax, with the upper half jittered so many failed sends do not all
-// come back at the same moment.
-func Backoff(attempt int) time.Duration {
-	d := BackoffMax
-	// Beyond 2^20 s the cap has long been reached; the bound also avoids overflow.
-	if attempt < 20 {
-		d = min(BackoffBase<<max(attempt, 0), BackoffMax)
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
 }

@@ -35,26 +35,3 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	for attempt := -1; attempt < 70; attempt++ {
-		nominal := push.BackoffMax
-		if a := max(attempt, 0); a < 20 && push.BackoffBase<<a < push.BackoffMax {
-			nominal = push.BackoffBase << a
-		}
-		seen := map[time.Duration]bool{}
-		for range 50 {
-			d := push.Backoff(attempt)
-			if d < nominal/2 || d > nominal {
-				t.Fatalf("Backoff(%d) = %v, want within [%v, %v]", attempt, d, nominal/2, nominal)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 2 {
-			t.Errorf("Backoff(%d) has no jitter: always %v", attempt, push.Backoff(attempt))
-		}
-	}
-	if push.Backoff(0) > time.Second || push.Backoff(3) < 4*time.Second || push.Backoff(1000) < push.BackoffMax/2 {
-		t.Error("Backoff does not grow exponentially up to its cap")
-	}
-}

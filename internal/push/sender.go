@@ -38,7 +38,8 @@ const (
 	Gone
 	// RetryAfter: rate limited (429); retry after Outcome.RetryAfter.
 	RetryAfter
-	// Retry: transient (5xx or no answer); retry with Backoff.
+	// Retry: transient (5xx or no answer); retry with backoff (River's
+	// retry policy, for the jobs that send).
 	Retry
 	// Failed: permanent for this message (other 4xx, refused locally); do not
 	// retry, keep the subscription.
