@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
@@ -122,20 +124,20 @@ func (s *Server) showSetup(c *fiber.Ctx) error {
 func (p setupPage) Name(sp org.ServicePoint) string { return spName(sp, p.T.Lang.Code) }
 
 // setupRow is a kind of row a service point's set-up saves from a form of
-// its own: a desk, a topic, a referral service.
-type setupRow struct {
+// its own (a desk, a topic, a referral service), read into an In.
+type setupRow[In any] struct {
 	kind   string // names the form ("desk-12") and the notice after saving (?saved=desk)
 	anchor string // where the service point page lists these rows
-	// save decodes the form and saves the row (id 0: a new one); errs are
-	// the form's field errors, err the domain's answer.
-	save func(c *fiber.Ctx, slug string, id int64, v url.Values) (errs forms.Errors, err error)
+	decode func(v url.Values, isNew bool) (In, forms.Errors)
+	// save stores the row: id 0 is a new one.
+	save func(ctx context.Context, actor auth.Principal, slug string, id int64, in In) error
 	// again shows the form with its errors, as typed.
 	again func(c *fiber.Ctx, key string, v url.Values, errs forms.Errors) error
 }
 
 // submitSetupRow saves a row form: a form with errors comes back filled in
 // (422), a saved row goes back to the service point page.
-func (s *Server) submitSetupRow(c *fiber.Ctx, r setupRow) error {
+func submitSetupRow[In any](c *fiber.Ctx, r setupRow[In]) error {
 	slug, err := slugParam(c)
 	if err != nil {
 		return err
@@ -145,7 +147,10 @@ func (s *Server) submitSetupRow(c *fiber.Ctx, r setupRow) error {
 		return err
 	}
 	v := formValues(c)
-	errs, err := r.save(c, slug, id, v)
+	in, errs := r.decode(v, id == 0)
+	if len(errs) == 0 {
+		err = r.save(c.UserContext(), principal(c), slug, id, in)
+	}
 	if len(errs) > 0 || fieldError(errs, err) {
 		return r.again(c, key, v, errs)
 	} else if err != nil {

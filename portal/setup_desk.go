@@ -1,10 +1,12 @@
 package portal
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
 )
@@ -32,12 +34,8 @@ func deskValues(d org.Desk) url.Values {
 
 // submitDesk adds a desk, or renames and switches one on or off.
 func (s *Server) submitDesk(c *fiber.Ctx) error {
-	return s.submitSetupRow(c, setupRow{kind: "desk", anchor: "desks", again: s.againOnServicePointPage,
-		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
-			in, errs := decodeDeskForm(v, id == 0)
-			if len(errs) > 0 {
-				return errs, nil
-			}
-			return errs, s.org.SaveDesk(c.UserContext(), principal(c), slug, &org.Desk{ID: id, Name: in.Name, Active: in.Active})
+	return submitSetupRow(c, setupRow[deskInput]{kind: "desk", anchor: "desks", decode: decodeDeskForm, again: s.againOnServicePointPage,
+		save: func(ctx context.Context, actor auth.Principal, slug string, id int64, in deskInput) error {
+			return s.org.SaveDesk(ctx, actor, slug, &org.Desk{ID: id, Name: in.Name, Active: in.Active})
 		}})
 }

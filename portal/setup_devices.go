@@ -107,10 +107,7 @@ func (s *Server) submitDevice(c *fiber.Ctx) error {
 		return s.renderDevicesPage(c, fiber.StatusUnprocessableEntity, devices, v, errs, org.NewCode{})
 	}
 	devices, code, err := s.org.CreateDevice(c.UserContext(), principal(c), slug, in.Kind, in.Name)
-	if err != nil {
-		return err
-	}
-	return s.renderDevicesPage(c, fiber.StatusOK, devices, nil, nil, code)
+	return s.showNewCode(c, devices, code, err)
 }
 
 // submitDeviceCode gives a device a fresh pairing code, to pair it (again).
@@ -120,6 +117,11 @@ func (s *Server) submitDeviceCode(c *fiber.Ctx) error {
 		return err
 	}
 	devices, code, err := s.org.IssueDeviceCode(c.UserContext(), principal(c), slug, id)
+	return s.showNewCode(c, devices, code, err)
+}
+
+// showNewCode shows the device list with the pairing code just made, once.
+func (s *Server) showNewCode(c *fiber.Ctx, devices org.Devices, code org.NewCode, err error) error {
 	if err != nil {
 		return err
 	}

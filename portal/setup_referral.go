@@ -1,10 +1,12 @@
 package portal
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
 )
@@ -31,12 +33,8 @@ func referralValues(r org.Referral) url.Values {
 // submitReferral adds a referral service, or renames and switches one on
 // or off.
 func (s *Server) submitReferral(c *fiber.Ctx) error {
-	return s.submitSetupRow(c, setupRow{kind: "referral", anchor: "referrals", again: s.againOnServicePointPage,
-		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
-			in, errs := decodeReferralForm(v, id == 0)
-			if len(errs) > 0 {
-				return errs, nil
-			}
-			return errs, s.org.SaveReferral(c.UserContext(), principal(c), slug, &org.Referral{ID: id, Names: in.Names, Active: in.Active})
+	return submitSetupRow(c, setupRow[referralInput]{kind: "referral", anchor: "referrals", decode: decodeReferralForm, again: s.againOnServicePointPage,
+		save: func(ctx context.Context, actor auth.Principal, slug string, id int64, in referralInput) error {
+			return s.org.SaveReferral(ctx, actor, slug, &org.Referral{ID: id, Names: in.Names, Active: in.Active})
 		}})
 }

@@ -1,12 +1,14 @@
 package portal
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
 )
@@ -77,17 +79,14 @@ func (s *Server) showTopicForm(c *fiber.Ctx) error {
 
 // submitTopic saves the topic form.
 func (s *Server) submitTopic(c *fiber.Ctx) error {
-	return s.submitSetupRow(c, setupRow{kind: "topic", anchor: "topics",
+	return submitSetupRow(c, setupRow[topicInput]{kind: "topic", anchor: "topics",
+		decode: func(v url.Values, _ bool) (topicInput, forms.Errors) { return decodeTopicForm(v, Pictograms()) },
 		again: func(c *fiber.Ctx, _ string, v url.Values, errs forms.Errors) error {
 			return s.renderTopicPage(c, fiber.StatusUnprocessableEntity, v, errs)
 		},
-		save: func(c *fiber.Ctx, slug string, id int64, v url.Values) (forms.Errors, error) {
-			in, errs := decodeTopicForm(v, Pictograms())
-			if len(errs) > 0 {
-				return errs, nil
-			}
-			t := org.Topic{ID: id, Labels: in.Labels, Pictogram: in.Pictogram, Prefix: in.Prefix, Active: in.Active, Position: in.Position}
-			return errs, s.org.SaveTopic(c.UserContext(), principal(c), slug, &t)
+		save: func(ctx context.Context, actor auth.Principal, slug string, id int64, in topicInput) error {
+			return s.org.SaveTopic(ctx, actor, slug, &org.Topic{ID: id, Labels: in.Labels, Pictogram: in.Pictogram, Prefix: in.Prefix,
+				Active: in.Active, Position: in.Position})
 		}})
 }
 

@@ -21,10 +21,7 @@ type AccessLog struct {
 // offers, for a filter form that came back with errors.
 func (s *Service) AccessLog(ctx context.Context, actor auth.Principal, f *audit.Filter) (AccessLog, error) {
 	var out AccessLog
-	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
-		if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
-			return err
-		}
+	err := s.authorized(ctx, actor, actor.IsAdmin(), func(tx pgx.Tx) error {
 		var err error
 		if out.People, err = listMembersFor(ctx, tx, actor); err != nil {
 			return err

@@ -41,6 +41,17 @@ func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx
 	return err
 }
 
+// authorized runs fn in the actor's tenant transaction once auth.Authorize
+// has confirmed that allowed holds for this actor there.
+func (s *Service) authorized(ctx context.Context, actor auth.Principal, allowed bool, fn func(tx pgx.Tx) error) error {
+	return s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // managed runs fn on the service point named slug once the actor is known
 // to manage it. Another municipality's service point is not found.
 func (s *Service) managed(ctx context.Context, actor auth.Principal, slug string, fn func(tx pgx.Tx, sp ServicePoint) error) error {
@@ -69,10 +80,7 @@ func (s *Service) ManagedServicePoints(ctx context.Context, actor auth.Principal
 
 func (s *Service) servicePointsWhere(ctx context.Context, actor auth.Principal, allowed bool, keep func(int64) bool) ([]ServicePoint, error) {
 	var out []ServicePoint
-	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
-		if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
-			return err
-		}
+	err := s.authorized(ctx, actor, allowed, func(tx pgx.Tx) error {
 		points, err := ListServicePoints(ctx, tx)
 		for _, sp := range points {
 			if keep(sp.ID) {
@@ -133,10 +141,7 @@ func (s *Service) CreateServicePoint(ctx context.Context, actor auth.Principal, 
 	if err := sp.Hours.Check(); err != nil {
 		return err
 	}
-	return s.inTenant(ctx, actor, func(tx pgx.Tx) error {
-		if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
-			return err
-		}
+	return s.authorized(ctx, actor, actor.IsAdmin(), func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO service_points (municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls)
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id, municipality_id`,
 			sp.Slug, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls).Scan(&sp.ID, &sp.Tenant)

@@ -51,10 +51,7 @@ type Staff struct {
 // municipality, a lead those holding a role in a service point they manage.
 func (s *Service) Staff(ctx context.Context, actor auth.Principal) (Staff, error) {
 	var out Staff
-	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
-		if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
-			return err
-		}
+	err := s.authorized(ctx, actor, actor.IsLeadAnywhere(), func(tx pgx.Tx) error {
 		var err error
 		if out.Members, err = listMembersFor(ctx, tx, actor); err != nil {
 			return err
