@@ -93,4 +93,31 @@ func TestSetupPagesInBrowser(t *testing.T) {
 		browsertest.Axe(ctx, t)
 		browsertest.Screenshot(ctx, t, "setup-devices-code")
 	})
+
+	t.Run("lunch break", func(t *testing.T) {
+		browsertest.Open(ctx, t, in.URL+"/staff/setup/demo?lang=fi")
+		browsertest.WaitVisible(ctx, t, "input[name=always_open]")
+		sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+		defer cancel()
+		// Office hours instead, and Wednesday gets a lunch break.
+		err := chromedp.Do(sctx,
+			chromedp.Click(chromedp.CSS("input[name=always_open]")), // checked: the demo is open around the clock
+			chromedp.SetValue(chromedp.CSS("#close_3"), "11:30"),
+			chromedp.SetValue(chromedp.CSS("#open_3_2"), "12:30"),
+			chromedp.SetValue(chromedp.CSS("#close_3_2"), "15:00"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		submitAndWait(ctx, t, ".setup-form button[type=submit]", ".notice.ok")
+		for sel, want := range map[string]string{"#open_3": "08:00", "#close_3": "11:30", "#open_3_2": "12:30", "#close_3_2": "15:00", "#open_3_3": ""} {
+			if got := browsertest.Attr(ctx, t, sel, "value"); got != want {
+				t.Errorf("%s shows %q, want %q", sel, got, want)
+			}
+		}
+		if got := browsertest.Text(ctx, t, "label[for=open_3_2]"); got != "Avautuu uudelleen" {
+			t.Errorf("the second opening is labelled %q", got)
+		}
+		browsertest.Axe(ctx, t)
+		browsertest.Screenshot(ctx, t, "setup-point-lunch-break")
+	})
 }
