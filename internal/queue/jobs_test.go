@@ -4,14 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/push/pushtest"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // instance is one portal instance's queue service with its job queue, on
@@ -274,4 +280,107 @@ func TestDayClosingRunsOnceAcrossInstances(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM live_channels WHERE channel = $1`, SPChannel(f.sp)); n != 1 {
 		t.Error("the service point's live channel went too")
 	}
+}
+
+// dyingInstanceEnv names the variables that make this test binary a portal
+// instance for TestTicketPushSurvivesSIGKILL: it calls the next visitor,
+// works its job queue, and waits to be killed.
+const dyingInstanceEnv = "KOTO_TEST_DYING_INSTANCE"
+
+// A real process is killed with SIGKILL after the call committed and
+// before its push got through (the push service had asked it to come back
+// in three seconds); another instance delivers the push, once.
+func TestTicketPushSurvivesSIGKILL(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	fake := pushtest.NewServer(t)
+	_, tok := f.take(f.topicA, "fi")
+	client := f.subscribe(fake, f.svc, tok)
+	client.QueueReplies(pushtest.Reply{Status: 503, RetryAfter: "3"})
+
+	cfg := fake.Config()
+	child := exec.Command(os.Args[0], "-test.run=^TestDyingInstance$", "-test.count=1")
+	child.Env = append(os.Environ(), dyingInstanceEnv+"="+strings.Join([]string{
+		f.db.Pool.Config().ConnString(), cfg.VAPIDPublicKey, cfg.VAPIDPrivateKey, fake.Host(),
+		fmt.Sprint(f.tenant), fmt.Sprint(f.sp), fmt.Sprint(f.desk1), fmt.Sprint(f.staff1),
+		f.clock.Now().Format(time.RFC3339Nano)}, " "))
+	out, err := os.Create(t.TempDir() + "/instance.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stdout, child.Stderr = out, out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	log := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
+	// Killed once its first attempt is answered "later" and recorded so.
+	answered := func() bool {
+		return fake.Requests() == 1 && f.jobs("ticket_push", "running") == 0 && f.jobs("ticket_push", "") == 1
+	}
+	for deadline := time.Now().Add(20 * time.Second); !answered(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance did not get to its first attempt (%d jobs, %d requests, %d failures %v):\n%s",
+				f.jobs("ticket_push", ""), fake.Requests(), len(fake.Failures()), fake.Failures(), log())
+		}
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if got := fake.Messages(); len(got) != 1 || got[0].Status != 503 {
+		t.Fatalf("before the kill the push service saw %d requests, want the one answered 503\n%s", len(got), log())
+	}
+
+	f.instance(fake, jobs.Options{})
+	f.waitJobs("ticket_push", "completed", 1)
+	time.Sleep(time.Second)
+	delivered := 0
+	for _, m := range fake.Messages() {
+		if m.Status == 201 {
+			delivered++
+		}
+	}
+	if delivered != 1 {
+		t.Errorf("%d pushes delivered, want exactly 1", delivered)
+	}
+	fake.CheckNoFailures(t)
+}
+
+// TestDyingInstance is the killed process of TestTicketPushSurvivesSIGKILL;
+// run by itself it does nothing.
+func TestDyingInstance(t *testing.T) {
+	env := os.Getenv(dyingInstanceEnv)
+	if env == "" {
+		return
+	}
+	a := strings.Fields(env)
+	ids := make([]int64, 4)
+	for i := range ids {
+		ids[i], _ = strconv.ParseInt(a[4+i], 10, 64)
+	}
+	now, _ := time.Parse(time.RFC3339Nano, a[8])
+	ctx := context.Background()
+	db, err := store.Open(ctx, a[0], 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := push.NewSender(push.Config{VAPIDPublicKey: a[1], VAPIDPrivateKey: a[2], Subject: "mailto:pushtest@example.org",
+		AllowedHosts: []string{a[3]}, AllowInsecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(db, func() time.Time { return now })
+	j := jobs.New(db, jobs.Options{Sender: sender, PollInterval: 200 * time.Millisecond})
+	svc.Register(j, catalog)
+	if err := j.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CallNext(ctx, ids[0], ids[1], ids[2], ids[3], nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {} // until killed
 }
