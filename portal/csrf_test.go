@@ -184,7 +184,7 @@ func TestLoginNeedsTheDoubleSubmitToken(t *testing.T) {
 	if n := secSessionCount(t, owner); n != 0 {
 		t.Errorf("%d sessions after refused logins, want 0", n)
 	}
-	if n := secCount(t, owner, `SELECT count(*) FROM login_failures`); n != 0 {
+	if n := secCount(t, owner, `SELECT coalesce(sum(failures), 0) FROM login_throttle`); n != 0 {
 		t.Errorf("refused requests reached the password check (%d failures counted)", n)
 	}
 	// The pair the login page hands out, from the same origin, logs in.

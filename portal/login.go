@@ -77,6 +77,10 @@ func (s *Server) submitLogin(c *fiber.Ctx) error {
 	case errors.Is(err, auth.ErrThrottled):
 		page.Message = p.T.Get("login.throttled")
 		return s.renderStatus(c, fiber.StatusTooManyRequests, "login", page)
+	case errors.Is(err, auth.ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, "2")
+		page.Message = p.T.Get("login.busy")
+		return s.renderStatus(c, fiber.StatusTooManyRequests, "login", page)
 	case errors.Is(err, auth.ErrBadCredentials):
 		page.Message = p.T.Get("login.failed")
 		return s.renderStatus(c, fiber.StatusUnauthorized, "login", page)

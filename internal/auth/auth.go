@@ -10,6 +10,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/alexedwards/argon2id"
+
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -23,6 +25,7 @@ const (
 var (
 	ErrBadCredentials = errors.New("auth: wrong email or password")
 	ErrThrottled      = errors.New("auth: too many failed logins")
+	ErrBusy           = errors.New("auth: too many logins at once")
 	ErrNoSession      = errors.New("auth: no valid session")
 	ErrForbidden      = errors.New("auth: not allowed")
 	ErrBadPairCode    = errors.New("auth: unknown or expired pairing code")
@@ -32,6 +35,10 @@ var (
 type Service struct {
 	db  *store.DB
 	now func() time.Time
+
+	hashing  chan struct{} // one token per password comparison running (HashSlots)
+	hashWait time.Duration
+	compare  func(password, hash string) (bool, error)
 }
 
 // New builds the service; now is injectable so tests can move the clock.
@@ -39,7 +46,8 @@ func New(db *store.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: now, hashing: make(chan struct{}, HashSlots), hashWait: hashWait,
+		compare: argon2id.ComparePasswordAndHash}
 }
 
 // NewToken returns a random secret of 256 bits for cookies and links.

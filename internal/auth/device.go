@@ -74,8 +74,8 @@ func (s *Service) IssuePairCode(ctx context.Context, tx pgx.Tx, deviceID int64) 
 // Pair exchanges a pairing code typed on a device of the given kind for the
 // device's long-lived credential. The code works once.
 func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token string, d Device, err error) {
-	keys := []string{"pair:" + clientKey, "pair:" + clientKey}
-	if err := s.checkThrottle(ctx, keys); err != nil {
+	keys := []throttleKey{{"pair:" + clientKey, pairRule}}
+	if err := s.countAttempt(ctx, keys); err != nil {
 		return "", d, err
 	}
 	code = NormalizePairCode(code)
@@ -88,7 +88,6 @@ func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token
 		}
 	}
 	if tenant == nil {
-		s.recordFailure(ctx, keys[:1])
 		return "", d, ErrBadPairCode
 	}
 	token = NewToken()
@@ -101,10 +100,11 @@ func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		s.recordFailure(ctx, keys[:1])
 		return "", Device{}, ErrBadPairCode
+	} else if err != nil {
+		return "", Device{}, err
 	}
-	return token, d, err
+	return token, d, s.forgive(ctx, keys)
 }
 
 // DeviceByToken finds the paired, unrevoked device holding a credential.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/jackc/pgx/v5"
@@ -31,70 +32,66 @@ type Staff struct {
 	ID, Tenant int64
 }
 
-// Authenticate checks an e-mail and password. Failures are counted per
-// account and per client (clientKey: a hash of the address), in the
-// database so the limit holds across portal instances.
+// HashSlots bounds the password comparisons running at once: each takes
+// 64 MiB, so four cap the memory at 256 MiB however many try to log in.
+const HashSlots = 4
+
+// hashWait is how long a login waits for a free slot before it is told the
+// portal is busy: long enough to ride out a shift's morning logins.
+const hashWait = 2 * time.Second
+
+// Authenticate checks an e-mail and password. Failures are counted in the
+// database, so the limits hold across portal instances: per account, per
+// account from one client, and per client (clientKey: a hash of the
+// address). Each attempt is counted before its password is compared, under
+// a lock, so parallel attempts cannot all slip under a limit; and at most
+// HashSlots comparisons run at once (ErrBusy beyond).
 func (s *Service) Authenticate(ctx context.Context, email, password, clientKey string) (Staff, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return Staff{}, err
+	}
+	defer release()
 	// The account is found case-blind, so it is counted case-blind too.
-	keys := []string{"acct:" + fmt.Sprintf("%x", Hash(strings.ToLower(strings.TrimSpace(email)))), "client:" + clientKey}
-	if err := s.checkThrottle(ctx, keys); err != nil {
+	account := fmt.Sprintf("acct:%x", Hash(strings.ToLower(strings.TrimSpace(email))))
+	keys := []throttleKey{
+		{account, accountRule},
+		{account + ":" + clientKey, accountClientRule},
+		{"client:" + clientKey, clientRule},
+	}
+	if err := s.countAttempt(ctx, keys); err != nil {
 		return Staff{}, err
 	}
 	var st Staff
 	var hash string
 	var active bool
-	err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT id, municipality_id, password_hash, active FROM koto_staff_by_email($1)`, email).
 			Scan(&st.ID, &st.Tenant, &hash, &active)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
-		s.recordFailure(ctx, keys)
+		_, _ = s.compare(password, dummyHash)
 		return Staff{}, ErrBadCredentials
 	} else if err != nil {
 		return Staff{}, err
 	}
-	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	ok, err := s.compare(password, hash)
 	if err != nil || !ok || !active {
-		s.recordFailure(ctx, keys)
 		return Staff{}, ErrBadCredentials
 	}
-	return st, nil
+	return st, s.forgive(ctx, keys)
 }
 
-// Limits on failed logins within the window.
-const (
-	throttleWindowMinutes = 15
-	maxAccountFailures    = 5
-	maxClientFailures     = 20
-)
-
-func (s *Service) checkThrottle(ctx context.Context, keys []string) error {
-	var acct, client int
-	err := s.db.Tx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-			SELECT count(*) FILTER (WHERE key = $1), count(*) FILTER (WHERE key = $2)
-			FROM login_failures WHERE key IN ($1, $2) AND at > $3::timestamptz - make_interval(mins => $4)`,
-			keys[0], keys[1], s.now(), throttleWindowMinutes).Scan(&acct, &client)
-	})
-	if err != nil {
-		return err
+// hashSlot waits for a free password-comparison slot.
+func (s *Service) hashSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(s.hashWait)
+	defer t.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	if acct >= maxAccountFailures || client >= maxClientFailures {
-		return ErrThrottled
-	}
-	return nil
-}
-
-func (s *Service) recordFailure(ctx context.Context, keys []string) {
-	_ = s.db.Tx(ctx, func(tx pgx.Tx) error {
-		for _, k := range keys {
-			if _, err := tx.Exec(ctx, `INSERT INTO login_failures (key, at) VALUES ($1, $2)`, k, s.now()); err != nil {
-				return err
-			}
-		}
-		// Old rows serve no one; trimming here keeps the table small without a job.
-		_, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE at < $1::timestamptz - interval '1 day'`, s.now())
-		return err
-	})
 }

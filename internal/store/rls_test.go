@@ -24,7 +24,7 @@ import (
 // carry municipality_id (or be municipalities itself) and be covered below.
 var globalTables = map[string]string{
 	"goose_db_version": "migration bookkeeping",
-	"login_failures":   "throttle counters keyed by a hash, shared by every tenant",
+	"login_throttle":   "throttle counters keyed by a hash, shared by every tenant",
 	"live_channels":    "sequence numbers of live event channels",
 	// River's job queue: a job's arguments name a tenant and row ids, never
 	// a person, and its worker reads the rows under that tenant.
