@@ -355,7 +355,7 @@ func queueErrorKey(err error) string {
 // apiQueueSnapshot is a service point's queue as JSON, for staff (session)
 // and the service point's own paired devices.
 func (s *Server) apiQueueSnapshot(c *fiber.Ctx) error {
-	tenant, spID, err := s.liveAccess(c, c.Params("sp"))
+	tenant, spID, _, err := s.liveAccess(c, c.Params("sp"))
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ const (
 	keyNonce                   // string: the page's script nonce
 	keySession                 // auth.Session: the logged-in staff member's
 	keyCSRF                    // string: a visitor's double-submit CSRF token
-	keyChannels                // []string: the live channels a websocket may follow
+	keyChannels                // liveGrant: what a websocket may follow, and its place in the caps
 )
 
 func requestID(c *fiber.Ctx) string {

@@ -63,6 +63,7 @@ type Server struct {
 	metrics     *metrics
 	endpoints   map[string][]string // method → route patterns, in the order they match
 	proxies     []netip.Prefix      // PORTAL_TRUSTED_PROXIES
+	sockets     *live.Caps          // open websockets per ticket and per client address
 	version     string
 	app         *fiber.App
 }
@@ -77,7 +78,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub}
+		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
 	if d.Config.Demo {
 		s.demoDevices = d.DemoDevices
 	}

@@ -12,10 +12,25 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 )
 
+// Caps on open sockets, per instance: a visitor's phone has a page or two
+// open on its ticket; a waiting room's guest network or an office shares
+// one address among many screens.
+const (
+	socketsPerTicket  = 4
+	socketsPerAddress = 256
+)
+
+// liveGrant is what upgradeWebsocket decided, for serveWebsocket.
+type liveGrant struct {
+	sub     live.Subscription
+	release func() // gives the socket's place back to the caps
+}
+
 // liveAccess decides whether the request may watch a service point's
 // queue: staff who work there (session), or the service point's own paired
-// display or kiosk (device cookie; the demo's in demo mode).
-func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, err error) {
+// display or kiosk (device cookie; the demo's in demo mode). keys name the
+// credential, so that its end closes the socket.
+func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, keys []string, err error) {
 	if sess, ok := session(c); ok {
 		var sp org.ServicePoint
 		err := s.db.InTenant(c.UserContext(), sess.Principal.Tenant, func(tx pgx.Tx) error {
@@ -24,23 +39,24 @@ func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, err 
 			return err
 		})
 		if err == nil && sess.Principal.CanWork(sp.ID) {
-			return sp.Tenant, sp.ID, nil
+			return sp.Tenant, sp.ID, []string{live.SessionKey(auth.Hash(sess.Token)), live.StaffKey(sess.Principal.StaffID)}, nil
 		} else if err != nil && !isNotFound(err) {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 	}
 	for _, kind := range []string{auth.KindDisplay, auth.KindKiosk} {
 		if d, err := s.deviceAt(c, kind, slug); err == nil {
-			return d.Tenant, d.ServicePointID, nil
+			return d.Tenant, d.ServicePointID, []string{live.DeviceKey(d.ID)}, nil
 		}
 	}
-	return 0, 0, errForbidden
+	return 0, 0, nil, errForbidden
 }
 
 // upgradeWebsocket checks everything before the handshake: same origin,
-// and who is asking for which channels. Channels come from the credential,
+// and who is asking for what. What a socket sees comes from the credential,
 // never from the client's say-so: ?display=<slug> or ?queue=<slug> for a
-// service point's queue, ?ticket=<token> for one ticket (and its queue).
+// service point's queue, ?ticket=<token> for one ticket, which follows its
+// queue only bare (that it moved, not who moved).
 func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 	if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 		return newError(fiber.StatusUpgradeRequired, "error.bad_request")
@@ -48,7 +64,8 @@ func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 	if o := c.Get(fiber.HeaderOrigin); o == "" || !s.sameOrigin(c, o) {
 		return newError(fiber.StatusForbidden, "error.forbidden")
 	}
-	var channels []string
+	var sub live.Subscription
+	caps := []live.Cap{{Key: "addr:" + s.clientAddr(c).String(), Max: socketsPerAddress}}
 	switch {
 	case c.Query("ticket") != "":
 		_, view, err := s.queue.ByToken(c.UserContext(), c.Query("ticket"))
@@ -57,18 +74,24 @@ func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 		} else if err != nil {
 			return err
 		}
-		channels = []string{queue.TicketChannel(view.Ticket.ID), queue.SPChannel(view.Ticket.ServicePointID)}
+		ch := queue.TicketChannel(view.Ticket.ID)
+		sub = live.Subscription{Channels: []string{ch}, Bare: []string{queue.SPChannel(view.Ticket.ServicePointID)}}
+		caps = append(caps, live.Cap{Key: ch, Max: socketsPerTicket})
 	case c.Query("display") != "" || c.Query("queue") != "":
 		slug := c.Query("display") + c.Query("queue")
-		_, spID, err := s.liveAccess(c, slug)
+		_, spID, keys, err := s.liveAccess(c, slug)
 		if err != nil {
 			return err
 		}
-		channels = []string{queue.SPChannel(spID)}
+		sub = live.Subscription{Channels: []string{queue.SPChannel(spID)}, Keys: keys}
 	default:
 		return errBadRequest
 	}
-	c.Locals(keyChannels, channels)
+	release, ok := s.sockets.Take(caps...)
+	if !ok {
+		return newError(fiber.StatusTooManyRequests, "error.too_many")
+	}
+	c.Locals(keyChannels, liveGrant{sub: sub, release: release})
 	return c.Next()
 }
 
@@ -88,7 +111,14 @@ func (s *Server) serveWebsocket() fiber.Handler {
 		CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
 	}
 	return func(c *fiber.Ctx) error {
-		channels, _ := c.Locals(keyChannels).([]string)
-		return up.Upgrade(c.Context(), func(conn *websocket.Conn) { s.hub.Serve(conn, channels) })
+		g, _ := c.Locals(keyChannels).(liveGrant)
+		err := up.Upgrade(c.Context(), func(conn *websocket.Conn) {
+			defer g.release()
+			s.hub.Serve(conn, g.sub)
+		})
+		if err != nil {
+			g.release()
+		}
+		return err
 	}
 }

@@ -32,11 +32,11 @@ var pingText = []byte(`{"type":"ping"}`)
 // writer goroutine exists only while the ring has something in it: an idle
 // connection costs only the goroutine that reads it (Serve's caller).
 type conn struct {
-	hub      *Hub
-	ws       *websocket.Conn
-	channels []string
-	slot     uint8          // ping slot; Run's alone
-	done     sync.WaitGroup // done when the writer has let go of ws for good
+	hub  *Hub
+	ws   *websocket.Conn
+	sub  Subscription
+	slot uint8          // ping slot; Run's alone
+	done sync.WaitGroup // done when the writer has let go of ws for good
 
 	mu sync.Mutex
 	// ring grows from nothing up to QueueLen as bursts need, so an idle
@@ -53,13 +53,17 @@ type conn struct {
 	released bool
 }
 
-// Serve subscribes ws to channels and blocks until the connection ends; the
-// caller (the Fiber websocket handler) closes it on return. The caller
-// decides which channels the client may see; Run must be running. Messages from the client are
+// Serve subscribes ws to what sub names and blocks until the connection
+// ends; the caller (the Fiber websocket handler) closes it on return. The
+// caller decides what the client may see; Run must be running. Messages from the client are
 // read only for pongs and app-level pings, which are answered with a pong so
 // that a browser, which cannot see websocket pings, can tell the link works.
-func (h *Hub) Serve(ws *websocket.Conn, channels []string) {
-	c := &conn{hub: h, ws: ws, channels: uniq(channels)}
+func (h *Hub) Serve(ws *websocket.Conn, sub Subscription) {
+	sub.Channels = uniq(sub.Channels)
+	// A channel followed in full needs no bare copy of its events too.
+	sub.Bare = slices.DeleteFunc(uniq(sub.Bare), func(ch string) bool { return slices.Contains(sub.Channels, ch) })
+	sub.Keys = uniq(sub.Keys)
+	c := &conn{hub: h, ws: ws, sub: sub}
 	c.done.Add(1)
 	ws.SetReadLimit(h.opts.MaxMessageSize)
 	_ = c.extendRead()

@@ -6,9 +6,11 @@ package live
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -36,6 +38,16 @@ type Event struct {
 	// the client learns the seq and fetches a snapshot instead.
 	Truncated bool `json:"truncated,omitempty"`
 }
+
+// Keys of what a socket's right rests on (Subscription.Keys). The database
+// announces their ends itself (migration 00008), in the same words.
+func SessionKey(idHash []byte) string { return "session:" + hex.EncodeToString(idHash) }
+
+// StaffKey is a staff member's account and roles.
+func StaffKey(staffID int64) string { return "staff:" + strconv.FormatInt(staffID, 10) }
+
+// DeviceKey is a paired device's credential.
+func DeviceKey(deviceID int64) string { return "device:" + strconv.FormatInt(deviceID, 10) }
 
 // Querier is anything that reads one row: a transaction, a pool, a connection.
 type Querier interface {

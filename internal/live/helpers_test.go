@@ -68,9 +68,10 @@ func startServer(t testing.TB, h *Hub, up *websocket.FastHTTPUpgrader) *testServ
 	up.CheckOrigin = func(*fasthttp.RequestCtx) bool { return true }
 	ts := &testServer{addr: ln.Addr().String(), returned: make(chan struct{}, 100000)}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		channels := strings.Split(string(ctx.QueryArgs().Peek("channels")), ",")
+		list := func(name string) []string { return strings.Split(string(ctx.QueryArgs().Peek(name)), ",") }
+		sub := Subscription{Channels: list("channels"), Bare: list("bare"), Keys: list("keys")}
 		_ = up.Upgrade(ctx, func(ws *websocket.Conn) {
-			h.Serve(ws, channels)
+			h.Serve(ws, sub)
 			ts.returned <- struct{}{}
 		})
 	}}

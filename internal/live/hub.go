@@ -60,8 +60,23 @@ func mustPrepare(s string) *websocket.PreparedMessage {
 }
 
 type outgoing struct {
-	channel string
-	msg     *websocket.PreparedMessage
+	ev  Event // for the bare form, made only when someone follows the channel bare
+	msg *websocket.PreparedMessage
+}
+
+// Subscription is what one socket may see, decided by the caller from the
+// credential it showed, never from what the client asks for.
+type Subscription struct {
+	// Channels are followed in full.
+	Channels []string
+	// Bare channels are followed without their events' data: the socket
+	// learns that something changed (channel, seq and type) and fetches what
+	// it may see, e.g. a visitor's phone learns that its queue moved, not
+	// who moved in it.
+	Bare []string
+	// Keys name what the socket's right rests on (a session, a staff
+	// member, a device): End(key) closes every socket holding key.
+	Keys []string
 }
 
 // Hub fans events out to the websocket connections of this instance. One
@@ -76,13 +91,17 @@ type Hub struct {
 	unregister chan *conn
 	broadcast  chan outgoing
 	resync     chan struct{}
+	end        chan string
 	quit       chan struct{} // closed once Run has closed every connection
 
 	count      atomic.Int64
 	slowClosed atomic.Int64
+	ended      atomic.Int64
 
 	// Owned by Run.
 	channels map[string]map[*conn]struct{}
+	bare     map[string]map[*conn]struct{}
+	keys     map[string]map[*conn]struct{}
 	slots    [pingSlots]map[*conn]struct{}
 	nextSlot uint8
 }
@@ -103,8 +122,11 @@ func NewHub(logger *slog.Logger, opts Options) *Hub {
 		// fan-out; the hub never blocks on a socket, so it drains quickly.
 		broadcast: make(chan outgoing, 256),
 		resync:    make(chan struct{}),
+		end:       make(chan string, 64),
 		quit:      make(chan struct{}),
 		channels:  make(map[string]map[*conn]struct{}),
+		bare:      make(map[string]map[*conn]struct{}),
+		keys:      make(map[string]map[*conn]struct{}),
 	}
 	for i := range h.slots {
 		h.slots[i] = make(map[*conn]struct{})
@@ -117,6 +139,20 @@ func (h *Hub) Count() int64 { return h.count.Load() }
 
 // SlowClosed counts connections closed because their queue filled up.
 func (h *Hub) SlowClosed() int64 { return h.slowClosed.Load() }
+
+// Ended counts connections closed because what they rested on ended.
+func (h *Hub) Ended() int64 { return h.ended.Load() }
+
+// End closes every connection whose subscription holds key (a session
+// ended, a device revoked): they stop receiving at once, and a client that
+// may still connect reconnects with its current right. It does not wait
+// for the hub, and does nothing once the hub has stopped.
+func (h *Hub) End(key string) {
+	select {
+	case h.end <- key:
+	case <-h.quit:
+	}
+}
 
 // Broadcast sends ev to every connection subscribed to its channel. The JSON
 // is encoded and framed once and the same message queued for every
@@ -134,7 +170,7 @@ func (h *Hub) Broadcast(ev Event) {
 		return
 	}
 	select {
-	case h.broadcast <- outgoing{channel: ev.Channel, msg: pm}:
+	case h.broadcast <- outgoing{ev: ev, msg: pm}:
 	case <-h.quit:
 	}
 }
@@ -168,8 +204,20 @@ func (h *Hub) Run(ctx context.Context) {
 			h.remove(c)
 			c.close(0, true)
 		case out := <-h.broadcast:
-			for c := range h.channels[out.channel] {
+			for c := range h.channels[out.ev.Channel] {
 				h.send(c, out.msg)
+			}
+			if bare := h.bare[out.ev.Channel]; len(bare) > 0 {
+				pm := bareMessage(out.ev)
+				for c := range bare {
+					h.send(c, pm)
+				}
+			}
+		case key := <-h.end:
+			for c := range h.keys[key] {
+				h.remove(c)
+				h.ended.Add(1)
+				c.close(websocket.ClosePolicyViolation, false)
 			}
 		case <-h.resync:
 			h.each(func(c *conn) { h.send(c, resyncMsg) })
@@ -213,15 +261,41 @@ func (h *Hub) add(c *conn) {
 	c.slot = h.nextSlot
 	h.nextSlot = (h.nextSlot + 1) % pingSlots
 	h.slots[c.slot][c] = struct{}{}
-	for _, ch := range c.channels {
-		set := h.channels[ch]
+	index(h.channels, c.sub.Channels, c)
+	index(h.bare, c.sub.Bare, c)
+	index(h.keys, c.sub.Keys, c)
+	h.count.Add(1)
+}
+
+func index(m map[string]map[*conn]struct{}, names []string, c *conn) {
+	for _, name := range names {
+		set := m[name]
 		if set == nil {
 			set = make(map[*conn]struct{})
-			h.channels[ch] = set
+			m[name] = set
 		}
 		set[c] = struct{}{}
 	}
-	h.count.Add(1)
+}
+
+func unindex(m map[string]map[*conn]struct{}, names []string, c *conn) {
+	for _, name := range names {
+		if set := m[name]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(m, name)
+			}
+		}
+	}
+}
+
+// bareMessage is ev without its data, for Subscription.Bare.
+func bareMessage(ev Event) *websocket.PreparedMessage {
+	b, err := json.Marshal(Event{Channel: ev.Channel, Seq: ev.Seq, Type: ev.Type})
+	if err != nil {
+		panic(err) // strings and a number always encode
+	}
+	return mustPrepare(string(b))
 }
 
 func (h *Hub) remove(c *conn) {
@@ -229,13 +303,8 @@ func (h *Hub) remove(c *conn) {
 		return
 	}
 	delete(h.slots[c.slot], c)
-	for _, ch := range c.channels {
-		if set := h.channels[ch]; set != nil {
-			delete(set, c)
-			if len(set) == 0 {
-				delete(h.channels, ch)
-			}
-		}
-	}
+	unindex(h.channels, c.sub.Channels, c)
+	unindex(h.bare, c.sub.Bare, c)
+	unindex(h.keys, c.sub.Keys, c)
 	h.count.Add(-1)
 }

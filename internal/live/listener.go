@@ -158,23 +158,34 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 			continue
 		}
 		l.notifications.Add(1)
-		ev, err := decodeNotification(n.Payload)
-		if err != nil {
+		ev, end, err := decodeNotification(n.Payload)
+		switch {
+		case err != nil:
 			l.malformed.Add(1)
 			l.logger.Error("live: dropping a notification that is not an event", "err", err, "bytes", len(n.Payload))
-			continue
+		case end != "":
+			l.hub.End(end)
+		default:
+			l.hub.Broadcast(ev)
 		}
-		l.hub.Broadcast(ev)
 	}
 }
 
-func decodeNotification(payload string) (Event, error) {
-	var ev Event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
-		return ev, err
+// decodeNotification reads an event, or an end: {"end": key}, which the
+// database sends when what sockets rest on ends (see End).
+func decodeNotification(payload string) (ev Event, end string, err error) {
+	var n struct {
+		Event
+		End string `json:"end"`
 	}
-	if ev.Channel == "" || ev.Seq <= 0 {
-		return ev, errors.New("no channel or seq")
+	if err := json.Unmarshal([]byte(payload), &n); err != nil {
+		return ev, "", err
 	}
-	return ev, nil
+	if n.End != "" {
+		return ev, n.End, nil
+	}
+	if n.Channel == "" || n.Seq <= 0 {
+		return ev, "", errors.New("no channel or seq")
+	}
+	return n.Event, "", nil
 }
