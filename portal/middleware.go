@@ -22,6 +22,9 @@ func (s *Server) routeOf(c *fiber.Ctx) string {
 	if r == nil {
 		return ""
 	}
+	if r.Path == c.Path() {
+		return r.Path // a route without parameters: nothing to match
+	}
 	cfg := s.app.Config()
 	if fiber.RoutePatternMatch(c.Path(), r.Path, cfg) {
 		return r.Path

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fasthttp/websocket"
 	gws "github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // A screen that stops reading fills its queue and is cut off; a screen that
@@ -43,7 +42,7 @@ func TestSlowClientIsDisconnectedFastKeepsReceiving(t *testing.T) {
 	if h.SlowClosed() != 1 {
 		t.Fatalf("SlowClosed = %d, want 1 (the fast client must not be cut)", h.SlowClosed())
 	}
-	if got := testutil.ToFloat64(Collector(h, nil)); got != 1 {
+	if got := metricValue(t, Collector(h, nil), "koto_live_slow_connections_closed_total"); got != 1 {
 		t.Errorf("koto_live_slow_connections_closed_total = %v, want 1", got)
 	}
 	// The slow client finds its connection gone after what was in flight,

@@ -12,7 +12,7 @@ type collector struct {
 // Collector exports the live layer's counters to Prometheus: whether this
 // instance is listening, how often its listener reconnected, the
 // notifications it received and dropped, and the screens cut off as too
-// slow. Either argument may be nil.
+// slow or because their right ended. Either argument may be nil.
 func Collector(hub *Hub, listener *Listener) prometheus.Collector {
 	return collector{hub: hub, listener: listener}
 }
@@ -28,6 +28,8 @@ var (
 		"Notifications that were not events, and were dropped.", nil, nil)
 	slowClosedDesc = prometheus.NewDesc("koto_live_slow_connections_closed_total",
 		"Websocket connections closed because they fell a whole queue behind.", nil, nil)
+	endedDesc = prometheus.NewDesc("koto_live_connections_ended_total",
+		"Websocket connections closed because the session, account or device they rested on ended.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -39,6 +41,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.hub != nil {
 		ch <- slowClosedDesc
+		ch <- endedDesc
 	}
 }
 
@@ -56,5 +59,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.hub != nil {
 		ch <- prometheus.MustNewConstMetric(slowClosedDesc, prometheus.CounterValue, float64(c.hub.SlowClosed()))
+		ch <- prometheus.MustNewConstMetric(endedDesc, prometheus.CounterValue, float64(c.hub.Ended()))
 	}
 }

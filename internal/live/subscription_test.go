@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gws "github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -92,6 +93,32 @@ func TestEndClosesTheSocketsHoldingAKey(t *testing.T) {
 	h.Broadcast(Event{Channel: "sp:1", Seq: 2, Type: "ticket.called"})
 	other.expectEvent("sp:1", 2, "ticket.called")
 	waitFor(t, "the hub to forget the closed sockets", func() bool { return h.Count() == 1 && h.Ended() == 2 })
+	if got := metricValue(t, Collector(h, nil), "koto_live_connections_ended_total"); got != 2 {
+		t.Errorf("koto_live_connections_ended_total = %v, want 2", got)
+	}
+}
+
+// metricValue reads one counter or gauge of a collector.
+func metricValue(t *testing.T, c prometheus.Collector, name string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		m := f.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 // The database's end notifications reach the hub of every instance.
