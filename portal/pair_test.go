@@ -172,7 +172,7 @@ func TestPairingPageRefusesBadCodesAndThrottles(t *testing.T) {
 	d := newSetupAgent(t, in)
 	resp, body := d.get("/display/pair?lang=en")
 	wantStatus(t, "display pair page", resp, body, http.StatusOK)
-	if !strings.Contains(body, `inputmode="numeric"`) || !strings.Contains(body, `action="/display/pair"`) {
+	if !strings.Contains(body, `inputmode="numeric"`) || !strings.Contains(body, `action="/display/pair?lang=en"`) {
 		t.Error("the pairing form is not numeric or posts elsewhere")
 	}
 	if resp.Header.Get("Referrer-Policy") != "no-referrer" {
@@ -180,7 +180,7 @@ func TestPairingPageRefusesBadCodesAndThrottles(t *testing.T) {
 	}
 	// Not a code at all: said so, without counting as a guess.
 	for _, code := range []string{"", "abcd-efgh", "123", "<script>alert(1)</script>"} {
-		resp, body = d.post("/display/pair", url.Values{"code": {code}})
+		resp, body = d.post("/display/pair?lang=en", url.Values{"code": {code}})
 		wantStatus(t, code, resp, body, http.StatusUnprocessableEntity)
 		wantShown(t, code, body, code)
 		if !strings.Contains(body, `aria-invalid="true"`) {
@@ -189,13 +189,13 @@ func TestPairingPageRefusesBadCodesAndThrottles(t *testing.T) {
 	}
 	// Wrong codes count; after five the client waits.
 	for i := range 5 {
-		resp, body = d.post("/display/pair", url.Values{"code": {"0000-000" + strconv.Itoa(i)}})
+		resp, body = d.post("/display/pair?lang=en", url.Values{"code": {"0000-000" + strconv.Itoa(i)}})
 		wantStatus(t, "wrong code", resp, body, http.StatusUnprocessableEntity)
 		if !strings.Contains(body, "This code is wrong, already used or expired.") {
 			t.Error("a wrong code did not get its message")
 		}
 	}
-	resp, body = d.post("/display/pair", url.Values{"code": {"1111-2222"}})
+	resp, body = d.post("/display/pair?lang=en", url.Values{"code": {"1111-2222"}})
 	wantStatus(t, "throttled", resp, body, http.StatusTooManyRequests)
 	if !strings.Contains(body, "Too many wrong codes.") || !strings.Contains(body, `value="1111-2222"`) {
 		t.Error("the throttled page lacks its message or what was typed")
