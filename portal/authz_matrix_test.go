@@ -45,16 +45,17 @@ type azFixture struct {
 	topic, editTopic      int64
 	editReferral          int64
 	codeDevice, revokeDev int64
-	person                int64            // an expert at demo whose record leads and admins edit
-	otherTopic            int64            // the second municipality's
-	called                map[string]int64 // a ticket called by each actor, to recall
-	demoTicket            int64            // any ticket of demo, for refused requests
+	person                int64                       // an expert at demo whose record leads and admins edit
+	otherTopic            int64                       // the second municipality's
+	called                map[string]int64            // a ticket called by each actor, to recall
+	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
+	demoTicket            int64                       // any ticket of demo, for refused requests
 	staffIDs              map[string]int64
 }
 
 // azEntry is one route's request and the answers expected.
 type azEntry struct {
-	params func(f *azFixture, actor string) map[string]string // :sp, :id, :action
+	params func(f *azFixture, actor string) map[string]string // :sp, :id
 	form   func(f *azFixture, actor string) url.Values        // POST body, without _csrf
 	want   map[string]int
 }
@@ -100,6 +101,35 @@ func (f *azFixture) tenantSP(actor string) int64 {
 	return f.demoSP
 }
 
+// azTicketAction is one action on a ticket: each actor acts on a ticket
+// of their own, made in the state the action needs (see azActionStates), so
+// an expert and up succeed and the other municipality finds nothing.
+func azTicketAction(action string) azEntry {
+	return azEntry{
+		params: func(f *azFixture, actor string) map[string]string {
+			t, ok := f.acts[action][actor]
+			if !ok {
+				t = f.demoTicket
+			}
+			return map[string]string{"sp": demo.ServicePoint, "id": azID(t)}
+		},
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"desk": {azID(f.desk)}, "to_topic": {azID(f.topic)}}
+		},
+		want: azPost(az404, az303, az303, az303),
+	}
+}
+
+// azActionStates is the state each ticket action needs: state, and
+// recalls made (a no-show needs the service point's recalls first).
+var azActionStates = map[string]struct {
+	state   string
+	recalls int
+}{
+	"call": {"waiting", 0}, "recall": {"called", 0}, "no-show": {"called", 9}, "start": {"called", 0},
+	"finish": {"serving", 0}, "transfer": {"called", 0}, "return": {"called", 0},
+}
+
 var matrix = map[string]azEntry{
 	"GET /staff/": {want: azPage(az200, az200, az200, az200)},
 
@@ -108,17 +138,14 @@ var matrix = map[string]azEntry{
 	"POST /staff/queue/:sp/call-next": {params: azDemoSP,
 		form: func(f *azFixture, _ string) url.Values { return url.Values{"desk": {azID(f.desk)}} },
 		want: azPost(az404, az303, az303, az303)},
-	"POST /staff/queue/:sp/tickets/:id/:action": {
-		params: func(f *azFixture, actor string) map[string]string {
-			t, ok := f.called[actor]
-			if !ok {
-				t = f.demoTicket
-			}
-			return map[string]string{"sp": demo.ServicePoint, "id": azID(t), "action": "recall"}
-		},
-		form: func(f *azFixture, _ string) url.Values { return url.Values{"desk": {azID(f.desk)}} },
-		want: azPost(az404, az303, az303, az303)},
-	"GET /staff/visits/new": {want: azPage(az200, az200, az200, az200)},
+	"POST /staff/queue/:sp/tickets/:id/call":     azTicketAction("call"),
+	"POST /staff/queue/:sp/tickets/:id/recall":   azTicketAction("recall"),
+	"POST /staff/queue/:sp/tickets/:id/no-show":  azTicketAction("no-show"),
+	"POST /staff/queue/:sp/tickets/:id/start":    azTicketAction("start"),
+	"POST /staff/queue/:sp/tickets/:id/finish":   azTicketAction("finish"),
+	"POST /staff/queue/:sp/tickets/:id/transfer": azTicketAction("transfer"),
+	"POST /staff/queue/:sp/tickets/:id/return":   azTicketAction("return"),
+	"GET /staff/visits/new":                      {want: azPage(az200, az200, az200, az200)},
 	// The form names demo's service point for everyone: the other
 	// municipality does not find it.
 	"POST /staff/visits": {
@@ -279,6 +306,23 @@ func azSeed(f *azFixture) portaltest.Option {
 				VALUES ($1, $2, $3, $3, 'Y', $4, `+day+`, 'fi', 'called', $5, $6, now(), now()) RETURNING id`,
 				demoMuni, f.demoSP, f.topic, 900+i, f.desk, f.staffIDs[actor])
 			f.called[actor] = tid
+		}
+
+		f.acts = map[string]map[string]int64{}
+		n := 950
+		for action, st := range azActionStates {
+			f.acts[action] = map[string]int64{}
+			for _, actor := range []string{azExpert, azLead, azAdmin} {
+				n++
+				var tid int64
+				q(&tid, `INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number, service_day, language,
+						state, desk_id, staff_id, called_at, last_called_at, serving_at, recalls)
+					SELECT $1, $2, $3, $3, 'X', $4, `+day+`, 'fi', $5::text, d, s, c, c, CASE WHEN $5 = 'serving' THEN now() END, $8
+					FROM (SELECT CASE WHEN $5 = 'waiting' THEN NULL ELSE $6::bigint END AS d, CASE WHEN $5 = 'waiting' THEN NULL ELSE $7::bigint END AS s,
+						CASE WHEN $5 = 'waiting' THEN NULL ELSE now() END AS c) x RETURNING id`,
+					demoMuni, f.demoSP, f.topic, n, st.state, f.desk, f.staffIDs[actor], st.recalls)
+				f.acts[action][actor] = tid
+			}
 		}
 
 		// The second municipality, with its own service point and admin.

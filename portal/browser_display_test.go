@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/portal/portaltest"
@@ -97,7 +98,9 @@ func callNext(t testing.TB, in *portaltest.Instance) queue.Ticket {
 	sp := id(`SELECT id::text FROM service_points WHERE slug = 'demo'`)
 	desk := id(`SELECT id::text FROM desks WHERE name = '1'`)
 	staff := id(`SELECT id::text FROM staff WHERE email = 'expert@example.org'`)
-	tk, err := queue.New(in.DB, nil).CallNext(context.Background(), tenant, sp, desk, staff, nil, nil)
+	expert := queue.Expert{Slug: "demo", Desk: desk, Actor: auth.Principal{StaffID: staff, Tenant: tenant,
+		Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}}
+	tk, err := queue.New(in.DB, nil).CallNext(context.Background(), expert, nil)
 	if err != nil {
 		t.Fatalf("call next: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/queue"
@@ -206,10 +207,12 @@ func TestDisplayShowsTruthAfterDatabaseConnectionsAreKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := queue.New(in.DB, nil)
+	expert := queue.Expert{Slug: "demo", Desk: desk, Actor: auth.Principal{StaffID: staff, Tenant: tenant,
+		Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}}
 	var called queue.Ticket
 	var err error
 	for i := 0; i < 50; i++ { // the pool may hand out a killed connection once
-		if called, err = q.CallNext(context.Background(), tenant, sp, desk, staff, nil, nil); err == nil {
+		if called, err = q.CallNext(context.Background(), expert, nil); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

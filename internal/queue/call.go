@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // CallNext calls the next visitor to a desk. It considers waiting tickets of
@@ -15,35 +17,28 @@ import (
 // then the earliest arrival (a transferred ticket keeps its place). Locked
 // rows are skipped, so experts pressing at the same moment get different
 // visitors rather than waiting on each other.
-func (s *Service) CallNext(ctx context.Context, tenant, spID, deskID, staffID int64, topics []int64, languages []string) (Ticket, error) {
+func (s *Service) CallNext(ctx context.Context, e Expert, topics []int64) (Ticket, error) {
 	var t Ticket
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		sp, err := s.loadServicePoint(ctx, tx, spID)
-		if err != nil {
-			return err
-		}
-		if err := checkDeskStaff(ctx, tx, spID, deskID, staffID); err != nil {
-			return err
-		}
+	err := s.atDesk(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
 		if topics == nil {
 			topics = []int64{}
 		}
 		var id int64
-		err = tx.QueryRow(ctx, `
+		err := tx.QueryRow(ctx, `
 			SELECT id FROM tickets
 			WHERE service_point_id = $1 AND service_day = $2 AND state = 'waiting'
 			  AND (cardinality($3::bigint[]) = 0 OR topic_id = ANY ($3))
 			  AND (for_desk_id IS NULL OR for_desk_id = $4)
 			ORDER BY split_part(lower(language), '-', 1) = ANY ($5::text[]) DESC, created_at, id
 			LIMIT 1
-			FOR UPDATE SKIP LOCKED`, spID, sp.serviceDay(s.clock()), topics, deskID, primaryTags(languages)).Scan(&id)
+			FOR UPDATE SKIP LOCKED`, sp.id, sp.serviceDay(s.clock()), topics, e.Desk, primaryTags(e.Actor.Languages)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrQueueEmpty
 		}
 		if err != nil {
 			return err
 		}
-		t, err = s.callLocked(ctx, tx, id, deskID, staffID)
+		t, err = s.callLocked(ctx, tx, id, e.Desk, e.Actor.StaffID)
 		return err
 	})
 	if err != nil {
@@ -67,26 +62,20 @@ func primaryTags(langs []string) []string {
 
 // Call calls one given waiting ticket to a desk, e.g. a number the expert
 // picked from the queue screen.
-func (s *Service) Call(ctx context.Context, tenant, spID, ticketID, deskID, staffID int64) (Ticket, error) {
+func (s *Service) Call(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	var t Ticket
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		if _, err := s.loadServicePoint(ctx, tx, spID); err != nil {
-			return err
-		}
-		if err := checkDeskStaff(ctx, tx, spID, deskID, staffID); err != nil {
-			return err
-		}
-		cur, err := lockTicket(ctx, tx, spID, ticketID)
+	err := s.atDesk(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+		cur, err := lockTicket(ctx, tx, sp.id, ticketID)
 		if err != nil {
 			return err
 		}
 		if cur.State != Waiting {
 			return ErrWrongState
 		}
-		if cur.ForDeskID != nil && *cur.ForDeskID != deskID {
+		if cur.ForDeskID != nil && *cur.ForDeskID != e.Desk {
 			return ErrOtherDesk
 		}
-		t, err = s.callLocked(ctx, tx, ticketID, deskID, staffID)
+		t, err = s.callLocked(ctx, tx, ticketID, e.Desk, e.Actor.StaffID)
 		return err
 	})
 	if err != nil {
@@ -108,32 +97,15 @@ func (s *Service) callLocked(ctx context.Context, tx pgx.Tx, ticketID, deskID, s
 	return t, publish(ctx, tx, EventCalled, t)
 }
 
-// change runs one state transition on a ticket of a service point: lock it,
-// check its state is one of from, apply, publish typ on both channels.
-func (s *Service) change(ctx context.Context, tenant, spID, ticketID int64, from []TicketState, typ string,
+// change runs one state transition on a ticket of the expert's service
+// point: see transition.
+func (s *Service) change(ctx context.Context, e Expert, ticketID int64, from []TicketState, typ string,
 	apply func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
 	var t Ticket
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		sp, err := s.loadServicePoint(ctx, tx, spID)
-		if err != nil {
-			return err
-		}
-		cur, err := lockTicket(ctx, tx, spID, ticketID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(from, cur.State) {
-			return ErrWrongState
-		}
-		if t, err = apply(tx, cur, sp); err != nil {
-			return err
-		}
-		if t.State.Closed() {
-			if err := dropPush(ctx, tx, t.ID); err != nil {
-				return err
-			}
-		}
-		return publish(ctx, tx, typ, t)
+	err := s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+		var err error
+		t, err = s.transition(ctx, tx, sp, ticketID, from, typ, apply)
+		return err
 	})
 	if err != nil {
 		return Ticket{}, err
@@ -141,9 +113,32 @@ func (s *Service) change(ctx context.Context, tenant, spID, ticketID int64, from
 	return t, nil
 }
 
+// transition locks a ticket of the service point, checks its state is one
+// of from, applies the change and publishes typ on both channels.
+func (s *Service) transition(ctx context.Context, tx pgx.Tx, sp servicePoint, ticketID int64, from []TicketState, typ string,
+	apply func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
+	cur, err := lockTicket(ctx, tx, sp.id, ticketID)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if !slices.Contains(from, cur.State) {
+		return Ticket{}, ErrWrongState
+	}
+	t, err := apply(tx, cur, sp)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if t.State.Closed() {
+		if err := dropPush(ctx, tx, t.ID); err != nil {
+			return Ticket{}, err
+		}
+	}
+	return t, publish(ctx, tx, typ, t)
+}
+
 // Recall calls a called visitor again (the display chimes once more).
-func (s *Service) Recall(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
-	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventRecalled,
+func (s *Service) Recall(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
+	return s.change(ctx, e, ticketID, []TicketState{Called}, EventRecalled,
 		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			t, err := updateTicket(ctx, tx, ticketID, `recalls = recalls + 1, last_called_at = $2`, s.clock())
 			if err != nil {
@@ -156,8 +151,8 @@ func (s *Service) Recall(ctx context.Context, tenant, spID, ticketID int64) (Tic
 // NoShow closes a called ticket whose visitor did not come; only once they
 // have been recalled as often as the service point asks, so one missed chime
 // does not cost anyone their place.
-func (s *Service) NoShow(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
-	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventNoShow,
+func (s *Service) NoShow(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
+	return s.change(ctx, e, ticketID, []TicketState{Called}, EventNoShow,
 		func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
 			if cur.Recalls < sp.maxRecalls {
 				return Ticket{}, ErrTooEarlyForNoShow
@@ -167,8 +162,8 @@ func (s *Service) NoShow(ctx context.Context, tenant, spID, ticketID int64) (Tic
 }
 
 // Start marks that the called visitor has arrived and service begins.
-func (s *Service) Start(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
-	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventServing,
+func (s *Service) Start(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
+	return s.change(ctx, e, ticketID, []TicketState{Called}, EventServing,
 		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'serving', serving_at = $2`, s.clock())
 		})
@@ -177,8 +172,8 @@ func (s *Service) Start(ctx context.Context, tenant, spID, ticketID int64) (Tick
 // Finish closes a served ticket and returns its wait and service times for
 // the anonymous visit record, which the caller writes with the expert's
 // answers (topics handled, outcome, referral).
-func (s *Service) Finish(ctx context.Context, tenant, spID, ticketID int64) (Finished, error) {
-	t, err := s.change(ctx, tenant, spID, ticketID, []TicketState{Serving}, EventDone,
+func (s *Service) Finish(ctx context.Context, e Expert, ticketID int64) (Finished, error) {
+	t, err := s.change(ctx, e, ticketID, []TicketState{Serving}, EventDone,
 		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'done', finished_at = $2`, s.clock())
 		})
@@ -198,17 +193,17 @@ func (s *Service) Finish(ctx context.Context, tenant, spID, ticketID int64) (Fin
 // Transfer sends a called or served visitor back to the queue under another
 // topic, or kept for one desk, or both. The ticket keeps its number and its
 // original arrival time, so it is not sent to the back of the line.
-func (s *Service) Transfer(ctx context.Context, tenant, spID, ticketID int64, toTopicID, toDeskID *int64) (Ticket, error) {
-	if toTopicID == nil && toDeskID == nil {
-		return Ticket{}, ErrNoTransferTarget
-	}
-	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called, Serving}, EventTransferred,
-		func(tx pgx.Tx, cur Ticket, _ servicePoint) (Ticket, error) {
+func (s *Service) Transfer(ctx context.Context, e Expert, ticketID int64, toTopicID, toDeskID *int64) (Ticket, error) {
+	return s.change(ctx, e, ticketID, []TicketState{Called, Serving}, EventTransferred,
+		func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
+			if toTopicID == nil && toDeskID == nil {
+				return Ticket{}, ErrNoTransferTarget
+			}
 			topic := cur.TopicID
 			if toTopicID != nil {
 				var ok bool
 				err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM topics WHERE id = $1 AND service_point_id = $2 AND active)`,
-					*toTopicID, spID).Scan(&ok)
+					*toTopicID, sp.id).Scan(&ok)
 				if err != nil {
 					return Ticket{}, err
 				}
@@ -220,7 +215,7 @@ func (s *Service) Transfer(ctx context.Context, tenant, spID, ticketID int64, to
 			if toDeskID != nil {
 				var ok bool
 				err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM desks WHERE id = $1 AND service_point_id = $2 AND active)`,
-					*toDeskID, spID).Scan(&ok)
+					*toDeskID, sp.id).Scan(&ok)
 				if err != nil {
 					return Ticket{}, err
 				}
@@ -239,8 +234,8 @@ func (s *Service) Transfer(ctx context.Context, tenant, spID, ticketID int64, to
 
 // ReturnToQueue puts a called ticket back in its place in the queue, e.g.
 // when the expert called the wrong number or must step away.
-func (s *Service) ReturnToQueue(ctx context.Context, tenant, spID, ticketID int64) (Ticket, error) {
-	return s.change(ctx, tenant, spID, ticketID, []TicketState{Called}, EventReturned,
+func (s *Service) ReturnToQueue(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
+	return s.change(ctx, e, ticketID, []TicketState{Called}, EventReturned,
 		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'waiting', desk_id = NULL, staff_id = NULL, recalls = 0`)
 		})
@@ -249,12 +244,31 @@ func (s *Service) ReturnToQueue(ctx context.Context, tenant, spID, ticketID int6
 // Cancel is the visitor giving up their number from the phone. The follow
 // link keeps working until the day ends, showing "cancelled".
 func (s *Service) Cancel(ctx context.Context, token string) (Ticket, error) {
-	tenant, id, spID, err := s.resolveToken(ctx, token)
+	hash, err := parseToken(token)
 	if err != nil {
 		return Ticket{}, err
 	}
-	return s.change(ctx, tenant, spID, id, []TicketState{Waiting, Called}, EventCancelled,
-		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
-			return updateTicket(ctx, tx, id, `state = 'cancelled', finished_at = $2`, s.clock())
-		})
+	var t Ticket
+	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx pgx.Tx) error {
+		cur, err := s.ticketByHash(ctx, tx, hash, false)
+		if err != nil {
+			return err
+		}
+		sp, err := s.loadServicePoint(ctx, tx, cur.ServicePointID)
+		if err != nil {
+			return err
+		}
+		t, err = s.transition(ctx, tx, sp, cur.ID, []TicketState{Waiting, Called}, EventCancelled,
+			func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+				return updateTicket(ctx, tx, cur.ID, `state = 'cancelled', finished_at = $2`, s.clock())
+			})
+		return err
+	})
+	if errors.Is(err, store.ErrNoTenant) {
+		return Ticket{}, ErrNotFound
+	}
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
 }

@@ -35,7 +35,7 @@ func TestCallNextConcurrentNeverTwice(t *testing.T) {
 				defer wg.Done()
 				<-start
 				for {
-					tk, err := f.svc.CallNext(f.ctx, f.tenant, f.sp, desks[i], staff[i], nil, []string{"fi"})
+					tk, err := f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, desks[i], staff[i], []string{"fi"}), nil)
 					if errors.Is(err, ErrQueueEmpty) {
 						return
 					}
@@ -90,7 +90,7 @@ func TestCallNextLanguageFirstThenOldest(t *testing.T) {
 	ar2 := f.takeAfter(time.Minute, f.topicA, "ar")
 	want := []Ticket{ar1, zh, ar2, fi, en}
 	for i, w := range want {
-		tk, err := f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, []string{"AR", "zh"})
+		tk, err := f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, []string{"AR", "zh"}), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestCallNextLanguageFirstThenOldest(t *testing.T) {
 			t.Fatalf("called ticket = %+v", tk)
 		}
 	}
-	_, err := f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil)
+	_, err := f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil)
 	wantErr(t, "empty queue", err, ErrQueueEmpty)
 	// Every call reached the display and the phone.
 	if got := f.seq(SPChannel(f.sp)); got != 10 {
@@ -117,21 +117,21 @@ func TestCallNextTopicFilterAndDesk(t *testing.T) {
 	f := newFixture(t, `{}`, futureWednesday(10, 0))
 	a := f.takeAfter(time.Minute, f.topicA, "fi")
 	b := f.takeAfter(time.Minute, f.topicB, "fi")
-	tk, err := f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, []int64{f.topicB}, nil)
+	tk, err := f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), []int64{f.topicB})
 	if err != nil || tk.ID != b.ID {
 		t.Fatalf("topic B only: got %v %v, want %s", tk.Label(), err, b.Label())
 	}
-	_, err = f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, []int64{f.topicB}, nil)
+	_, err = f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), []int64{f.topicB})
 	wantErr(t, "topic B exhausted while A waits", err, ErrQueueEmpty)
 	if f.state(a.ID) != Waiting {
 		t.Fatal("topic A ticket was touched")
 	}
 	// A desk or staff member from elsewhere cannot call.
 	sp2 := f.addServicePoint(f.tenant, `{}`)
-	_, err = f.svc.CallNext(f.ctx, f.tenant, f.sp, f.addDesk(f.tenant, sp2, "x"), f.staff1, nil, nil)
+	_, err = f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.addDesk(f.tenant, sp2, "x"), f.staff1, nil), nil)
 	wantErr(t, "desk of another service point", err, ErrUnknownDesk)
 	other := f.addTenant()
-	_, err = f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.addStaff(other), nil, nil)
+	_, err = f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.addStaff(other), nil), nil)
 	wantErr(t, "staff of another tenant", err, ErrUnknownStaff)
 	if f.state(a.ID) != Waiting {
 		t.Fatal("topic A ticket was touched by a refused call")
@@ -147,19 +147,19 @@ func TestTransfer(t *testing.T) {
 	z := f.takeAfter(time.Minute, f.topicB, "fi")
 
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil)) // x
-	must[Ticket](t)(f.svc.Start(f.ctx, f.tenant, f.sp, x.ID))
-	_, err := f.svc.Transfer(f.ctx, f.tenant, f.sp, x.ID, nil, nil)
+	must[Ticket](t)(f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil)) // x
+	must[Ticket](t)(f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID))
+	_, err := f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID, nil, nil)
 	wantErr(t, "transfer nowhere", err, ErrNoTransferTarget)
 	bogus := int64(987654321)
-	_, err = f.svc.Transfer(f.ctx, f.tenant, f.sp, x.ID, nil, &bogus)
+	_, err = f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID, nil, &bogus)
 	wantErr(t, "transfer to unknown desk", err, ErrUnknownDesk)
-	_, err = f.svc.Transfer(f.ctx, f.tenant, f.sp, x.ID, &bogus, nil)
+	_, err = f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID, &bogus, nil)
 	wantErr(t, "transfer to unknown topic", err, ErrUnknownTopic)
 	if f.state(x.ID) != Serving {
 		t.Fatal("refused transfer changed the ticket")
 	}
-	tx, err := f.svc.Transfer(f.ctx, f.tenant, f.sp, x.ID, nil, &f.desk2)
+	tx, err := f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID, nil, &f.desk2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,27 +168,27 @@ func TestTransfer(t *testing.T) {
 		t.Fatalf("transferred ticket = %+v", tx)
 	}
 	// Desk 1 skips it, and cannot take it by number either.
-	got := must[Ticket](t)(f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil))
+	got := must[Ticket](t)(f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil))
 	if got.ID != y.ID {
 		t.Fatalf("desk 1 called %s, want %s", got.Label(), y.Label())
 	}
-	_, err = f.svc.Call(f.ctx, f.tenant, f.sp, x.ID, f.desk1, f.staff1)
+	_, err = f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), x.ID)
 	wantErr(t, "desk 1 calls a ticket kept for desk 2", err, ErrOtherDesk)
 	// Desk 2 gets it before the later z.
-	got = must[Ticket](t)(f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk2, f.staff2, nil, nil))
+	got = must[Ticket](t)(f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk2, f.staff2, nil), nil))
 	if got.ID != x.ID {
 		t.Fatalf("desk 2 called %s, want the transferred %s", got.Label(), x.Label())
 	}
 
 	// To another topic: x now waits for topic B ahead of z, who came later.
-	tx, err = f.svc.Transfer(f.ctx, f.tenant, f.sp, x.ID, &f.topicB, nil)
+	tx, err = f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), x.ID, &f.topicB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tx.TopicID != f.topicB || tx.OriginalTopicID != f.topicA || tx.ForDeskID != nil || tx.Transfers != 2 {
 		t.Fatalf("transferred ticket = %+v", tx)
 	}
-	got = must[Ticket](t)(f.svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, []int64{f.topicB}, nil))
+	got = must[Ticket](t)(f.svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), []int64{f.topicB}))
 	if got.ID != x.ID {
 		t.Fatalf("topic B called %s, want the transferred %s before %s", got.Label(), x.Label(), z.Label())
 	}
@@ -202,14 +202,25 @@ func TestStateMachine(t *testing.T) {
 	}
 
 	refused := map[string]func() (Ticket, error){
-		"start while waiting":     func() (Ticket, error) { return f.svc.Start(f.ctx, f.tenant, f.sp, tk.ID) },
-		"recall while waiting":    func() (Ticket, error) { return f.svc.Recall(f.ctx, f.tenant, f.sp, tk.ID) },
-		"no-show while waiting":   func() (Ticket, error) { return f.svc.NoShow(f.ctx, f.tenant, f.sp, tk.ID) },
-		"return while waiting":    func() (Ticket, error) { return f.svc.ReturnToQueue(f.ctx, f.tenant, f.sp, tk.ID) },
-		"transfer while waiting":  func() (Ticket, error) { return f.svc.Transfer(f.ctx, f.tenant, f.sp, tk.ID, &f.topicB, nil) },
-		"finish while waiting":    func() (Ticket, error) { f2, err := f.svc.Finish(f.ctx, f.tenant, f.sp, tk.ID); return f2.Ticket, err },
-		"call a missing ticket":   func() (Ticket, error) { return f.svc.Call(f.ctx, f.tenant, f.sp, 987654321, f.desk1, f.staff1) },
-		"recall a missing ticket": func() (Ticket, error) { return f.svc.Recall(f.ctx, f.tenant, f.sp, 987654321) },
+		"start while waiting":   func() (Ticket, error) { return f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID) },
+		"recall while waiting":  func() (Ticket, error) { return f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID) },
+		"no-show while waiting": func() (Ticket, error) { return f.svc.NoShow(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID) },
+		"return while waiting": func() (Ticket, error) {
+			return f.svc.ReturnToQueue(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
+		},
+		"transfer while waiting": func() (Ticket, error) {
+			return f.svc.Transfer(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID, &f.topicB, nil)
+		},
+		"finish while waiting": func() (Ticket, error) {
+			f2, err := f.svc.Finish(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
+			return f2.Ticket, err
+		},
+		"call a missing ticket": func() (Ticket, error) {
+			return f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), 987654321)
+		},
+		"recall a missing ticket": func() (Ticket, error) {
+			return f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), 987654321)
+		},
 	}
 	for what, fn := range refused {
 		_, err := fn()
@@ -224,31 +235,31 @@ func TestStateMachine(t *testing.T) {
 	}
 
 	f.clock.Advance(7 * time.Minute)
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, tk.ID, f.desk1, f.staff1))
-	_, err := f.svc.Call(f.ctx, f.tenant, f.sp, tk.ID, f.desk2, f.staff2)
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), tk.ID))
+	_, err := f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk2, f.staff2, nil), tk.ID)
 	wantErr(t, "call twice", err, ErrWrongState)
-	_, err = f.svc.NoShow(f.ctx, f.tenant, f.sp, tk.ID)
+	_, err = f.svc.NoShow(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	wantErr(t, "no-show without recalls", err, ErrTooEarlyForNoShow)
-	r := must[Ticket](t)(f.svc.Recall(f.ctx, f.tenant, f.sp, tk.ID))
+	r := must[Ticket](t)(f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID))
 	if r.Recalls != 1 || r.State != Called {
 		t.Fatalf("after recall: %+v", r)
 	}
-	_, err = f.svc.NoShow(f.ctx, f.tenant, f.sp, tk.ID)
+	_, err = f.svc.NoShow(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	wantErr(t, "no-show after one recall of two", err, ErrTooEarlyForNoShow)
 	// Back to the queue and called again: recalls start over.
-	back := must[Ticket](t)(f.svc.ReturnToQueue(f.ctx, f.tenant, f.sp, tk.ID))
+	back := must[Ticket](t)(f.svc.ReturnToQueue(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID))
 	if back.State != Waiting || back.DeskID != nil || back.Recalls != 0 {
 		t.Fatalf("after return: %+v", back)
 	}
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, tk.ID, f.desk1, f.staff1))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), tk.ID))
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.Start(f.ctx, f.tenant, f.sp, tk.ID))
-	_, err = f.svc.Recall(f.ctx, f.tenant, f.sp, tk.ID)
+	must[Ticket](t)(f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID))
+	_, err = f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	wantErr(t, "recall while serving", err, ErrWrongState)
-	_, err = f.svc.ReturnToQueue(f.ctx, f.tenant, f.sp, tk.ID)
+	_, err = f.svc.ReturnToQueue(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	wantErr(t, "return while serving", err, ErrWrongState)
 	f.clock.Advance(12 * time.Minute)
-	fin, err := f.svc.Finish(f.ctx, f.tenant, f.sp, tk.ID)
+	fin, err := f.svc.Finish(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +269,7 @@ func TestStateMachine(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM ticket_push WHERE ticket_id = $1`, tk.ID); n != 0 {
 		t.Fatal("push subscription outlived the ticket")
 	}
-	_, err = f.svc.Finish(f.ctx, f.tenant, f.sp, tk.ID)
+	_, err = f.svc.Finish(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), tk.ID)
 	wantErr(t, "finish twice", err, ErrWrongState)
 	_, err = f.svc.Cancel(f.ctx, tok)
 	wantErr(t, "cancel when done", err, ErrWrongState)
@@ -269,14 +280,14 @@ func TestStateMachine(t *testing.T) {
 
 	// No-show once recalled max_recalls (2) times.
 	ns, _ := f.take(f.topicA, "fi")
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, ns.ID, f.desk1, f.staff1))
-	must[Ticket](t)(f.svc.Recall(f.ctx, f.tenant, f.sp, ns.ID))
-	must[Ticket](t)(f.svc.Recall(f.ctx, f.tenant, f.sp, ns.ID))
-	gone := must[Ticket](t)(f.svc.NoShow(f.ctx, f.tenant, f.sp, ns.ID))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), ns.ID))
+	must[Ticket](t)(f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), ns.ID))
+	must[Ticket](t)(f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), ns.ID))
+	gone := must[Ticket](t)(f.svc.NoShow(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), ns.ID))
 	if gone.State != NoShow || gone.FinishedAt == nil {
 		t.Fatalf("no-show: %+v", gone)
 	}
-	_, err = f.svc.Start(f.ctx, f.tenant, f.sp, ns.ID)
+	_, err = f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), ns.ID)
 	wantErr(t, "start after no-show", err, ErrWrongState)
 }
 
@@ -303,16 +314,31 @@ func TestOtherServicePointOrTenant(t *testing.T) {
 	}{{"other service point", f.sp, mine.ID}, {"other tenant, own sp", f.sp, theirs.ID}, {"other tenant, its sp", otherSP, theirs.ID}} {
 		actions := map[string]func() error{
 			"call": func() error {
-				_, err := f.svc.Call(f.ctx, f.tenant, target.sp, target.id, f.desk1, f.staff1)
+				_, err := f.svc.Call(f.ctx, f.expert(f.tenant, target.sp, f.desk1, f.staff1, nil), target.id)
 				return err
 			},
-			"recall":  func() error { _, err := f.svc.Recall(f.ctx, f.tenant, target.sp, target.id); return err },
-			"start":   func() error { _, err := f.svc.Start(f.ctx, f.tenant, target.sp, target.id); return err },
-			"finish":  func() error { _, err := f.svc.Finish(f.ctx, f.tenant, target.sp, target.id); return err },
-			"no-show": func() error { _, err := f.svc.NoShow(f.ctx, f.tenant, target.sp, target.id); return err },
-			"return":  func() error { _, err := f.svc.ReturnToQueue(f.ctx, f.tenant, target.sp, target.id); return err },
+			"recall": func() error {
+				_, err := f.svc.Recall(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id)
+				return err
+			},
+			"start": func() error {
+				_, err := f.svc.Start(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id)
+				return err
+			},
+			"finish": func() error {
+				_, err := f.svc.Finish(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id)
+				return err
+			},
+			"no-show": func() error {
+				_, err := f.svc.NoShow(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id)
+				return err
+			},
+			"return": func() error {
+				_, err := f.svc.ReturnToQueue(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id)
+				return err
+			},
 			"transfer": func() error {
-				_, err := f.svc.Transfer(f.ctx, f.tenant, target.sp, target.id, &f.topicA, nil)
+				_, err := f.svc.Transfer(f.ctx, f.expert(f.tenant, target.sp, 0, f.staff1, nil), target.id, &f.topicA, nil)
 				return err
 			},
 		}
@@ -329,10 +355,33 @@ func TestOtherServicePointOrTenant(t *testing.T) {
 	if _, err := f.svc.Snapshot(f.ctx, f.tenant, otherSP); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("snapshot of another tenant's service point: %v", err)
 	}
-	if _, err := f.svc.CallNext(f.ctx, f.tenant, otherSP, f.desk1, f.staff1, nil, nil); !errors.Is(err, ErrNotFound) {
+	if _, err := f.svc.CallNext(f.ctx, f.expert(f.tenant, otherSP, f.desk1, f.staff1, nil), nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("call next at another tenant's service point: %v", err)
 	}
 	if got := f.seq(TicketChannel(theirs.ID)) + f.seq(TicketChannel(mine.ID)); got != 0 {
 		t.Fatal("refused actions published events")
+	}
+}
+
+// The service checks who acts, once, where the handler cannot forget it:
+// an expert of another service point is refused, an address the
+// municipality does not have is not found, and another service point's
+// ticket is not one of this one's.
+func TestActionsCheckTheExpert(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	tk, _ := f.take(f.topicA, "fi")
+	sp2 := f.addServicePoint(f.tenant, `{}`)
+	elsewhere := f.expert(f.tenant, sp2, 0, f.staff1, nil)
+	elsewhere.Slug = f.expert(f.tenant, f.sp, 0, f.staff1, nil).Slug
+	_, err := f.svc.Call(f.ctx, Expert{Actor: elsewhere.Actor, Slug: elsewhere.Slug, Desk: f.desk1}, tk.ID)
+	wantErr(t, "an expert of another service point", err, ErrForbidden)
+	missing := f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil)
+	missing.Slug = "no-such-place"
+	_, err = f.svc.CallNext(f.ctx, missing, nil)
+	wantErr(t, "an unknown service point", err, ErrNotFound)
+	_, err = f.svc.Recall(f.ctx, f.expert(f.tenant, sp2, 0, f.staff1, nil), tk.ID)
+	wantErr(t, "another service point's ticket", err, ErrUnknownTicket)
+	if f.state(tk.ID) != Waiting {
+		t.Fatal("a refused action changed the ticket")
 	}
 }

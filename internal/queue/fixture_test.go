@@ -204,6 +204,18 @@ func (f *fixture) takeAt(tenant, sp, topic int64, lang string) (Ticket, string, 
 	return out.Ticket, out.Token, err
 }
 
+// expert is a staff member working at a service point's desk (0: none).
+func (f *fixture) expert(tenant, sp, desk, staff int64, languages []string) Expert {
+	f.t.Helper()
+	var slug string
+	if err := f.owner.QueryRow(f.ctx, `SELECT slug FROM service_points WHERE id = $1`, sp).Scan(&slug); err != nil {
+		f.t.Fatal(err)
+	}
+	actor := auth.Principal{StaffID: staff, Tenant: tenant, Languages: languages,
+		Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}
+	return Expert{Actor: actor, Slug: slug, Desk: desk}
+}
+
 // take takes a ticket for topic at the clock's time, with no kiosk.
 func (f *fixture) take(topic int64, lang string) (Ticket, string) {
 	f.t.Helper()

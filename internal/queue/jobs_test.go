@@ -85,7 +85,7 @@ func (f *fixture) callOnDyingInstance(fake *pushtest.Server, lang string) Ticket
 	dying, _ := f.instance(fake, jobs.Options{InsertOnly: true})
 	_, tok := f.take(f.topicA, lang)
 	f.subscribe(fake, dying, tok)
-	called, err := dying.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil)
+	called, err := dying.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -160,14 +160,14 @@ func TestRolledBackCallEnqueuesNoPush(t *testing.T) {
 	f.exec(`CREATE FUNCTION refuse_call() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'refused for the test'; END $$`)
 	f.exec(`CREATE TRIGGER refuse_call BEFORE INSERT OR UPDATE ON live_channels FOR EACH ROW EXECUTE FUNCTION refuse_call()`)
-	if _, err := svc.Call(f.ctx, f.tenant, f.sp, tk.ID, f.desk1, f.staff1); err == nil {
+	if _, err := svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), tk.ID); err == nil {
 		t.Fatal("the call went through")
 	}
 	if n := f.jobs("ticket_push", ""); n != 0 || f.state(tk.ID) != Waiting {
 		t.Fatalf("after the rolled-back call: %d push jobs, ticket %s; want none and waiting", n, f.state(tk.ID))
 	}
 	f.exec(`DROP TRIGGER refuse_call ON live_channels`)
-	if _, err := svc.Call(f.ctx, f.tenant, f.sp, tk.ID, f.desk1, f.staff1); err != nil {
+	if _, err := svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), tk.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.jobs("ticket_push", ""); n != 1 {
@@ -220,22 +220,22 @@ func TestCallEnqueuesCalledAndNearOnce(t *testing.T) {
 		}
 	}
 
-	if _, err := svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil); err != nil {
+	if _, err := svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil); err != nil {
 		t.Fatal(err)
 	}
 	first := []string{want("called", 0), want("near", 1), want("near", 3)}
 	check("first call", first...)
-	if _, err := svc.CallNext(f.ctx, f.tenant, f.sp, f.desk2, f.staff2, nil, nil); err != nil {
+	if _, err := svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk2, f.staff2, nil), nil); err != nil {
 		t.Fatal(err)
 	}
 	second := append(slices.Clone(first), want("called", 1), want("near", 4))
 	check("second call", second...)
-	if _, err := svc.Recall(f.ctx, f.tenant, f.sp, ids[1]); err != nil {
+	if _, err := svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), ids[1]); err != nil {
 		t.Fatal(err)
 	}
 	recalled := append(slices.Clone(second), want("called", 1))
 	check("recall", recalled...)
-	if _, err := svc.CallNext(f.ctx, f.tenant, f.sp, f.desk1, f.staff1, nil, nil); err != nil {
+	if _, err := svc.CallNext(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), nil); err != nil {
 		t.Fatal(err)
 	}
 	check("call of the unsubscribed ticket", append(recalled, want("near", 5))...)
@@ -248,13 +248,13 @@ func TestDayClosingRunsOnceAcrossInstances(t *testing.T) {
 	f := newFixture(t, `{}`, futureWednesday(10, 0))
 	served, _ := f.take(f.topicA, "fi")
 	left, _ := f.take(f.topicA, "fi")
-	if _, err := f.svc.Call(f.ctx, f.tenant, f.sp, served.ID, f.desk1, f.staff1); err != nil {
+	if _, err := f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), served.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Start(f.ctx, f.tenant, f.sp, served.ID); err != nil {
+	if _, err := f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), served.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Finish(f.ctx, f.tenant, f.sp, served.ID); err != nil {
+	if _, err := f.svc.Finish(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), served.ID); err != nil {
 		t.Fatal(err)
 	}
 	channels := func(id int64) int {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/org"
 )
 
 // State is a service point's queue as its screens draw it at one moment.
@@ -52,62 +53,101 @@ type TopicCount struct {
 func (s *Service) Snapshot(ctx context.Context, tenant, spID int64) (State, error) {
 	var st State
 	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		// Read committed: the seq goes first, so a change that lands between
-		// the two reads is seen twice at worst, never missed.
-		seq, err := live.CurrentSeq(ctx, tx, SPChannel(spID))
-		if err != nil {
-			return err
-		}
 		sp, err := s.loadServicePoint(ctx, tx, spID)
 		if err != nil {
 			return err
 		}
-		now := s.clock()
-		local := now.In(sp.loc)
-		st = State{ServicePointID: spID, ServiceDay: sp.serviceDay(now), Seq: seq,
-			Waiting: []WaitingTicket{}, Active: []Ticket{}, Topics: []TopicCount{}, RecentCalls: []Ticket{}}
-		st.Open, st.OpensAt = sp.opening(local)
-		// One statement, so the lists agree with each other: the open tickets
-		// and the latest calls, which include every call that may be shown.
-		rows, err := tx.Query(ctx, `SELECT `+ticketCols+ticketFrom+`
-			WHERE t.id IN (
-				SELECT id FROM tickets
-				WHERE service_point_id = $1 AND service_day = $2 AND state IN ('waiting', 'called', 'serving')
-				UNION ALL
-				(SELECT id FROM tickets
-				 WHERE service_point_id = $1 AND service_day = $2 AND last_called_at IS NOT NULL AND desk_id IS NOT NULL
-				 ORDER BY last_called_at DESC LIMIT $3))
-			ORDER BY t.created_at, t.id`, spID, st.ServiceDay, s.RecentCalls)
-		if err != nil {
-			return err
-		}
-		tickets, err := collectTickets(rows)
-		if err != nil {
-			return err
-		}
-		var called []Ticket
-		for _, t := range tickets {
-			switch t.State {
-			case Waiting:
-				st.Waiting = append(st.Waiting, WaitingTicket{Ticket: t, Position: len(st.Waiting) + 1})
-			case Called, Serving:
-				st.Active = append(st.Active, t)
-			}
-			if t.LastCalledAt != nil && t.DeskID != nil {
-				called = append(called, t)
-			}
-		}
-		byLastCall := func(a, b Ticket) int { return lastCall(b).Compare(lastCall(a)) }
-		slices.SortStableFunc(called, byLastCall)
-		st.RecentCalls = append(st.RecentCalls, called[:min(len(called), s.RecentCalls)]...)
-		slices.SortStableFunc(st.Active, byLastCall)
-		st.Topics, err = topicCounts(ctx, tx, spID, st.Waiting)
+		st, err = s.snapshot(ctx, tx, sp)
 		return err
 	})
 	if err != nil {
 		return State{}, err
 	}
 	return st, nil
+}
+
+// Board is the expert's queue screen: the service point with its desks
+// and topics (switched-off ones too: a ticket may carry one), and its queue.
+type Board struct {
+	Point  org.ServicePoint
+	Desks  []org.Desk
+	Topics []org.Topic
+	State
+}
+
+// Board reads the expert's queue screen in one transaction.
+func (s *Service) Board(ctx context.Context, e Expert) (Board, error) {
+	var b Board
+	err := s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+		var err error
+		if b.Point, err = org.GetServicePoint(ctx, tx, sp.id); err != nil {
+			return err
+		}
+		if b.Desks, err = org.ListDesks(ctx, tx, sp.id); err != nil {
+			return err
+		}
+		if b.Topics, err = org.ListTopics(ctx, tx, sp.id, false); err != nil {
+			return err
+		}
+		b.State, err = s.snapshot(ctx, tx, sp)
+		return err
+	})
+	if err != nil {
+		return Board{}, err
+	}
+	return b, nil
+}
+
+// snapshot reads the queue of a service point in the caller's transaction.
+func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, sp servicePoint) (State, error) {
+	spID := sp.id
+	// Read committed: the seq goes first, so a change that lands between
+	// the two reads is seen twice at worst, never missed.
+	seq, err := live.CurrentSeq(ctx, tx, SPChannel(spID))
+	if err != nil {
+		return State{}, err
+	}
+	now := s.clock()
+	local := now.In(sp.loc)
+	st := State{ServicePointID: spID, ServiceDay: sp.serviceDay(now), Seq: seq,
+		Waiting: []WaitingTicket{}, Active: []Ticket{}, Topics: []TopicCount{}, RecentCalls: []Ticket{}}
+	st.Open, st.OpensAt = sp.opening(local)
+	// One statement, so the lists agree with each other: the open tickets
+	// and the latest calls, which include every call that may be shown.
+	rows, err := tx.Query(ctx, `SELECT `+ticketCols+ticketFrom+`
+		WHERE t.id IN (
+			SELECT id FROM tickets
+			WHERE service_point_id = $1 AND service_day = $2 AND state IN ('waiting', 'called', 'serving')
+			UNION ALL
+			(SELECT id FROM tickets
+			 WHERE service_point_id = $1 AND service_day = $2 AND last_called_at IS NOT NULL AND desk_id IS NOT NULL
+			 ORDER BY last_called_at DESC LIMIT $3))
+		ORDER BY t.created_at, t.id`, spID, st.ServiceDay, s.RecentCalls)
+	if err != nil {
+		return State{}, err
+	}
+	tickets, err := collectTickets(rows)
+	if err != nil {
+		return State{}, err
+	}
+	var called []Ticket
+	for _, t := range tickets {
+		switch t.State {
+		case Waiting:
+			st.Waiting = append(st.Waiting, WaitingTicket{Ticket: t, Position: len(st.Waiting) + 1})
+		case Called, Serving:
+			st.Active = append(st.Active, t)
+		}
+		if t.LastCalledAt != nil && t.DeskID != nil {
+			called = append(called, t)
+		}
+	}
+	byLastCall := func(a, b Ticket) int { return lastCall(b).Compare(lastCall(a)) }
+	slices.SortStableFunc(called, byLastCall)
+	st.RecentCalls = append(st.RecentCalls, called[:min(len(called), s.RecentCalls)]...)
+	slices.SortStableFunc(st.Active, byLastCall)
+	st.Topics, err = topicCounts(ctx, tx, spID, st.Waiting)
+	return st, err
 }
 
 func topicCounts(ctx context.Context, tx pgx.Tx, spID int64, waiting []WaitingTicket) ([]TopicCount, error) {

@@ -36,7 +36,7 @@ func TestByToken(t *testing.T) {
 
 	// Called: the phone sees the desk.
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, mine.ID, f.desk2, f.staff2))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk2, f.staff2, nil), mine.ID))
 	_, v, err = f.svc.ByToken(f.ctx, tok)
 	if err != nil {
 		t.Fatal(err)
@@ -119,15 +119,15 @@ func TestSnapshot(t *testing.T) {
 	a3 := f.takeAfter(time.Minute, f.topicC, "fi")
 	b2 := f.takeAfter(time.Minute, f.topicB, "fi")
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, a1.ID, f.desk1, f.staff1))
-	must[Ticket](t)(f.svc.Start(f.ctx, f.tenant, f.sp, a1.ID))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), a1.ID))
+	must[Ticket](t)(f.svc.Start(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), a1.ID))
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, b1.ID, f.desk2, f.staff2))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk2, f.staff2, nil), b1.ID))
 	f.clock.Advance(time.Minute)
-	must[Ticket](t)(f.svc.Recall(f.ctx, f.tenant, f.sp, b1.ID))
+	must[Ticket](t)(f.svc.Recall(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), b1.ID))
 	f.clock.Advance(time.Minute)
-	must[Finished](t)(f.svc.Finish(f.ctx, f.tenant, f.sp, a1.ID))
-	must[Ticket](t)(f.svc.Call(f.ctx, f.tenant, f.sp, a3.ID, f.desk1, f.staff1))
+	must[Finished](t)(f.svc.Finish(f.ctx, f.expert(f.tenant, f.sp, 0, f.staff1, nil), a1.ID))
+	must[Ticket](t)(f.svc.Call(f.ctx, f.expert(f.tenant, f.sp, f.desk1, f.staff1, nil), a3.ID))
 
 	st, err := f.svc.Snapshot(f.ctx, f.tenant, f.sp)
 	if err != nil {

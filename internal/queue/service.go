@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
@@ -118,6 +120,46 @@ func (s *Service) readyServicePoint(sp servicePoint, zone string, rawHours []byt
 	return sp, nil
 }
 
+// Expert is who acts on the queue and where: the staff member, the service
+// point in the address (its slug) and the desk they work at (0 until chosen;
+// calling needs one).
+type Expert struct {
+	Actor auth.Principal
+	Slug  string
+	Desk  int64
+}
+
+// atWork runs fn in the expert's municipality at their service point,
+// after the one check that they may work there. A service point the
+// municipality does not have is ErrNotFound.
+func (s *Service) atWork(ctx context.Context, e Expert, fn func(tx pgx.Tx, sp servicePoint) error) error {
+	return s.db.InTenant(ctx, e.Actor.Tenant, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM service_points WHERE slug = $1`, e.Slug).Scan(&id); err != nil {
+			return store.NotFound(err)
+		}
+		if err := auth.Authorize(ctx, tx, e.Actor, e.Actor.CanWork(id)); err != nil {
+			return err
+		}
+		sp, err := s.loadServicePoint(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, sp)
+	})
+}
+
+// atDesk is atWork for calling a visitor: the desk must be an active desk
+// of the service point and the expert an active account.
+func (s *Service) atDesk(ctx context.Context, e Expert, fn func(tx pgx.Tx, sp servicePoint) error) error {
+	return s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+		if err := checkDeskStaff(ctx, tx, sp.id, e.Desk, e.Actor.StaffID); err != nil {
+			return err
+		}
+		return fn(tx, sp)
+	})
+}
+
 // ticketCols reads a ticket aliased t joined with its desk aliased d.
 const ticketCols = `t.id, t.service_point_id, t.topic_id, t.original_topic_id, t.prefix, t.number, t.service_day,
 	t.language, t.interpreter, t.state, t.desk_id, coalesce(d.name, ''), t.for_desk_id, t.staff_id, t.recalls,
@@ -156,7 +198,10 @@ func collectTickets(rows pgx.Rows) ([]Ticket, error) {
 func lockTicket(ctx context.Context, tx pgx.Tx, spID, ticketID int64) (Ticket, error) {
 	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
 		WHERE t.id = $1 AND t.service_point_id = $2 FOR UPDATE OF t`, ticketID, spID))
-	return t, store.NotFound(err)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrUnknownTicket
+	}
+	return t, err
 }
 
 // updateTicket applies set (an SQL SET list over $2…) to ticket $1 and
