@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"os"
 	"os/exec"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/push"
@@ -379,7 +381,15 @@ func TestDyingInstance(t *testing.T) {
 	if err := j.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CallNext(ctx, ids[0], ids[1], ids[2], ids[3], nil, nil); err != nil {
+	var slug string
+	if err := db.InTenant(ctx, ids[0], func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT slug FROM service_points WHERE id = $1`, ids[1]).Scan(&slug)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	expert := Expert{Slug: slug, Desk: ids[2], Actor: auth.Principal{StaffID: ids[3], Tenant: ids[0],
+		Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: ids[1]}}}}
+	if _, err := svc.CallNext(ctx, expert, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {} // until killed
