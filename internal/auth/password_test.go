@@ -3,6 +3,7 @@ package auth_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -313,5 +314,51 @@ func TestSuccessesDoNotCountAgainstAClient(t *testing.T) {
 	}
 	if failures != 0 {
 		t.Errorf("%d failures counted after three good logins", failures)
+	}
+}
+
+// 80 logins at once once took the portal to 5 GiB, 64 MiB of argon2id
+// each. With real comparisons, 24 at once (1.5 GiB unbounded) keep the
+// heap within the slots' share: HashSlots of 64 MiB live, and as much again
+// of garbage before the collector runs (GOGC's default doubling).
+func TestParallelLoginsKeepMemoryBounded(t *testing.T) {
+	const logins = 24
+	e := newEnv(t)
+	e.svc.SetHashWaitForTest(10 * time.Minute) // all are compared, a few at a time
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	results := parallel(logins, func(i int) error {
+		_, err := e.svc.Authenticate(e.ctx, fmt.Sprintf("nobody%d@muni.example", i), "wrong password!", fmt.Sprintf("c%d", i))
+		return err
+	})
+	close(stop)
+	<-sampled
+	if results[auth.ErrBadCredentials] != logins {
+		t.Errorf("results %v, want all %d compared", results, logins)
+	}
+	grew := int64(peak.Load()) - int64(base.HeapInuse)
+	t.Logf("heap in use grew by %d MiB at most during %d parallel logins", grew>>20, logins)
+	// Four slots: 256 MiB live, 512 MiB with garbage, and room for the rest.
+	if limit := int64(640 << 20); grew > limit {
+		t.Errorf("the heap grew by %d MiB, more than %d MiB", grew>>20, limit>>20)
 	}
 }
