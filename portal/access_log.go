@@ -10,6 +10,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
 )
 
@@ -17,16 +18,14 @@ import (
 // reaches older ones.
 const accessLogLimit = 200
 
-const dateLayout = "2006-01-02"
-
 // accessLogActions are the actions a filter may ask for.
 var accessLogActions = []string{audit.ActionRead, audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete, audit.ActionExport}
 
 var subjectKindPattern = regexp.MustCompile(`^[a-z][a-z_]{0,29}$`)
 
 // decodeAccessLogFilter reads the access-log filter. Dates are whole days
-// in loc; the end day is included.
-func decodeAccessLogFilter(v url.Values, loc *time.Location) (audit.Filter, forms.Errors) {
+// in loc, written as lang writes them; the end day is included.
+func decodeAccessLogFilter(v url.Values, lang i18n.Language, loc *time.Location) (audit.Filter, forms.Errors) {
 	f := forms.New(v)
 	flt := audit.Filter{Limit: accessLogLimit}
 	if n, ok := f.Int("staff", false, 1, 1<<62); ok {
@@ -40,8 +39,8 @@ func decodeAccessLogFilter(v url.Values, loc *time.Location) (audit.Filter, form
 		}
 	}
 	flt.Action = f.Choice("action", false, accessLogActions...)
-	flt.From = decodeDate(f, "from", loc)
-	if to := decodeDate(f, "to", loc); !to.IsZero() {
+	flt.From = decodeDate(f, "from", lang, loc)
+	if to := decodeDate(f, "to", lang, loc); !to.IsZero() {
 		flt.To = to.AddDate(0, 0, 1)
 		if !flt.From.IsZero() && !flt.From.Before(flt.To) {
 			f.Fail("to", "access_log.bad_range")
@@ -51,16 +50,19 @@ func decodeAccessLogFilter(v url.Values, loc *time.Location) (audit.Filter, form
 	return flt, f.Errors
 }
 
-func decodeDate(f *forms.Form, field string, loc *time.Location) time.Time {
-	s := f.Text(field, false, 10)
+// decodeDate reads a date field; a good date is shown back as the page's
+// language writes it.
+func decodeDate(f *forms.Form, field string, lang i18n.Language, loc *time.Location) time.Time {
+	s := f.Text(field, false, 30)
 	if s == "" {
 		return time.Time{}
 	}
-	d, err := time.ParseInLocation(dateLayout, s, loc)
-	if err != nil || d.Year() < 2000 || d.Year() > 2999 {
-		f.Fail(field, "access_log.bad_date")
+	d, ok := parseDay(lang, s, loc)
+	if !ok {
+		f.Fail(field, "form.invalid_date")
 		return time.Time{}
 	}
+	f.Values.Set(field, lang.FormatDate(d))
 	return d
 }
 
@@ -100,7 +102,8 @@ func (s *Server) showAccessLog(c *fiber.Ctx) error {
 	if err != nil {
 		v = url.Values{}
 	}
-	flt, errs := decodeAccessLogFilter(v, loc)
+	p := s.page(c, "")
+	flt, errs := decodeAccessLogFilter(v, p.T.Lang, loc)
 	filter := &flt
 	if len(errs) > 0 {
 		filter = nil
@@ -109,7 +112,6 @@ func (s *Server) showAccessLog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := s.page(c, "")
 	page := accessLogPage{Page: p, Form: newFormView(p.T, "filter-", v, errs), Actions: accessLogActions,
 		Limit: accessLogLimit, loc: loc, People: log.People, Kinds: log.Kinds, Entries: log.Entries}
 	page.Body = "staff setup"

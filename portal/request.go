@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/i18n"
 )
 
 // ctxKey names what middleware leaves in a request for the handlers; one
@@ -132,4 +134,12 @@ func (s *Server) deviceFromCookie(c *fiber.Ctx) (auth.Device, error) {
 		return auth.Device{}, errNoDeviceCookie
 	}
 	return s.auth.DeviceByToken(c.UserContext(), token)
+}
+
+// parseDay reads a date field of a staff page as the page's language
+// writes it (ISO always works too), at midnight in loc. The portal's
+// records start in this millennium: a year outside it is a typo.
+func parseDay(lang i18n.Language, s string, loc *time.Location) (time.Time, bool) {
+	d, ok := lang.ParseDate(s, loc)
+	return d, ok && d.Year() >= 2000 && d.Year() <= 2999
 }

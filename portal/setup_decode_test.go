@@ -417,19 +417,24 @@ func FuzzDecodeDeviceForm(f *testing.F) {
 
 func TestDecodeAccessLogFilter(t *testing.T) {
 	loc, _ := time.LoadLocation("Europe/Helsinki")
-	flt, errs := decodeAccessLogFilter(url.Values{"staff": {"3"}, "kind": {"staff"}, "action": {"read"}, "from": {"2025-03-01"}, "to": {"2025-03-01"}}, loc)
+	fi := languageOf(t, "fi")
+	v := url.Values{"staff": {"3"}, "kind": {"staff"}, "action": {"read"}, "from": {"2025-03-01"}, "to": {"1.3.2025"}}
+	flt, errs := decodeAccessLogFilter(v, fi, loc)
+	if v.Get("from") != "1.3.2025" {
+		t.Errorf("a good date is shown back as %q, want it in Finnish", v.Get("from"))
+	}
 	if len(errs) != 0 || flt.StaffID != 3 || flt.SubjectKind != "staff" || flt.Action != "read" ||
 		!flt.From.Equal(time.Date(2025, 3, 1, 0, 0, 0, 0, loc)) || !flt.To.Equal(time.Date(2025, 3, 2, 0, 0, 0, 0, loc)) {
 		t.Fatalf("%+v %v", flt, errs)
 	}
-	_, errs = decodeAccessLogFilter(url.Values{"staff": {"x"}, "kind": {"Staff;"}, "action": {"drop"}, "from": {"2025-02-30"}}, loc)
-	want := forms.Errors{"staff": "form.not_a_number", "kind": "form.invalid_choice", "action": "form.invalid_choice", "from": "access_log.bad_date"}
+	_, errs = decodeAccessLogFilter(url.Values{"staff": {"x"}, "kind": {"Staff;"}, "action": {"drop"}, "from": {"30.2.2025"}}, fi, loc)
+	want := forms.Errors{"staff": "form.not_a_number", "kind": "form.invalid_choice", "action": "form.invalid_choice", "from": "form.invalid_date"}
 	for field, key := range want {
 		if errs[field] != key {
 			t.Errorf("%s: %q, want %q", field, errs[field], key)
 		}
 	}
-	if _, errs = decodeAccessLogFilter(url.Values{"from": {"2025-03-02"}, "to": {"2025-03-01"}}, loc); errs["to"] != "access_log.bad_range" {
+	if _, errs = decodeAccessLogFilter(url.Values{"from": {"2025-03-02"}, "to": {"2025-03-01"}}, fi, loc); errs["to"] != "access_log.bad_range" {
 		t.Errorf("reversed range: %v", errs)
 	}
 }
@@ -437,9 +442,11 @@ func TestDecodeAccessLogFilter(t *testing.T) {
 func FuzzDecodeAccessLogFilter(f *testing.F) {
 	f.Add("staff=1&kind=staff&action=read&from=2025-01-01&to=2025-12-31")
 	f.Add("staff=-1&from=9999-99-99")
+	f.Add("from=%D9%A3%D9%A1/%D9%A1%D9%A2/%D9%A2%D9%A0%D9%A2%D9%A6")
 	loc, _ := time.LoadLocation("Europe/Helsinki")
+	ar := languageOf(f, "ar")
 	f.Fuzz(func(t *testing.T, raw string) {
-		flt, errs := decodeAccessLogFilter(values(raw), loc)
+		flt, errs := decodeAccessLogFilter(values(raw), ar, loc)
 		checkErrors(t, errs)
 		if flt.StaffID < 0 || flt.SubjectKind != "" && !subjectKindPattern.MatchString(flt.SubjectKind) ||
 			flt.Action != "" && !slices.Contains(accessLogActions, flt.Action) || flt.Limit != accessLogLimit {

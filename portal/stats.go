@@ -31,25 +31,32 @@ type statsQuery struct {
 
 // parseStatsQuery reads the filter from the address. Missing dates take
 // the default range ending today (in Helsinki); what is wrong is reported
-// per field, like a form.
-func parseStatsQuery(get func(string) string, today time.Time, visible []org.ServicePoint) (statsQuery, forms.Errors) {
+// per field, like a form. A good date is shown back as the page's language
+// writes it, a wrong one as typed.
+func parseStatsQuery(get func(string) string, lang i18n.Language, today time.Time, visible []org.ServicePoint) (statsQuery, forms.Errors) {
 	q := statsQuery{From: strings.TrimSpace(get("from")), To: strings.TrimSpace(get("to")), SP: strings.TrimSpace(get("sp"))}
 	errs := forms.Errors{}
 	to := today
-	if q.To == "" {
-		q.To = today.Format(time.DateOnly)
-	} else if d, ok := statsParseDate(q.To); ok {
-		to = d
-	} else {
-		errs["to"] = "stats.error.date"
+	if q.To != "" {
+		if d, ok := parseDay(lang, q.To, stats.Location()); ok {
+			to = d
+		} else {
+			errs["to"] = "form.invalid_date"
+		}
 	}
 	from := to.AddDate(0, 0, 1-statsDefaultDays)
-	if q.From == "" {
-		q.From = from.Format(time.DateOnly)
-	} else if d, ok := statsParseDate(q.From); ok {
-		from = d
-	} else {
-		errs["from"] = "stats.error.date"
+	if q.From != "" {
+		if d, ok := parseDay(lang, q.From, stats.Location()); ok {
+			from = d
+		} else {
+			errs["from"] = "form.invalid_date"
+		}
+	}
+	if _, bad := errs["to"]; !bad {
+		q.To = lang.FormatDate(to)
+	}
+	if _, bad := errs["from"]; !bad {
+		q.From = lang.FormatDate(from)
 	}
 	if q.SP == "" {
 		for _, sp := range visible {
@@ -79,24 +86,13 @@ func parseStatsQuery(get func(string) string, today time.Time, visible []org.Ser
 	return q, errs
 }
 
-func statsParseDate(s string) (time.Time, bool) {
-	if len(s) != len(time.DateOnly) {
-		return time.Time{}, false
-	}
-	d, err := time.Parse(time.DateOnly, s)
-	if err != nil || d.Year() < 2000 || d.Year() > 2999 {
-		return time.Time{}, false
-	}
-	return stats.Day(d.Year(), d.Month(), d.Day()), true
-}
-
 // loadStats runs the filter of the request: the report, or the filter's
 // errors (with no report) when the address asks for something wrong.
 func (s *Server) loadStats(c *fiber.Ctx) (statsQuery, []org.ServicePoint, forms.Errors, *stats.Report, error) {
 	var q statsQuery
 	var errs forms.Errors
 	points, report, err := s.stats.Statistics(c.UserContext(), principal(c), func(points []org.ServicePoint) (stats.Filter, bool) {
-		q, errs = parseStatsQuery(func(k string) string { return c.Query(k) }, stats.DayOf(time.Now()), points)
+		q, errs = parseStatsQuery(func(k string) string { return c.Query(k) }, s.translator(c).Lang, stats.DayOf(time.Now()), points)
 		return q.Filter, len(errs) == 0
 	})
 	if errors.Is(err, stats.ErrForbidden) {

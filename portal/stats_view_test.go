@@ -20,11 +20,16 @@ func TestParseStatsQuery(t *testing.T) {
 		}
 		return func(k string) string { return m[k] }
 	}
-	q, errs := parseStatsQuery(get(), today, points)
-	if len(errs) > 0 || q.From != "2026-03-02" || q.To != "2026-03-31" || len(q.Filter.ServicePointIDs) != 2 || q.Filter.Days() != 30 {
+	fi, ar := languageOf(t, "fi"), languageOf(t, "ar")
+	q, errs := parseStatsQuery(get(), fi, today, points)
+	if len(errs) > 0 || q.From != "2.3.2026" || q.To != "31.3.2026" || len(q.Filter.ServicePointIDs) != 2 || q.Filter.Days() != 30 {
 		t.Errorf("defaults: %+v %v", q, errs)
 	}
-	q, errs = parseStatsQuery(get("from", "2026-01-01", "to", "2026-01-31", "sp", "kamppi"), today, points)
+	q, errs = parseStatsQuery(get("from", "٠١/٠٣/٢٠٢٦", "to", "2026-03-31"), ar, today, points)
+	if len(errs) > 0 || q.From != "01/03/2026" || q.To != "31/03/2026" || q.Filter.Days() != 31 {
+		t.Errorf("Arabic: %+v %v", q, errs)
+	}
+	q, errs = parseStatsQuery(get("from", "2026-01-01", "to", "2026-01-31", "sp", "kamppi"), fi, today, points)
 	if len(errs) > 0 || q.Filter.ServicePointIDs[0] != 2 || len(q.Filter.ServicePointIDs) != 1 || q.Filter.Days() != 31 {
 		t.Errorf("chosen: %+v %v", q, errs)
 	}
@@ -33,13 +38,15 @@ func TestParseStatsQuery(t *testing.T) {
 		field string
 		key   string
 	}{
-		{[]string{"from", "31.1.2026"}, "from", "stats.error.date"},
-		{[]string{"to", "2026-02-30"}, "to", "stats.error.date"},
+		{[]string{"from", "1/31/2026"}, "from", "form.invalid_date"},
+		{[]string{"to", "30.2.2026"}, "to", "form.invalid_date"},
+		{[]string{"to", "2026-02-30"}, "to", "form.invalid_date"},
+		{[]string{"from", "1.1.1999"}, "from", "form.invalid_date"},
 		{[]string{"from", "2026-03-05", "to", "2026-03-01"}, "to", "stats.error.range"},
 		{[]string{"from", "2020-01-01"}, "from", "stats.error.too_long"},
 		{[]string{"sp", "someone-elses"}, "sp", "form.invalid_choice"},
 	} {
-		q, errs := parseStatsQuery(get(c.kv...), today, points)
+		q, errs := parseStatsQuery(get(c.kv...), fi, today, points)
 		if errs[c.field] != c.key {
 			t.Errorf("%v: errors %v, want %s on %s", c.kv, errs, c.key, c.field)
 		}
@@ -154,4 +161,16 @@ func TestStatsCSV(t *testing.T) {
 	if !strings.HasPrefix(multi.String(), stats.BOM+"Taulukko;Jakso;Luokka;Mittari;Arvo\r\n") {
 		t.Errorf("header: %q", multi.String()[:60])
 	}
+}
+
+// languageOf is a supported language by its code.
+func languageOf(t testing.TB, code string) i18n.Language {
+	t.Helper()
+	for _, l := range i18n.Languages {
+		if l.Code == code {
+			return l
+		}
+	}
+	t.Fatalf("no language %q", code)
+	return i18n.Language{}
 }

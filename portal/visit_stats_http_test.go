@@ -337,11 +337,57 @@ func TestStatsPageAndCSV(t *testing.T) {
 
 	// A bad filter is a clear 422, never a 500.
 	if resp, body := lead.get("/staff/stats?from=2026-13-01"); resp.StatusCode != http.StatusUnprocessableEntity ||
-		!strings.Contains(body, html.EscapeString(fi.Get("stats.error.date"))) || !strings.Contains(body, `value="2026-13-01"`) {
+		!strings.Contains(body, html.EscapeString(fi.Get("form.invalid_date"))) || !strings.Contains(body, `value="2026-13-01"`) {
 		t.Errorf("bad date: %d", resp.StatusCode)
 	}
 	if resp, _ := lead.get("/staff/stats.csv?sp=nowhere"); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("CSV with an unknown service point: %d", resp.StatusCode)
+	}
+}
+
+// The statistics' date fields read and show dates as the page's language
+// writes them, ISO in every language; a date that is wrong or written
+// another way is a 422 with the field's message in the page's language and
+// what was typed kept.
+func TestStatsDatesInThePageLanguage(t *testing.T) {
+	in, _ := vsStart(t)
+	catalog, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := vsLogin(t, in, demo.LeadEmail)
+	for _, c := range []struct {
+		lang, from, to string
+		status         int
+		shown          []string // value attributes the page must have
+	}{
+		{"fi", "1.3.2026", "2026-03-31", http.StatusOK, []string{`value="1.3.2026"`, `value="31.3.2026"`}},
+		{"sv", "2026-03-01", "2026-03-31", http.StatusOK, []string{`value="2026-03-01"`, `value="2026-03-31"`}},
+		{"ar", "٠١/٠٣/٢٠٢٦", "31/3/2026", http.StatusOK, []string{`value="01/03/2026"`, `value="31/03/2026"`}},
+		{"fa", "۲۰۲۶/۰۳/۰۱", "2026-03-31", http.StatusOK, []string{`value="2026/03/01"`, `value="2026/03/31"`}},
+		{"fi", "31.2.2026", "", http.StatusUnprocessableEntity, []string{`value="31.2.2026"`}},
+		{"ar", "٣١/٠٢/٢٠٢٦", "", http.StatusUnprocessableEntity, []string{`value="٣١/٠٢/٢٠٢٦"`}},
+		{"en", "03/01/2026", "", http.StatusUnprocessableEntity, []string{`value="03/01/2026"`}},
+		{"sv", "1.3.2026", "", http.StatusUnprocessableEntity, []string{`value="1.3.2026"`}},
+	} {
+		l, _ := catalog.Lookup(c.lang)
+		q := url.Values{"lang": {c.lang}, "from": {c.from}}
+		if c.to != "" {
+			q.Set("to", c.to)
+		}
+		resp, body := lead.get("/staff/stats?" + q.Encode())
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s–%s: %d, want %d", c.lang, c.from, c.to, resp.StatusCode, c.status)
+		}
+		for _, want := range append(c.shown, html.EscapeString(catalog.For(l).Get("form.date_hint"))) {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s %s–%s: the page lacks %s", c.lang, c.from, c.to, want)
+			}
+		}
+		msg := html.EscapeString(catalog.For(l).Get("form.invalid_date"))
+		if bad := c.status != http.StatusOK; bad != strings.Contains(body, `<p class="field-error" id="from-error">`+msg+`</p>`) {
+			t.Errorf("%s %s: the field error in the page's language shown: %v, want %v", c.lang, c.from, !bad, bad)
+		}
 	}
 }
 

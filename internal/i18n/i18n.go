@@ -22,6 +22,7 @@ type Language struct {
 	Name  string // its own name in its own script (an endonym), never a flag
 	RTL   bool   // written right to left
 	Voice string // the tag a speech synthesiser is asked for
+	Date  DateStyle
 }
 
 // Dir is the value of the HTML dir attribute.
@@ -33,20 +34,22 @@ func (l Language) Dir() string {
 }
 
 // Languages lists every supported language in the order pickers show them:
-// the national languages and English first.
+// the national languages and English first. English writes dates as ISO
+// yyyy-mm-dd: staff who read English here come from everywhere, and
+// 03/04/2026 means March to some and April to others; ISO cannot be misread.
 var Languages = []Language{
-	{Code: "fi", Name: "Suomi", Voice: "fi-FI"},
-	{Code: "sv", Name: "Svenska", Voice: "sv-SE"},
-	{Code: "en", Name: "English", Voice: "en-GB"},
-	{Code: "ru", Name: "Русский", Voice: "ru-RU"},
-	{Code: "et", Name: "Eesti", Voice: "et-EE"},
-	{Code: "ar", Name: "العربية", RTL: true, Voice: "ar"},
-	{Code: "uk", Name: "Українська", Voice: "uk-UA"},
-	{Code: "so", Name: "Soomaali", Voice: "so"},
-	{Code: "fa", Name: "فارسی", RTL: true, Voice: "fa-IR"},
-	{Code: "ckb", Name: "کوردیی ناوەندی", RTL: true, Voice: "ckb"},
-	{Code: "zh-Hans", Name: "简体中文", Voice: "zh-CN"},
-	{Code: "vi", Name: "Tiếng Việt", Voice: "vi-VN"},
+	{Code: "fi", Name: "Suomi", Voice: "fi-FI", Date: DateStyle{Sep: '.'}},
+	{Code: "sv", Name: "Svenska", Voice: "sv-SE", Date: dateISO},
+	{Code: "en", Name: "English", Voice: "en-GB", Date: dateISO},
+	{Code: "ru", Name: "Русский", Voice: "ru-RU", Date: dateDotted},
+	{Code: "et", Name: "Eesti", Voice: "et-EE", Date: dateDotted},
+	{Code: "ar", Name: "العربية", RTL: true, Voice: "ar", Date: dateSlash},
+	{Code: "uk", Name: "Українська", Voice: "uk-UA", Date: dateDotted},
+	{Code: "so", Name: "Soomaali", Voice: "so", Date: dateSlash},
+	{Code: "fa", Name: "فارسی", RTL: true, Voice: "fa-IR", Date: dateYMDSlash},
+	{Code: "ckb", Name: "کوردیی ناوەندی", RTL: true, Voice: "ckb", Date: dateSlash},
+	{Code: "zh-Hans", Name: "简体中文", Voice: "zh-CN", Date: dateYMDSlash},
+	{Code: "vi", Name: "Tiếng Việt", Voice: "vi-VN", Date: dateSlash},
 }
 
 // Default is the language when nothing else is known.
