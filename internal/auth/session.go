@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"time"
 
@@ -15,11 +14,6 @@ type Session struct {
 	CSRF      string
 	Principal Principal
 	Expires   time.Time
-}
-
-// CheckCSRF compares a submitted token in constant time.
-func (s Session) CheckCSRF(token string) bool {
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) == 1
 }
 
 // Login starts a new session for st. The id is always new, and any session
