@@ -129,7 +129,7 @@ type vapidClaims struct {
 func parseVAPIDAuthorization(header string) (token, key string, err error) {
 	scheme, params, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "vapid") {
-		return "", "", errors.New(`Authorization scheme is not "vapid"`)
+		return "", "", errors.New(`the Authorization scheme is not "vapid"`)
 	}
 	for _, part := range strings.Split(params, ",") {
 		name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
