@@ -102,6 +102,10 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 				// A fresh key for each drawing of the last screen before
 				// the ticket: the tap it carries is taken once.
 				kp.Key = queue.NewTakeKey()
+				// The key leads back to the ticket it takes and to that
+				// ticket's follow link: the next person at a shared kiosk
+				// must not get this screen from the browser's cache.
+				c.Set(fiber.HeaderCacheControl, "no-store")
 				return s.render(c, "kiosk", kp)
 			}
 		}

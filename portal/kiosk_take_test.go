@@ -141,3 +141,20 @@ func TestKioskRepeatedTapGivesTheFirstTicket(t *testing.T) {
 		t.Fatalf("%s tickets after the repeat of a tap whose answer was lost, want 2", n)
 	}
 }
+
+// The interpreter screen carries the tap's one-time key, from which a
+// repeat gets the ticket and its follow link: a browser must not keep it
+// for the next visitor's back button.
+func TestKioskKeyScreenIsNotStored(t *testing.T) {
+	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
+	resp, err := kioskClient(t).Get(in.URL + "/kiosk/demo?lang=en&topic=" + itoa(firstTopic(t, in.OwnerURL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readAll(t, resp); keyField.FindStringSubmatch(page) == nil {
+		t.Fatalf("interpreter screen (status %d) without its one-time key", resp.StatusCode)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("interpreter screen: Cache-Control %q, want no-store", cc)
+	}
+}
