@@ -2,12 +2,18 @@ package portal_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/stats"
 )
 
 // statsSampleVisits fills the demo's last three weeks with sixty visits of
@@ -109,4 +115,69 @@ func TestStatsPageInBrowser(t *testing.T) {
 		browsertest.Axe(ctx, t)
 		browsertest.Screenshot(ctx, t, "visit-form-fi")
 	})
+}
+
+// TestStatsDateFieldsInBrowser opens the Arabic statistics in a browser
+// whose own language is US English: the date fields show dd/mm/yyyy with
+// the format hint in Arabic (Chromium's date input would show mm/dd/yyyy
+// whatever the page's language), a range typed in Arabic-Indic digits
+// filters the figures, and axe finds nothing serious.
+func TestStatsDateFieldsInBrowser(t *testing.T) {
+	in, owner := vsStart(t)
+	statsSampleVisits(t, owner)
+	catalog, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, _ := catalog.Lookup("ar")
+	ctx := browsertest.New(t, browsertest.Lang("en-US"))
+	browserLogin(ctx, t, in.URL, demo.LeadEmail, vsPassword)
+
+	browsertest.Open(ctx, t, in.URL+"/staff/stats?lang=ar")
+	browsertest.WaitVisible(ctx, t, "#field-from")
+	today := stats.DayOf(time.Now())
+	for _, field := range []string{"#field-from", "#field-to"} {
+		if typ := browsertest.Attr(ctx, t, field, "type"); typ != "text" {
+			t.Errorf("%s is type=%q: the browser would write it in its own locale", field, typ)
+		}
+	}
+	if got, want := browsertest.Eval[string](ctx, t, `document.querySelector('#field-to').value`), ar.FormatDate(today); got != want {
+		t.Errorf("the last day shows %q, want %q", got, want)
+	}
+	if got, want := browsertest.Text(ctx, t, "#from-hint"), catalog.For(ar).Get("form.date_hint"); got != want {
+		t.Errorf("the hint reads %q, want %q", got, want)
+	}
+	browsertest.Axe(ctx, t)
+
+	// Three days up to yesterday: from typed in Arabic-Indic digits.
+	from, to := today.AddDate(0, 0, -3), today.AddDate(0, 0, -1)
+	arabicDigits := strings.NewReplacer("0", "٠", "1", "١", "2", "٢", "3", "٣", "4", "٤", "5", "٥", "6", "٦", "7", "٧", "8", "٨", "9", "٩")
+	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
+	defer cancel()
+	// The marker goes with the page: the wait below sees the new one.
+	browsertest.Eval[bool](ctx, t, `document.body.dataset.before = "1", document.querySelectorAll('#field-from, #field-to').forEach(f => f.value = ""), true`)
+	if err := chromedp.Do(sctx,
+		chromedp.SendKeys(chromedp.CSS("#field-from"), arabicDigits.Replace(ar.FormatDate(from))),
+		chromedp.SendKeys(chromedp.CSS("#field-to"), ar.FormatDate(to)),
+		chromedp.Submit(chromedp.CSS("#field-from")),
+		chromedp.WaitVisible(chromedp.CSS("body:not([data-before]) #stats-total")),
+	); err != nil {
+		t.Fatalf("filter by typed dates: %v", err)
+	}
+	var want int
+	if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM visits
+		WHERE (visited_at AT TIME ZONE 'Europe/Helsinki')::date BETWEEN $1::date AND $2::date`,
+		from.Format(time.DateOnly), to.Format(time.DateOnly)).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if got := browsertest.Text(ctx, t, "#stats-total"); want == 0 || want == 60 || got != strconv.Itoa(want) {
+		t.Errorf("visits in %s – %s: the page says %s, the database %d", from.Format(time.DateOnly), to.Format(time.DateOnly), got, want)
+	}
+	for field, day := range map[string]time.Time{"#field-from": from, "#field-to": to} {
+		if got := browsertest.Eval[string](ctx, t, `document.querySelector('`+field+`').value`); got != ar.FormatDate(day) {
+			t.Errorf("%s shows %q after the filter, want %q", field, got, ar.FormatDate(day))
+		}
+	}
+	browsertest.Axe(ctx, t)
+	browsertest.Screenshot(ctx, t, "stats-dates-ar")
 }
