@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,26 +37,21 @@ type displayPage struct {
 // showDisplay is the waiting-room screen: who is called to which desk, the
 // last calls, and how many wait per topic. No personal data exists to show.
 func (s *Server) showDisplay(c *fiber.Ctx) error {
-	d, err := s.deviceAt(c, auth.KindDisplay, c.Params("sp"))
-	if err != nil {
+	screen, err := s.queue.DisplayScreen(c.UserContext(), s.deviceOf(c, auth.KindDisplay))
+	if errors.Is(err, queue.ErrUnknownDevice) {
+		return errNotPaired
+	} else if err != nil {
 		return err
 	}
-	sp, err := s.servicePoint(c, d.Tenant, d.ServicePointID)
-	if err != nil {
-		return err
-	}
-	state, err := s.queue.Snapshot(c.UserContext(), d.Tenant, d.ServicePointID)
-	if err != nil {
-		return err
-	}
-	byID, _, err := s.topicsByID(c, d.Tenant, d.ServicePointID)
-	if err != nil {
-		return err
+	state := screen.State
+	byID := make(map[int64]queue.Topic, len(screen.Topics))
+	for _, t := range screen.Topics {
+		byID[t.ID] = t
 	}
 	p := s.page(c, "")
 	p.Body, p.Bare = "display", true
 	p.Title = p.T.Get("display.title")
-	dp := displayPage{Page: p, Slug: sp.Slug, SPName: sp.Names.In(p.T.Lang.Code), Phrases: s.phrases}
+	dp := displayPage{Page: p, Slug: screen.Slug, SPName: screen.Names.In(p.T.Lang.Code), Phrases: s.phrases}
 	seen := map[int64]bool{}
 	for _, t := range state.Active {
 		if t.State == queue.Called || t.State == queue.Serving {

@@ -5,9 +5,7 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
 )
 
@@ -44,19 +42,7 @@ func (s *Server) showTicketFollow(c *fiber.Ctx) error {
 	p.Title = p.T.Get("follow.title")
 	fp := followPage{Page: p, Token: token, TicketID: view.Ticket.ID, Number: view.Ticket.Label(), State: string(view.Ticket.State),
 		Desk: view.Ticket.DeskName, Ahead: view.Ahead, Wait: waitText(p.T, view.WaitMin, view.WaitMax)}
-	err = s.db.InTenant(c.UserContext(), tenant, func(tx pgx.Tx) error {
-		sp, err := org.GetServicePoint(c.UserContext(), tx, view.Ticket.ServicePointID)
-		if err != nil {
-			return err
-		}
-		fp.SPName = sp.Names.In(p.T.Lang.Code)
-		t, err := org.GetTopic(c.UserContext(), tx, sp.ID, view.Ticket.TopicID)
-		fp.Topic = t.Labels.In(p.T.Lang.Code)
-		return err
-	})
-	if err != nil {
-		return err
-	}
+	fp.SPName, fp.Topic = view.PlaceNames.In(p.T.Lang.Code), view.TopicLabels.In(p.T.Lang.Code)
 	if s.push != nil {
 		fp.PushKey = s.push.PublicKey()
 	}

@@ -70,7 +70,7 @@ func (s *Server) kioskPage(c *fiber.Ctx, place queue.Place, lang i18n.Language, 
 // showKiosk draws the screen for where the visitor is: language, then the
 // reason for the visit, then the interpreter question.
 func (s *Server) showKiosk(c *fiber.Ctx) error {
-	screen, err := s.queue.KioskScreen(c.UserContext(), s.kioskOf(c))
+	screen, err := s.queue.KioskScreen(c.UserContext(), s.deviceOf(c, auth.KindKiosk))
 	if errors.Is(err, queue.ErrUnknownDevice) {
 		return errNotPaired
 	} else if err != nil {
@@ -121,13 +121,14 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 // a forged post), so the kiosk starts them again.
 var errChoiceGone = errors.New("kiosk: the form lost the visitor's choices")
 
-// kioskOf names the kiosk in the address as the queue knows kiosks: by the
-// device's credential, or in demo mode, when none was sent, as the demo's
-// own kiosk. A credential that is sent but wrong is never the demo kiosk.
-func (s *Server) kioskOf(c *fiber.Ctx) queue.Kiosk {
-	k := queue.Kiosk{Slug: c.Params("sp"), Token: c.Cookies(deviceCookie)}
+// deviceOf names the device of kind at the service point in the address as
+// the queue knows devices: by the device's credential, or in demo mode,
+// when none was sent, as the demo's own device. A credential that is sent
+// but wrong is never the demo device.
+func (s *Server) deviceOf(c *fiber.Ctx, kind string) queue.Device {
+	k := queue.Device{Kind: kind, Slug: c.Params("sp"), Token: c.Cookies(deviceCookie)}
 	for _, d := range s.demoDevices {
-		if k.Token == "" && d.Kind == auth.KindKiosk && d.ServicePoint == k.Slug {
+		if k.Token == "" && d.Kind == kind && d.ServicePoint == k.Slug {
 			k.DemoName = d.Name
 		}
 	}
@@ -151,11 +152,11 @@ func (s *Server) submitTicket(c *fiber.Ctx) error {
 	var taken queue.Taken
 	var err error
 	if f.OK() && chosen {
-		place, taken, err = s.queue.TakeAtKiosk(c.UserContext(), s.kioskOf(c), req)
+		place, taken, err = s.queue.TakeAtKiosk(c.UserContext(), s.deviceOf(c, auth.KindKiosk), req)
 	} else {
 		// Nothing to take: only the screen that says so is needed.
 		var screen queue.Screen
-		screen, err = s.queue.KioskScreen(c.UserContext(), s.kioskOf(c))
+		screen, err = s.queue.KioskScreen(c.UserContext(), s.deviceOf(c, auth.KindKiosk))
 		if place = screen.Place; err == nil {
 			err = errChoiceGone
 		}

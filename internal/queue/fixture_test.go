@@ -173,13 +173,13 @@ func kioskToken(deviceID int64) string { return fmt.Sprintf("kiosk-credential-%d
 
 // kioskOf is how the web layer names a kiosk: its service point's address
 // and its credential.
-func (f *fixture) kioskOf(deviceID int64) Kiosk {
+func (f *fixture) kioskOf(deviceID int64) Device {
 	var slug string
 	if err := f.owner.QueryRow(f.ctx, `SELECT sp.slug FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
 		WHERE d.id = $1`, deviceID).Scan(&slug); err != nil {
 		f.t.Fatal(err)
 	}
-	return Kiosk{Slug: slug, Token: kioskToken(deviceID)}
+	return Device{Kind: auth.KindKiosk, Slug: slug, Token: kioskToken(deviceID)}
 }
 
 // tap is a kiosk's tap with a fresh one-time key.

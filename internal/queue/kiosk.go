@@ -12,14 +12,15 @@ import (
 	"github.com/koto-portal/portal/internal/store"
 )
 
-// Kiosk names the kiosk a tap comes from, as the web layer knows it: the
-// service point in the address and the device's credential, or in demo
-// mode (no credential at all) the demo kiosk's name. A kiosk paired to
-// another service point is not recognised at this one.
-type Kiosk struct {
+// Device names a kiosk or waiting-room display as the web layer knows it:
+// its kind, the service point in the address and the device's credential,
+// or in demo mode (no credential at all) the demo device's name. A device
+// paired to another service point is not recognised at this one.
+type Device struct {
+	Kind     string // auth.KindKiosk or auth.KindDisplay
 	Slug     string
 	Token    string // the device's credential; empty: none was sent
-	DemoName string // with no credential: the demo kiosk to act as ("" outside demo mode)
+	DemoName string // with no credential: the demo device to act as ("" outside demo mode)
 }
 
 // Place is what a kiosk screen shows of its service point.
@@ -51,29 +52,20 @@ type Screen struct {
 }
 
 // KioskScreen reads a kiosk's screen in one transaction.
-func (s *Service) KioskScreen(ctx context.Context, k Kiosk) (Screen, error) {
+func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
 	lookup, arg, err := k.tenantLookup()
 	if err != nil {
 		return Screen{}, err
 	}
 	var out Screen
 	err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
-		sp, _, err := s.kioskAt(ctx, tx, k, false)
+		sp, _, err := s.deviceAt(ctx, tx, k, false)
 		if err != nil {
 			return err
 		}
 		out.Place = sp.place()
 		out.Open, out.OpensAt = sp.opening(s.clock().In(sp.loc))
-		rows, err := tx.Query(ctx, `SELECT id, labels, pictogram FROM topics
-			WHERE service_point_id = $1 AND active ORDER BY position, id`, sp.id)
-		if err != nil {
-			return err
-		}
-		out.Topics, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
-			var t Topic
-			err := r.Scan(&t.ID, &t.Labels, &t.Pictogram)
-			return t, err
-		})
+		out.Topics, err = topics(ctx, tx, sp.id, true)
 		return err
 	})
 	if err != nil {
@@ -82,9 +74,57 @@ func (s *Service) KioskScreen(ctx context.Context, k Kiosk) (Screen, error) {
 	return out, nil
 }
 
-// tenantLookup is how a kiosk's tenant is found before any is set: by the
+// topics lists a service point's topics in kiosk order, only the active
+// ones or all (a ticket may carry one switched off since).
+func topics(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) ([]Topic, error) {
+	rows, err := tx.Query(ctx, `SELECT id, labels, pictogram FROM topics
+		WHERE service_point_id = $1 AND (active OR NOT $2) ORDER BY position, id`, spID, activeOnly)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
+		var t Topic
+		err := r.Scan(&t.ID, &t.Labels, &t.Pictogram)
+		return t, err
+	})
+}
+
+// Display is what a waiting-room display shows: its service point, the
+// queue, and every topic (a ticket may carry one switched off since).
+type Display struct {
+	Place
+	State
+	Topics []Topic
+}
+
+// DisplayScreen reads a display's screen in one transaction.
+func (s *Service) DisplayScreen(ctx context.Context, d Device) (Display, error) {
+	lookup, arg, err := d.tenantLookup()
+	if err != nil {
+		return Display{}, err
+	}
+	var out Display
+	err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
+		sp, _, err := s.deviceAt(ctx, tx, d, false)
+		if err != nil {
+			return err
+		}
+		out.Place = sp.place()
+		if out.State, err = s.snapshot(ctx, tx, sp); err != nil {
+			return err
+		}
+		out.Topics, err = topics(ctx, tx, sp.id, false)
+		return err
+	})
+	if err != nil {
+		return Display{}, noKiosk(err)
+	}
+	return out, nil
+}
+
+// tenantLookup is how a device's tenant is found before any is set: by the
 // credential, or for the demo kiosk by the service point's address.
-func (k Kiosk) tenantLookup() (string, any, error) {
+func (k Device) tenantLookup() (string, any, error) {
 	switch {
 	case k.Token != "":
 		return `SELECT koto_device_tenant($1)`, auth.Hash(k.Token), nil
@@ -94,7 +134,8 @@ func (k Kiosk) tenantLookup() (string, any, error) {
 	return "", nil, ErrUnknownDevice
 }
 
-// noKiosk reads "the credential belongs to no tenant" as what it means here.
+// noKiosk reads "the credential belongs to no tenant" as what it means
+// here: not a paired device.
 func noKiosk(err error) error {
 	if errors.Is(err, store.ErrNoTenant) {
 		return ErrUnknownDevice
@@ -102,9 +143,9 @@ func noKiosk(err error) error {
 	return err
 }
 
-// kioskAt reads the kiosk and its service point, locking the device row
+// deviceAt reads the device and its service point, locking the device row
 // when lock is set.
-func (s *Service) kioskAt(ctx context.Context, tx pgx.Tx, k Kiosk, lock bool) (servicePoint, int64, error) {
+func (s *Service) deviceAt(ctx context.Context, tx pgx.Tx, k Device, lock bool) (servicePoint, int64, error) {
 	forUpdate := ""
 	if lock {
 		forUpdate = " FOR NO KEY UPDATE OF d"
@@ -120,9 +161,9 @@ func (s *Service) kioskAt(ctx context.Context, tx pgx.Tx, k Kiosk, lock bool) (s
 	err := tx.QueryRow(ctx, `
 		SELECT d.id, sp.id, sp.municipality_id, sp.slug, sp.names, sp.time_zone, sp.opening_hours, sp.max_recalls
 		FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
-		WHERE sp.slug = $1 AND d.kind = 'kiosk' AND d.revoked_at IS NULL
+		WHERE sp.slug = $1 AND d.kind = $4 AND d.revoked_at IS NULL
 		  AND CASE WHEN $2::bytea IS NULL THEN d.name = $3 ELSE d.token_hash = $2 END`+forUpdate,
-		k.Slug, token, k.DemoName).Scan(&deviceID, &sp.id, &sp.tenant, &sp.slug, &sp.names, &zone, &hours, &sp.maxRecalls)
+		k.Slug, token, k.DemoName, k.Kind).Scan(&deviceID, &sp.id, &sp.tenant, &sp.slug, &sp.names, &zone, &hours, &sp.maxRecalls)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sp, 0, ErrUnknownDevice
 	}

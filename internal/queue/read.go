@@ -11,6 +11,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // State is a service point's queue as its screens draw it at one moment.
@@ -201,6 +202,10 @@ type View struct {
 	// SPChannel, read before the ticket.
 	TicketSeq int64 `json:"ticket_seq"`
 	QueueSeq  int64 `json:"queue_seq"`
+	// PlaceNames and TopicLabels are the service point's name and the
+	// topic's label in every language, for the phone's page (ByToken).
+	PlaceNames  org.Labels `json:"-"`
+	TopicLabels org.Labels `json:"-"`
 }
 
 // tokenTenant finds which tenant a follow token belongs to, before any
@@ -232,23 +237,6 @@ func (s *Service) ticketByHash(ctx context.Context, tx pgx.Tx, hash []byte, lock
 	return t, err
 }
 
-// resolveToken finds the tenant, ticket and service point of a follow token.
-func (s *Service) resolveToken(ctx context.Context, token string) (tenant, ticketID, spID int64, err error) {
-	hash, err := parseToken(token)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	if tenant, err = s.tokenTenant(ctx, hash); err != nil {
-		return 0, 0, 0, err
-	}
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		t, err := s.ticketByHash(ctx, tx, hash, false)
-		ticketID, spID = t.ID, t.ServicePointID
-		return err
-	})
-	return tenant, ticketID, spID, err
-}
-
 // ByToken reads a ticket for the phone that holds its follow link. Unknown,
 // malformed and expired tokens are all ErrNotFound.
 func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error) {
@@ -256,16 +244,15 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 	if err != nil {
 		return 0, View{}, err
 	}
-	tenant, err := s.tokenTenant(ctx, hash)
-	if err != nil {
-		return 0, View{}, err
-	}
+	var tenant int64
 	var v View
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx pgx.Tx) error {
 		// The channels are named by ids the token leads to; find those first
 		// and read the seqs before the ticket itself.
 		var id, spID int64
-		err := tx.QueryRow(ctx, `SELECT id, service_point_id FROM tickets WHERE token_hash = $1`, hash).Scan(&id, &spID)
+		err := tx.QueryRow(ctx, `SELECT t.id, t.service_point_id, t.municipality_id, sp.names, tp.labels
+			FROM tickets t JOIN service_points sp ON sp.id = t.service_point_id JOIN topics tp ON tp.id = t.topic_id
+			WHERE t.token_hash = $1`, hash).Scan(&id, &spID, &tenant, &v.PlaceNames, &v.TopicLabels)
 		if err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrNotFound
@@ -291,6 +278,9 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 		v.WaitMin, v.WaitMax, err = s.Estimate(ctx, tx, spID, v.Ticket.TopicID, v.Ahead)
 		return err
 	})
+	if errors.Is(err, store.ErrNoTenant) {
+		return 0, View{}, ErrNotFound
+	}
 	if err != nil {
 		return 0, View{}, err
 	}

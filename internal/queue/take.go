@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/store"
@@ -94,7 +95,10 @@ func parseTakeKey(key string) (takeKey, error) {
 // ahead, the wait, the topic's label and pictogram), all in one
 // transaction. Place is filled whenever the kiosk was recognised, errors
 // included, so the kiosk can say what went wrong on its own screen.
-func (s *Service) TakeAtKiosk(ctx context.Context, k Kiosk, r TakeRequest) (Place, Taken, error) {
+func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Place, Taken, error) {
+	if k.Kind != auth.KindKiosk {
+		return Place{}, Taken{}, ErrUnknownDevice
+	}
 	lookup, arg, err := k.tenantLookup()
 	if err != nil {
 		return Place{}, Taken{}, err
@@ -122,10 +126,10 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Kiosk, r TakeRequest) (Plac
 
 // takeIn does TakeAtKiosk's work inside the caller's transaction, with the
 // kiosk's tenant set.
-func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Kiosk, r TakeRequest) (Place, Taken, error) {
+func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Device, r TakeRequest) (Place, Taken, error) {
 	// While a flood limit is set, the device row is locked, so two taps of
 	// one kiosk count one after the other and the limit holds exactly.
-	sp, deviceID, err := s.kioskAt(ctx, tx, k, s.FloodLimit > 0)
+	sp, deviceID, err := s.deviceAt(ctx, tx, k, s.FloodLimit > 0)
 	if err != nil {
 		return Place{}, Taken{}, err
 	}
@@ -138,7 +142,7 @@ func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Kiosk, r TakeRequest)
 }
 
 // take gives the next number in the caller's transaction (tenant set, the
-// kiosk locked by kioskAt; deviceID 0 for a ticket made without a kiosk,
+// kiosk locked by deviceAt; deviceID 0 for a ticket made without a kiosk,
 // which has no flood limit). The counter row is updated there too, so a
 // rollback gives the number back and the committed numbers stay gapless.
 func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID int64, r TakeRequest) (Taken, error) {
@@ -242,7 +246,7 @@ func (s *Service) estimate(ctx context.Context, tx pgx.Tx, out Taken) (Taken, er
 }
 
 // checkFlood refuses a kiosk that takes tickets faster than any queue of
-// people could; kioskAt has locked its row.
+// people could; deviceAt has locked its row.
 func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, deviceID int64) error {
 	if s.FloodLimit <= 0 {
 		return nil // switched off, for load tests

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/auth"
 )
 
 var errDeliberate = errors.New("deliberate rollback")
@@ -236,7 +238,7 @@ func TestFloodFromOneKiosk(t *testing.T) {
 	// A kiosk of another service point, or a revoked one, cannot take here.
 	sp2 := f.addServicePoint(f.tenant, `{}`)
 	here := f.kioskOf(f.kiosk)
-	_, _, err = f.svc.TakeAtKiosk(f.ctx, Kiosk{Slug: here.Slug, Token: kioskToken(f.addKiosk(f.tenant, sp2))},
+	_, _, err = f.svc.TakeAtKiosk(f.ctx, Device{Kind: auth.KindKiosk, Slug: here.Slug, Token: kioskToken(f.addKiosk(f.tenant, sp2))},
 		TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
 	wantErr(t, "foreign kiosk", err, ErrUnknownDevice)
 	f.exec(`UPDATE devices SET revoked_at = now() WHERE id = $1`, other)
