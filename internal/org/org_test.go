@@ -362,7 +362,7 @@ func TestLunchBreakOpensAndClosesTheQueue(t *testing.T) {
 	helsinki, _ := time.LoadLocation("Europe/Helsinki")
 	now := time.Date(2026, 12, 2, 11, 45, 0, 0, helsinki) // a Wednesday, at lunch
 	q := queue.New(f.db, func() time.Time { return now })
-	kiosk := queue.Kiosk{Slug: "demo", DemoName: demo.KioskName}
+	kiosk := queue.Device{Kind: auth.KindKiosk, Slug: "demo", DemoName: demo.KioskName}
 	screen, err := q.KioskScreen(ctx, kiosk)
 	if err != nil || screen.Open || screen.OpensAt == nil || !screen.OpensAt.Equal(time.Date(2026, 12, 2, 12, 30, 0, 0, helsinki)) {
 		t.Fatalf("at 11:45: %+v, %v; want closed until 12:30", screen, err)
