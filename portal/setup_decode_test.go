@@ -115,6 +115,13 @@ func TestDecodeServicePointForm(t *testing.T) {
 		in.TargetWait != 20 || in.MaxRecalls != 2 {
 		t.Fatalf("decoded %+v", in)
 	}
+	// A time typed the Finnish way, in Arabic-Indic digits, reads right
+	// and shows back as HH:MM.
+	v := good()
+	v.Set("open_3", "٨.٣٠")
+	if in, errs := decodeServicePointForm(v, true); len(errs) != 0 || in.Hours.Days[2][0].From != 8*60+30 || v.Get("open_3") != "08:30" {
+		t.Errorf("8.30 in Arabic-Indic digits: %v %v, shown back as %q", in.Hours.Days[2], errs, v.Get("open_3"))
+	}
 	cases := []struct {
 		name  string
 		isNew bool
@@ -135,7 +142,12 @@ func TestDecodeServicePointForm(t *testing.T) {
 		{"path as zone", false, func(v url.Values) { v.Set("time_zone", "../../etc/passwd") }, "time_zone", "setup.bad_time_zone"},
 		{"close before open", false, func(v url.Values) { v.Set("close_2", "07:00") }, "close_2", "setup.close_before_open"},
 		{"close equals open", false, func(v url.Values) { v.Set("close_2", "08:00") }, "close_2", "setup.close_before_open"},
-		{"bad time", false, func(v url.Values) { v.Set("open_3", "8.00") }, "open_3", "form.invalid_time"},
+		{"bad time", false, func(v url.Values) { v.Set("open_3", "8 o'clock") }, "open_3", "form.invalid_time"},
+		{"no such hour", false, func(v url.Values) { v.Set("open_3", "25.00") }, "open_3", "form.invalid_time"},
+		{"minutes past 59", false, func(v url.Values) { v.Set("open_3", "8:60") }, "open_3", "form.invalid_time"},
+		{"Finnish time", false, func(v url.Values) { v.Set("open_3", "8.00") }, "", ""},
+		{"Arabic-Indic time", false, func(v url.Values) { v.Set("open_3", "٠٨:٠٠") }, "", ""},
+		{"number-pad time", false, func(v url.Values) { v.Set("open_3", "0800") }, "", ""},
 		{"missing time", false, func(v url.Values) { v.Del("open_4") }, "open_4", "form.required"},
 		{"lunch break", false, func(v url.Values) { v.Set("close_3", "11:30"); v.Set("open_3_2", "12:30"); v.Set("close_3_2", "16:00") }, "", ""},
 		{"second opening half given", false, func(v url.Values) { v.Set("open_3_2", "17:00") }, "close_3_2", "form.required"},
@@ -175,7 +187,7 @@ func TestDecodeServicePointForm(t *testing.T) {
 		})
 	}
 	// Around the clock ignores the day fields entirely.
-	v := good()
+	v = good()
 	v.Set("always_open", "1")
 	v.Set("open_1", "garbage")
 	if in, errs := decodeServicePointForm(v, false); len(errs) != 0 || !in.Hours.Always {

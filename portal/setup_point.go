@@ -149,22 +149,28 @@ func decodeWeek(f *forms.Form) hours.Week {
 	return week
 }
 
-var clockPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+// clockPattern is a time of day as people type it: 08:30, 8:30, Finnish
+// 8.30, or 0830 from a number pad.
+var clockPattern = regexp.MustCompile(`^([01]?[0-9]|2[0-3])[:.]?([0-5][0-9])$`)
 
-// decodeClock reads a required HH:MM as minutes after midnight. Unlike
-// forms.Clock it reads a longer text first, so "kahdeksalta" is told it is
-// not a time rather than that it is too long.
+// decodeClock reads a required time of day as minutes after midnight and
+// shows it back as HH:MM, which every language of the portal reads as a
+// 24-hour time. It reads a longer text first, so "kahdeksalta" is told it
+// is not a time rather than that it is too long.
 func decodeClock(f *forms.Form, field string) (int, bool) {
 	s := f.Text(field, true, 16)
 	if s == "" {
 		return 0, false
 	}
-	if !clockPattern.MatchString(s) {
+	m := clockPattern.FindStringSubmatch(i18n.LatinDigits(s))
+	if m == nil {
 		f.Fail(field, "form.invalid_time")
 		return 0, false
 	}
-	m, err := hours.ParseClock(s)
-	return m, err == nil
+	hh, _ := strconv.Atoi(m[1])
+	mm, _ := strconv.Atoi(m[2])
+	f.Values.Set(field, hours.Clock(hh*60+mm))
+	return hh*60 + mm, true
 }
 
 // servicePointValues is the form form of a stored service point.

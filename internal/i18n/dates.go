@@ -55,14 +55,10 @@ func pad2(s string) string {
 // The year must have four digits: a two-digit one would be a guess.
 func (l Language) ParseDate(s string, loc *time.Location) (time.Time, bool) {
 	var b strings.Builder
-	for _, r := range strings.TrimSpace(s) {
+	for _, r := range LatinDigits(strings.TrimSpace(s)) {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r >= '\u0660' && r <= '\u0669': // Arabic-Indic
-			b.WriteRune('0' + r - '\u0660')
-		case r >= '\u06F0' && r <= '\u06F9': // Persian
-			b.WriteRune('0' + r - '\u06F0')
 		case r == '.' || r == '/' || r == '-' || r == ' ' || r == '\u060D' || r == '\u066B':
 			b.WriteByte(' ')
 		case r == '\u200E' || r == '\u200F' || r == '\u061C':
@@ -104,4 +100,18 @@ func (l Language) ParseDate(s string, loc *time.Location) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// LatinDigits writes Arabic-Indic and Persian digits as 0–9, so that what a
+// person types on an Arabic or Persian keyboard reads as the same number.
+func LatinDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= '\u0660' && r <= '\u0669':
+			return '0' + r - '\u0660'
+		case r >= '\u06F0' && r <= '\u06F9':
+			return '0' + r - '\u06F0'
+		}
+		return r
+	}, s)
 }
