@@ -14,6 +14,7 @@ import (
 type tileLayout struct {
 	ViewW, ViewH float64
 	GridBottom   float64
+	TitleBottom  float64
 	Tiles        []struct {
 		Label                 string
 		Top, Bottom           float64
@@ -24,6 +25,7 @@ type tileLayout struct {
 		LabelScrollW          float64
 		LabelClientW          float64
 		ScrollH, ClientH      float64
+		BrokenWord            string // a word split over two lines, if any
 	}
 }
 
@@ -31,21 +33,33 @@ const measureTiles = `(function(){
   var out = {ViewW: innerWidth, ViewH: innerHeight, Tiles: []};
   var grid = document.querySelector('.kiosk-topics');
   out.GridBottom = grid.lastElementChild.getBoundingClientRect().bottom;
+  out.TitleBottom = document.querySelector('.kiosk-title').getBoundingClientRect().bottom;
+  // A word drawn on one line has one box; split over two, it has two.
+  function brokenWord(el) {
+    var text = el.firstChild, re = /\S+/g, m, r = document.createRange();
+    while ((m = re.exec(text.data))) {
+      r.setStart(text, m.index); r.setEnd(text, m.index + m[0].length);
+      if (r.getClientRects().length > 1) { return m[0]; }
+    }
+    return '';
+  }
   document.querySelectorAll('.topic-tile').forEach(function (a) {
     var r = a.getBoundingClientRect(), l = a.querySelector('.tile-label'), lr = l.getBoundingClientRect();
     out.Tiles.push({Label: l.textContent, Top: r.top, Bottom: r.bottom, Left: r.left, Right: r.right,
       LabelLeft: lr.left, LabelRight: lr.right, LabelTop: lr.top, LabelBottom: lr.bottom,
       ScrollW: a.scrollWidth, ClientW: a.clientWidth, ScrollH: a.scrollHeight, ClientH: a.clientHeight,
-      LabelScrollW: l.scrollWidth, LabelClientW: l.clientWidth});
+      LabelScrollW: l.scrollWidth, LabelClientW: l.clientWidth, BrokenWord: brokenWord(l)});
   });
   return JSON.stringify(out);
 })()`
 
-// TestKioskTopicTilesFit: at the kiosk's portrait 1080×1920 and a
-// landscape 1920×1080, every topic label in every language stays inside
-// its tile and the screen (long Finnish compounds included, with one label
-// longer still), tiles of one row are equally tall, no tile stands alone
-// on a landscape row, and the grid uses the portrait screen's height.
+// TestKioskTopicTilesFit: at the kiosk's portrait 1080×1920, a landscape
+// 1920×1080 and a phone's 390×844, every topic label in every language
+// stays inside its tile and the screen (long Finnish compounds included,
+// with one label longer still), tiles of one row are equally tall, no tile
+// stands alone on a row of several, no tile covers the title, the grid
+// uses the portrait screen's height, and on the phone no real label's
+// word is split between letters.
 func TestKioskTopicTilesFit(t *testing.T) {
 	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
 	// One word longer than any real label, in every language.
@@ -54,7 +68,7 @@ func TestKioskTopicTilesFit(t *testing.T) {
 	screens := []struct {
 		name string
 		opt  browsertest.Option
-	}{{"portrait", browsertest.Kiosk()}, {"landscape", browsertest.Size(1920, 1080)}}
+	}{{"portrait", browsertest.Kiosk()}, {"landscape", browsertest.Size(1920, 1080)}, {"phone", browsertest.Phone()}}
 	for _, sc := range screens {
 		ctx := browsertest.New(t, sc.opt)
 		for _, lang := range i18n.Languages {
@@ -102,7 +116,18 @@ func checkTiles(t *testing.T, where, screen string, m tileLayout) {
 			}
 		}
 	}
-	if last := rows[order[len(order)-1]]; len(m.Tiles) > 1 && len(last) == 1 && len(order) > 1 {
+	if first := m.Tiles[rows[order[0]][0]]; first.Top < m.TitleBottom-slack {
+		t.Errorf("%s: %q covers the title (tile top %v, title bottom %v)", where, first.Label, first.Top, m.TitleBottom)
+	}
+	if screen == "phone" {
+		// The last topic's one long word is made to be broken.
+		for _, tile := range m.Tiles[:len(m.Tiles)-1] {
+			if tile.BrokenWord != "" {
+				t.Errorf("%s: %q breaks the word %q between lines", where, tile.Label, tile.BrokenWord)
+			}
+		}
+	}
+	if last := rows[order[len(order)-1]]; len(rows[order[0]]) > 1 && len(last) == 1 && len(order) > 1 {
 		t.Errorf("%s: %q stands alone on the last row (%d tiles in %d rows)", where, m.Tiles[last[0]].Label, len(m.Tiles), len(order))
 	}
 	if screen == "portrait" && m.GridBottom < 0.6*m.ViewH {
