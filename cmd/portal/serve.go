@@ -144,10 +144,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	queues := queue.New(db, nil)
 	queues.FloodLimit = cfg.KioskFloodLimit
-	// Durable jobs: ticket pushes and the day closing. Not tied to ctx,
-	// which ends at SIGTERM: the jobs in hand get to finish below.
+	staffAuth := auth.New(db, nil)
+	// Durable jobs: ticket pushes, the day closing and the session sweep.
+	// Not tied to ctx, which ends at SIGTERM: the jobs in hand get to
+	// finish below.
 	work := jobs.New(db, jobs.Options{Logger: logger, Sender: sender})
 	queues.Register(work, catalog)
+	staffAuth.Register(work)
 	if err := work.Start(context.Background()); err != nil {
 		return err
 	}
@@ -160,7 +163,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}()
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: auth.New(db, nil), Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
+		Auth: staffAuth, Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
 		Collectors: []prometheus.Collector{live.Collector(hub, listener), work.Collector()}})
 	if err != nil {
 		return err

@@ -215,3 +215,32 @@ func TestSessionCarriesThePrincipal(t *testing.T) {
 		t.Errorf("grants %+v give the wrong rights", p.Grants)
 	}
 }
+
+// TestSweepEndsSessionsWhoseCookieNeverCameBack: a session past its limit
+// must end even if nobody asks for it again, because ending it is what
+// closes the sockets resting on it; live ones stay.
+func TestSweepEndsSessionsWhoseCookieNeverCameBack(t *testing.T) {
+	e := newEnv(t)
+	idle := e.login(t)
+	e.clock.Add(auth.IdleTimeout - time.Minute)
+	live := e.login(t)
+	e.clock.Add(2 * time.Minute) // idle is now past the limit, live is not
+	n, err := e.svc.SweepSessions(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || e.sessionRows(t, idle.Token) != 0 || e.sessionRows(t, live.Token) != 1 {
+		t.Fatalf("swept %d; idle session rows %d (want 0), live %d (want 1)", n, e.sessionRows(t, idle.Token), e.sessionRows(t, live.Token))
+	}
+	// Past the absolute limit even a session in use ends.
+	if _, err := e.owner.Exec(e.ctx, `UPDATE sessions SET expires_at = $2 WHERE id_hash = $1`,
+		auth.Hash(live.Token), e.clock.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SweepSessions(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.sessionRows(t, live.Token) != 0 {
+		t.Fatal("a session past its absolute limit survived the sweep")
+	}
+}

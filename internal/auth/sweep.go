@@ -1,0 +1,48 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/koto-portal/portal/internal/jobs"
+)
+
+// sweepEvery is how often ended sessions are deleted. A socket resting on
+// a session that timed out stays open at most this long after the limit.
+const sweepEvery = time.Minute
+
+// SweepSessions deletes every session, of every municipality, that ran past
+// its idle or absolute limit without its cookie coming back. Deleting the
+// row is what tells every instance to close the sockets resting on it.
+func (s *Service) SweepSessions(ctx context.Context) (ended int64, err error) {
+	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT koto_sweep_sessions($1, $2)`, s.now(), IdleTimeout).Scan(&ended)
+	})
+	return ended, err
+}
+
+// Register gives auth its periodic job, the session sweep, run by one
+// instance of all. Call it before j starts.
+func (s *Service) Register(j *jobs.Service) {
+	jobs.AddWorker(j, &sweepWorker{auth: s})
+	j.Every(sweepEvery, SweepSessions{})
+}
+
+// SweepSessions is the periodic job that ends timed-out sessions.
+type SweepSessions struct{}
+
+// Kind names the job in River's table.
+func (SweepSessions) Kind() string { return "sweep_sessions" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepSessions]
+	auth *Service
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepSessions]) error {
+	_, err := w.auth.SweepSessions(ctx)
+	return err
+}
