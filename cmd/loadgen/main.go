@@ -312,8 +312,8 @@ func printReport(w io.Writer, rep *report) {
 				}
 			}
 		}
-		fmt.Fprintln(w, "  A ticket is one HTTP request that runs several transactions (device, service point, the take itself with")
-		fmt.Fprintln(w, "  its NOTIFY, topics, the follow view) and renders a page with a QR code; a pgbench transaction is 5 statements.")
+		fmt.Fprintln(w, "  A ticket is one HTTP request that runs one transaction (the kiosk, the take with its NOTIFY, the topic,")
+		fmt.Fprintln(w, "  the people ahead and the wait) and renders a page with a QR code; a pgbench transaction is 5 statements.")
 	}
 	if l := rep.Latency; l != nil {
 		fmt.Fprintf(w, "\n(b) ticket → websocket screen: %d screens over %s, %d tickets one every %s through %s\n",

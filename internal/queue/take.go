@@ -187,6 +187,22 @@ func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID
 		device = &deviceID
 	}
 	day := sp.serviceDay(now)
+	// Who is ahead and the wait are read first: the new ticket will be
+	// behind every waiting ticket of its topic not kept for a desk. The two
+	// rows every ticket of the service point updates, its number's counter
+	// and the live channel's sequence, come last, so that their locks are
+	// held for as short a time as possible (they queue the tickets of one
+	// service point one after another).
+	err = tx.QueryRow(ctx, `SELECT count(*) FROM tickets
+		WHERE service_point_id = $1 AND service_day = $2 AND topic_id = $3 AND state = 'waiting' AND for_desk_id IS NULL`,
+		sp.id, day, r.TopicID).Scan(&out.Ahead)
+	if err != nil {
+		return Taken{}, err
+	}
+	out.Position = out.Ahead + 1
+	if out.WaitMin, out.WaitMax, err = s.Estimate(ctx, tx, sp.id, r.TopicID, out.Ahead); err != nil {
+		return Taken{}, err
+	}
 	var number int
 	err = tx.QueryRow(ctx, `
 		INSERT INTO ticket_counters (municipality_id, service_point_id, prefix, service_day, last_number)
@@ -213,10 +229,8 @@ func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID
 	if err != nil {
 		return Taken{}, err
 	}
-	if _, err := live.Publish(ctx, tx, SPChannel(sp.id), EventCreated, summarize(out.Ticket)); err != nil {
-		return Taken{}, err
-	}
-	return s.estimate(ctx, tx, out)
+	_, err = live.Publish(ctx, tx, SPChannel(sp.id), EventCreated, summarize(out.Ticket))
+	return out, err
 }
 
 // describe completes a repeated tap's answer with its topic as the ticket
@@ -233,8 +247,7 @@ func (s *Service) describe(ctx context.Context, tx pgx.Tx, out Taken) (Taken, er
 	return s.estimate(ctx, tx, out)
 }
 
-// estimate counts the people ahead of a waiting ticket and its wait, so
-// showing the number costs no second visit to the database.
+// estimate counts the people ahead of a waiting ticket and its wait.
 func (s *Service) estimate(ctx context.Context, tx pgx.Tx, out Taken) (Taken, error) {
 	var err error
 	if out.Ahead, err = ahead(ctx, tx, out.Ticket); err != nil {
