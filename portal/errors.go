@@ -163,6 +163,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		status, key, args = pe.Status, pe.Key, pe.Args
 	case errors.As(err, &fe):
 		status, key = fe.Code, keyForStatus(fe.Code)
+	case store.IsUnavailable(err):
+		status, key = http.StatusServiceUnavailable, "error.unavailable"
+		c.Set(fiber.HeaderRetryAfter, "5")
 	default:
 		if d, ok := lookupError(err); ok {
 			status, key = d.status, d.key

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,6 +113,23 @@ func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(pg
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// IsUnavailable tells a database that cannot be reached (down, restarting,
+// the connection cut or refused) apart from an error in what was asked: the
+// first is the service's passing fault, answered with "try again shortly".
+func IsUnavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 57P: the server is shutting down, or not yet accepting.
+		return strings.HasPrefix(pgErr.Code, "57P")
+	}
+	return false
 }
 
 // NotFound maps pgx's no-rows error to ErrNotFound.
