@@ -111,7 +111,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	var demoDevices []auth.Device
 	if cfg.Demo {
-		password, generated := demoPassword(cfg)
+		password, generated, err := demoPassword(cfg)
+		if err != nil {
+			return err
+		}
 		if err := demo.Seed(ctx, url, password); err != nil {
 			return err
 		}
@@ -120,8 +123,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}
 		if generated {
 			// Printed to the terminal, not the log: it is a secret.
-			fmt.Fprintf(os.Stderr, "\n  Demo staff login: %s (also %s, %s), password: %s\n  Set PORTAL_DEMO_PASSWORD to choose it.\n\n",
-				demo.LeadEmail, demo.ExpertEmail, demo.AdminEmail, password)
+			fmt.Fprintf(os.Stderr, "\n  Demo staff login: %s (also %s, %s), password: %s\n  It is kept in %s; set PORTAL_DEMO_PASSWORD to choose it.\n\n",
+				demo.LeadEmail, demo.ExpertEmail, demo.AdminEmail, password, filepath.Join(cfg.DataDir, "demo-password"))
 		}
 	}
 
