@@ -53,25 +53,34 @@ type Screen struct {
 
 // KioskScreen reads a kiosk's screen in one transaction.
 func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
-	lookup, arg, err := k.tenantLookup()
-	if err != nil {
-		return Screen{}, err
-	}
 	var out Screen
-	err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
-		sp, _, err := s.deviceAt(ctx, tx, k, false)
-		if err != nil {
-			return err
-		}
+	err := s.atDevice(ctx, k, func(tx pgx.Tx, sp servicePoint) error {
 		out.Place = sp.place()
 		out.Open, out.OpensAt = sp.opening(s.clock().In(sp.loc))
+		var err error
 		out.Topics, err = topics(ctx, tx, sp.id, true)
 		return err
 	})
 	if err != nil {
-		return Screen{}, noKiosk(err)
+		return Screen{}, err
 	}
 	return out, nil
+}
+
+// atDevice runs fn in one transaction with the device's tenant set, once
+// the device and its service point are found.
+func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx pgx.Tx, sp servicePoint) error) error {
+	lookup, arg, err := d.tenantLookup()
+	if err != nil {
+		return err
+	}
+	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
+		sp, _, err := s.deviceAt(ctx, tx, d, false)
+		if err != nil {
+			return err
+		}
+		return fn(tx, sp)
+	}))
 }
 
 // topics lists a service point's topics in kiosk order, only the active
@@ -99,17 +108,10 @@ type Display struct {
 
 // DisplayScreen reads a display's screen in one transaction.
 func (s *Service) DisplayScreen(ctx context.Context, d Device) (Display, error) {
-	lookup, arg, err := d.tenantLookup()
-	if err != nil {
-		return Display{}, err
-	}
 	var out Display
-	err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
-		sp, _, err := s.deviceAt(ctx, tx, d, false)
-		if err != nil {
-			return err
-		}
+	err := s.atDevice(ctx, d, func(tx pgx.Tx, sp servicePoint) error {
 		out.Place = sp.place()
+		var err error
 		if out.State, err = s.snapshot(ctx, tx, sp); err != nil {
 			return err
 		}
@@ -117,7 +119,7 @@ func (s *Service) DisplayScreen(ctx context.Context, d Device) (Display, error) 
 		return err
 	})
 	if err != nil {
-		return Display{}, noKiosk(err)
+		return Display{}, err
 	}
 	return out, nil
 }

@@ -51,11 +51,7 @@ func (s *Service) VisitForm(ctx context.Context, actor auth.Principal, r FormReq
 		if err != nil {
 			return err
 		}
-		for _, sp := range all {
-			if actor.CanWork(sp.ID) {
-				f.Points = append(f.Points, sp)
-			}
-		}
+		f.Points = keep(all, actor.CanWork)
 		var point *org.ServicePoint
 		switch {
 		case r.Slug != "":
@@ -99,6 +95,17 @@ func (s *Service) VisitForm(ctx context.Context, actor auth.Principal, r FormReq
 	return f, nil
 }
 
+// keep lists the service points the actor holds a right in.
+func keep(points []org.ServicePoint, may func(servicePointID int64) bool) []org.ServicePoint {
+	var out []org.ServicePoint
+	for _, sp := range points {
+		if may(sp.ID) {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
 func find(points []org.ServicePoint, match func(org.ServicePoint) bool) *org.ServicePoint {
 	for i := range points {
 		if match(points[i]) {
@@ -136,11 +143,7 @@ func (s *Service) Statistics(ctx context.Context, actor auth.Principal, choose f
 		if err != nil {
 			return err
 		}
-		for _, sp := range all {
-			if actor.CanManage(sp.ID) {
-				points = append(points, sp)
-			}
-		}
+		points = keep(all, actor.CanManage)
 		if len(points) == 0 {
 			return ErrForbidden
 		}
