@@ -7,6 +7,7 @@
 //	go run ./cmd/loadgen tickets   # (a) tickets/s through the kiosk vs pgbench
 //	go run ./cmd/loadgen latency   # (b) commit → screen latency, 2 instances
 //	go run ./cmd/loadgen memory    # (c) memory per idle websocket
+//	go run ./cmd/loadgen kioskpage # (d) kiosk topic page vs a bare Fiber handler
 //
 // It exits 1 when something failed (a request that was not answered 200, a
 // screen that missed a message, a process that would not start) and 0
@@ -30,17 +31,19 @@ import (
 	"time"
 )
 
-const usage = `usage: go run ./cmd/loadgen [all|tickets|latency|memory] [flags]
+const usage = `usage: go run ./cmd/loadgen [all|tickets|latency|memory|kioskpage] [flags]
 
 Starts its own PostgreSQL and portal processes on 127.0.0.1, measures, and
 stops everything again (also on Ctrl-C).
 
-  all       (a), (b) and (c), one after another (the default)
+  all       (a) to (d), one after another (the default)
   tickets   (a) tickets per second through POST /kiosk/demo/tickets, next to
             pgbench's TPC-B-like script on the same database
   latency   (b) latency from a ticket's commit to its arrival on websocket
             screens spread over two portal instances
   memory    (c) resident memory per idle websocket connection
+  kioskpage (d) GET /kiosk/demo?lang=fi per second as a paired kiosk, next
+            to a bare Fiber handler in this process, same client and load
 
 flags:
 `
@@ -50,6 +53,7 @@ const (
 	aimRatio     = 0.5
 	aimP99       = 50 * time.Millisecond
 	aimPerConnKB = 16.0
+	aimPageRatio = 0.15
 )
 
 var started = time.Now()
@@ -71,6 +75,7 @@ type report struct {
 	Tickets    []ticketResult `json:",omitempty"`
 	Latency    *latencyResult `json:",omitempty"`
 	Memory     *memoryResult  `json:",omitempty"`
+	KioskPage  *pageResult    `json:",omitempty"`
 	Error      string         `json:",omitempty"`
 	Parameters map[string]any
 }
@@ -108,6 +113,8 @@ func run(args []string, stdout io.Writer) int {
 		conns    = fs.Int("conns", 10000, "(c) idle websocket connections")
 		settle   = fs.Duration("settle", 5*time.Second, "(c) wait after the last connection before reading memory")
 		stmts    = fs.Bool("statements", false, "(a) load pg_stat_statements and list the portal's costliest statements (adds a little overhead)")
+		pageConn = fs.Int("page-conns", 32, "(d) concurrent keep-alive connections")
+		pageDur  = fs.Duration("page-duration", 10*time.Second, "(d) counted time, for the page and for the bare handler")
 		gcWait   = fs.Duration("gc-wait", 130*time.Second, "(c) wait at most this long for the portal's next garbage collection before each reading (it runs one at least every 2 minutes); 0: don't")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -137,18 +144,24 @@ func run(args []string, stdout io.Writer) int {
 			err = errors.New("-interval: at least 1ms")
 		case *conns < 1 || *conns > 60000:
 			err = errors.New("-conns: 1 to 60000")
+		case *pageConn < 1 || *pageConn > 1000:
+			err = errors.New("-page-conns: 1 to 1000")
+		case *pageDur < time.Second || *pageDur > 10*time.Minute:
+			err = errors.New("-page-duration: 1s to 10m")
 		}
 	}
-	var do struct{ tickets, latency, memory bool }
+	var do struct{ tickets, latency, memory, page bool }
 	switch cmd {
 	case "all":
-		do.tickets, do.latency, do.memory = true, true, true
+		do.tickets, do.latency, do.memory, do.page = true, true, true, true
 	case "tickets":
 		do.tickets = true
 	case "latency":
 		do.latency = true
 	case "memory":
 		do.memory = true
+	case "kioskpage":
+		do.page = true
 	case "help":
 		fs.Usage()
 		return 0
@@ -169,10 +182,11 @@ func run(args []string, stdout io.Writer) int {
 	rep := report{Command: cmd, Started: started, Parameters: map[string]any{}}
 	fs.VisitAll(func(f *flag.Flag) { rep.Parameters[f.Name] = f.Value.String() })
 	err = measure(ctx, &rep, envOptions{work: *work, data: *data, binary: *binary, keep: *keep, statements: *stmts},
-		do.tickets, do.latency, do.memory,
+		do.tickets, do.latency, do.memory, do.page,
 		ticketOptions{freshDay: *fresh, modes: kioskModes, concurrency: concurrency, warmup: *warmup, duration: *duration, pgbenchDuration: *duration},
 		latencyOptions{screens: *screens, tickets: *tickets, interval: *interval},
-		memoryOptions{conns: *conns, settle: *settle, gcWait: *gcWait})
+		memoryOptions{conns: *conns, settle: *settle, gcWait: *gcWait},
+		pageOptions{conns: *pageConn, warmup: *warmup, duration: *pageDur})
 	if err != nil {
 		rep.Error = err.Error()
 	}
@@ -192,8 +206,8 @@ func run(args []string, stdout io.Writer) int {
 
 // measure runs the chosen parts in one environment, which it always tears
 // down, and stops at the first failure.
-func measure(ctx context.Context, rep *report, eo envOptions, tickets, latency, memory bool,
-	to ticketOptions, lo latencyOptions, mo memoryOptions) error {
+func measure(ctx context.Context, rep *report, eo envOptions, tickets, latency, memory, page bool,
+	to ticketOptions, lo latencyOptions, mo memoryOptions, po pageOptions) error {
 	rep.Machine = machine{CPUs: numCPU(), Go: runtime.Version(), Kernel: readTrim("/proc/sys/kernel/osrelease")}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
@@ -225,6 +239,16 @@ func measure(ctx context.Context, rep *report, eo envOptions, tickets, latency, 
 		rep.Tickets = r
 		if err != nil {
 			return fmt.Errorf("(a) tickets: %w", err)
+		}
+	}
+	if page {
+		if err := need(1); err != nil {
+			return err
+		}
+		r, err := runKioskPage(ctx, e, instances[0], po)
+		rep.KioskPage = &r
+		if err != nil {
+			return fmt.Errorf("(d) kiosk page: %w", err)
 		}
 	}
 	if latency {
@@ -381,6 +405,14 @@ func printReport(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "  kernel TCP buffers (whole machine, not in RSS): %d → %d pages\n", mr.KernelTCPBefore, mr.KernelTCPAfter)
 		}
 		fmt.Fprintf(w, "  connected in %s; open files soft/hard %d/%d\n", mr.Dial.Round(time.Millisecond), mr.NoFileSoft, mr.NoFileHard)
+	}
+	if r := rep.KioskPage; r != nil && r.BarePerS > 0 {
+		fmt.Fprintf(w, "\n(d) GET %s as a paired kiosk vs a bare Fiber handler (SendString \"ok\") in loadgen; %d keep-alive connections, %s counted after %s warm-up each\n",
+			kioskPagePath, r.Conns, r.Window, rep.Parameters["warmup"])
+		fmt.Fprintln(tw, "pages/s\tbare/s\tratio\taim ≥0.15\t")
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.3f\t%s\t\n", r.PagesPerS, r.BarePerS, r.Ratio, met(r.Ratio >= aimPageRatio))
+		tw.Flush()
+		fmt.Fprintf(w, "  CPU (cores) during the page run: %s\n", formatShares(r.PortalCPU))
 	}
 	if m.NoFileHard > 0 && m.NoFileHard < 25000 {
 		fmt.Fprintf(w, "\nnote: the hard limit on open files is %d (below 25,000); each process needs about one per connection\n", m.NoFileHard)
