@@ -45,7 +45,7 @@ func readAll(t testing.TB, resp *http.Response) string {
 }
 
 // A kiosk's tap costs one database transaction, everything the ticket page
-// shows included; so does drawing the screen before it.
+// shows included; drawing the screen before it again costs none.
 func TestKioskTicketIsOneTransaction(t *testing.T) {
 	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
 	c := kioskClient(t)
@@ -58,8 +58,9 @@ func TestKioskTicketIsOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	readAll(t, resp)
-	if n := in.DB.Pool.Stat().AcquireCount() - before; n != 1 {
-		t.Errorf("the interpreter screen took %d transactions, want 1", n)
+	// The set-up it shows is in memory since kioskForm drew it.
+	if n := in.DB.Pool.Stat().AcquireCount() - before; n != 0 {
+		t.Errorf("the interpreter screen took %d transactions, want none", n)
 	}
 
 	before = in.DB.Pool.Stat().AcquireCount()

@@ -147,6 +147,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	queues := queue.New(db, nil)
 	queues.FloodLimit = cfg.KioskFloodLimit
+	// Kiosk pages read their set-up from memory while the listener can
+	// tell the instance when it changes.
+	queues.CacheKiosks(listener.Listening)
+	listener.Watch(queues.Forget)
 	staffAuth := auth.New(db, nil)
 	// Durable jobs: ticket pushes, the day closing and the session sweep.
 	// Not tied to ctx, which ends at SIGTERM: the jobs in hand get to

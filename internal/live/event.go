@@ -49,6 +49,21 @@ func StaffKey(staffID int64) string { return "staff:" + strconv.FormatInt(staffI
 // DeviceKey is a paired device's credential.
 func DeviceKey(deviceID int64) string { return "device:" + strconv.FormatInt(deviceID, 10) }
 
+// SetupKey is a service point's set-up as kiosks show it (names, time
+// zone, opening hours, topics): instances that keep it in memory forget it
+// when it is announced to end (changed).
+func SetupKey(servicePointID int64) string { return "setup:" + strconv.FormatInt(servicePointID, 10) }
+
+// End announces, inside the caller's transaction, that what key names has
+// ended or changed: once the transaction commits, every instance's
+// listener closes the sockets resting on it and tells its watchers.
+func End(ctx context.Context, tx pgx.Tx, key string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, json_build_object('end', $2::text)::text)`, NotifyChannel, key); err != nil {
+		return fmt.Errorf("live: announce the end of %s: %w", key, err)
+	}
+	return nil
+}
+
 // Querier is anything that reads one row: a transaction, a pool, a connection.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

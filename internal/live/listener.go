@@ -33,6 +33,10 @@ type Listener struct {
 	notifications atomic.Int64
 	malformed     atomic.Int64
 
+	// watchers are told every end, and "" when ends may have been missed.
+	watchMu  sync.Mutex
+	watchers []func(key string)
+
 	// Knobs the tests shorten.
 	healthEvery time.Duration // how long a silent session goes before it is pinged
 	minBackoff  time.Duration
@@ -61,6 +65,26 @@ func NewListener(connString string, hub *Hub, logger *slog.Logger) *Listener {
 		healthEvery: 30 * time.Second,
 		minBackoff:  100 * time.Millisecond,
 		maxBackoff:  5 * time.Second,
+	}
+}
+
+// Watch has fn told every end the database announces (see End), and ""
+// at the start of each session, since ends announced while no session
+// listened are lost: what an instance keeps in memory on the strength of
+// these announcements must then be forgotten whole. fn hears the ends
+// announced from the call on, so a memory that starts empty may be
+// watched at any time.
+func (l *Listener) Watch(fn func(key string)) {
+	l.watchMu.Lock()
+	defer l.watchMu.Unlock()
+	l.watchers = append(l.watchers, fn)
+}
+
+func (l *Listener) tell(key string) {
+	l.watchMu.Lock()
+	defer l.watchMu.Unlock()
+	for _, fn := range l.watchers {
+		fn(key)
 	}
 }
 
@@ -126,6 +150,9 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
 		return false, err
 	}
+	// Forgotten before Listening says yes, so that nobody reads a memory
+	// that may have missed an end.
+	l.tell("")
 	l.sessions.Add(1)
 	l.listening.Store(true)
 	// Whatever was published while nobody listened is lost: every screen
@@ -165,6 +192,7 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 			l.logger.Error("live: dropping a notification that is not an event", "err", err, "bytes", len(n.Payload))
 		case end != "":
 			l.hub.End(end)
+			l.tell(end)
 		default:
 			l.hub.Broadcast(ev)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -92,7 +93,12 @@ func (s *Service) RevokeDevice(ctx context.Context, actor auth.Principal, slug s
 		if err := ownDevice(ctx, tx, sp.ID, deviceID); err != nil {
 			return err
 		}
-		return s.pairing.Revoke(ctx, tx, deviceID)
+		if err := s.pairing.Revoke(ctx, tx, deviceID); err != nil {
+			return err
+		}
+		// The database announces a credential's end itself, but a device
+		// that never had one (the demo's) is refused from now on too.
+		return live.End(ctx, tx, live.DeviceKey(deviceID))
 	})
 }
 

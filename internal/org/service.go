@@ -8,6 +8,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -161,9 +162,12 @@ func (s *Service) UpdateServicePoint(ctx context.Context, actor auth.Principal, 
 	}
 	return s.managed(ctx, actor, slug, func(tx pgx.Tx, old ServicePoint) error {
 		sp.ID, sp.Tenant, sp.Slug = old.ID, old.Tenant, old.Slug
-		return execOne(ctx, tx, `UPDATE service_points SET names = $2, time_zone = $3, opening_hours = $4,
+		if err := execOne(ctx, tx, `UPDATE service_points SET names = $2, time_zone = $3, opening_hours = $4,
 			target_wait_minutes = $5, max_recalls = $6 WHERE id = $1`,
-			sp.ID, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls)
+			sp.ID, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls); err != nil {
+			return err
+		}
+		return setupChanged(ctx, tx, sp.ID)
 	})
 }
 
@@ -191,14 +195,27 @@ func (s *Service) SaveDesk(ctx context.Context, actor auth.Principal, slug strin
 func (s *Service) SaveTopic(ctx context.Context, actor auth.Principal, slug string, t *Topic) error {
 	return s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
 		t.ServicePointID = sp.ID
+		var err error
 		if t.ID == 0 {
-			return tx.QueryRow(ctx, `INSERT INTO topics (municipality_id, service_point_id, labels, pictogram, prefix, active, position)
+			err = tx.QueryRow(ctx, `INSERT INTO topics (municipality_id, service_point_id, labels, pictogram, prefix, active, position)
 				VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
 				t.ServicePointID, t.Labels, t.Pictogram, t.Prefix, t.Active, t.Position).Scan(&t.ID)
+		} else {
+			err = execOne(ctx, tx, `UPDATE topics SET labels = $3, pictogram = $4, prefix = $5, active = $6, position = $7
+				WHERE id = $1 AND service_point_id = $2`, t.ID, t.ServicePointID, t.Labels, t.Pictogram, t.Prefix, t.Active, t.Position)
 		}
-		return execOne(ctx, tx, `UPDATE topics SET labels = $3, pictogram = $4, prefix = $5, active = $6, position = $7
-			WHERE id = $1 AND service_point_id = $2`, t.ID, t.ServicePointID, t.Labels, t.Pictogram, t.Prefix, t.Active, t.Position)
+		if err != nil {
+			return err
+		}
+		return setupChanged(ctx, tx, sp.ID)
 	})
+}
+
+// setupChanged announces, in the change's transaction, that the service
+// point's set-up as kiosks show it changed: instances that keep it in
+// memory forget it once the change commits.
+func setupChanged(ctx context.Context, tx pgx.Tx, spID int64) error {
+	return live.End(ctx, tx, live.SetupKey(spID))
 }
 
 // SaveReferral adds a referral service to the service point named slug

@@ -51,35 +51,42 @@ type Screen struct {
 	Topics  []Topic    // in kiosk order
 }
 
-// KioskScreen reads a kiosk's screen in one transaction.
+// KioskScreen reads a kiosk's screen: from the kiosk cache when it holds
+// the device, else in one transaction. Open or closed is worked out from
+// the hours now, whichever it was.
 func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
-	var out Screen
-	err := s.atDevice(ctx, k, func(tx pgx.Tx, sp servicePoint) error {
-		out.Place = sp.place()
-		out.Open, out.OpensAt = sp.opening(s.clock().In(sp.loc))
-		var err error
-		out.Topics, err = topics(ctx, tx, sp.id, true)
-		return err
-	})
-	if err != nil {
-		return Screen{}, err
+	key := k.cacheKey()
+	e, gen, ok := s.kiosks.get(key)
+	if !ok {
+		err := s.atDevice(ctx, k, func(tx pgx.Tx, sp servicePoint, deviceID int64) error {
+			e = kioskEntry{deviceID: deviceID, sp: sp}
+			var err error
+			e.topics, err = topics(ctx, tx, sp.id, true)
+			return err
+		})
+		if err != nil {
+			return Screen{}, err
+		}
+		s.kiosks.put(key, gen, e)
 	}
+	out := Screen{Place: e.sp.place(), Topics: e.topics}
+	out.Open, out.OpensAt = e.sp.opening(s.clock().In(e.sp.loc))
 	return out, nil
 }
 
 // atDevice runs fn in one transaction with the device's tenant set, once
 // the device and its service point are found.
-func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx pgx.Tx, sp servicePoint) error) error {
+func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx pgx.Tx, sp servicePoint, deviceID int64) error) error {
 	lookup, arg, err := d.tenantLookup()
 	if err != nil {
 		return err
 	}
 	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
-		sp, _, err := s.deviceAt(ctx, tx, d, false)
+		sp, deviceID, err := s.deviceAt(ctx, tx, d, false)
 		if err != nil {
 			return err
 		}
-		return fn(tx, sp)
+		return fn(tx, sp, deviceID)
 	}))
 }
 
@@ -109,7 +116,7 @@ type Display struct {
 // DisplayScreen reads a display's screen in one transaction.
 func (s *Service) DisplayScreen(ctx context.Context, d Device) (Display, error) {
 	var out Display
-	err := s.atDevice(ctx, d, func(tx pgx.Tx, sp servicePoint) error {
+	err := s.atDevice(ctx, d, func(tx pgx.Tx, sp servicePoint, _ int64) error {
 		out.Place = sp.place()
 		var err error
 		if out.State, err = s.snapshot(ctx, tx, sp); err != nil {

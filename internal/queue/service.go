@@ -41,6 +41,8 @@ type Service struct {
 
 	zones sync.Map // time-zone name → *time.Location
 
+	kiosks kioskCache // off until CacheKiosks
+
 	// jobs enqueues the queue's pushes; nil until Register.
 	jobs *jobs.Service
 }

@@ -193,6 +193,10 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if s.queue != nil {
 		s.queue(queues)
 	}
+	// Kiosk pages read their set-up from memory while the listener can
+	// tell the instance when it changes.
+	queues.CacheKiosks(listener.Listening)
+	listener.Watch(queues.Forget)
 	work := jobs.New(db, jobs.Options{Logger: logger, Sender: s.push})
 	queues.Register(work, catalog)
 	if err := work.Start(context.Background()); err != nil {
