@@ -81,13 +81,17 @@ func runKioskPage(ctx context.Context, e *env, p *portalProc, o pageOptions) (pa
 	defer stopBare()
 
 	logf("(d) bare Fiber handler: %d connections, %s", o.conns, o.duration)
-	if r.Bare, _, err = hammer(ctx, bare, "", "ok", o); err != nil {
+	if r.Bare, _, err = hammer(ctx, bare, "", "ok", o, &cpuMeter{}); err != nil {
 		return r, fmt.Errorf("bare handler: %w", err)
 	}
 	logf("(d) kiosk page %s: %d connections, %s", kioskPagePath, o.conns, o.duration)
 	// The page must be the paired kiosk's topic page, not a pairing prompt,
 	// a closed screen or an error: each answer must carry the topic tiles.
-	if r.Pages, r.PortalCPU, err = hammer(ctx, pageURL, cookie.String(), `kiosk-topics`, o, p); err != nil {
+	meter := &cpuMeter{}
+	meter.add(p.name, func() (time.Duration, error) { return processCPU(p.pid()) })
+	pm := e.postmasterPID()
+	meter.add("postgres", func() (time.Duration, error) { return familyCPU(pm) })
+	if r.Pages, r.PortalCPU, err = hammer(ctx, pageURL, cookie.String(), `kiosk-topics`, o, meter); err != nil {
 		return r, fmt.Errorf("kiosk page: %w", err)
 	}
 	r.BarePerS = float64(r.Bare) / o.duration.Seconds()
@@ -112,17 +116,13 @@ func startBare() (string, func(), error) {
 
 // hammer GETs u from o.conns workers sharing one keep-alive client for
 // warm-up plus o.duration and counts the answers finished inside the
-// window. Every answer must be 200 and contain want. With a portal given,
-// it also measures the CPU its process and PostgreSQL used in the window.
-func hammer(ctx context.Context, u, cookie, want string, o pageOptions, p ...*portalProc) (int, []cpuShare, error) {
+// window. Every answer must be 200 and contain want. meter, to which the
+// tool's own CPU is added, measures the window.
+func hammer(ctx context.Context, u, cookie, want string, o pageOptions, meter *cpuMeter) (int, []cpuShare, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	meter := &cpuMeter{}
-	for _, pp := range p {
-		meter.add(pp.name, func() (time.Duration, error) { return processCPU(pp.pid()) })
-	}
 	meter.add("loadgen", func() (time.Duration, error) { return selfCPU(), nil })
 
 	runCtx, cancel := context.WithCancelCause(ctx)
