@@ -129,12 +129,23 @@ func (s *Server) renderStatus(c *fiber.Ctx, status int, name string, data any) e
 // pictogram inlines a shipped pictogram so it takes the text colour
 // (currentColor) of where it stands; an unknown name gives the "other" one.
 func pictogram(name string) template.HTML {
-	b, err := fs.ReadFile(static.FS, "pictograms/"+name+".svg")
-	if err != nil {
-		b, _ = fs.ReadFile(static.FS, "pictograms/other.svg")
+	if svg, ok := pictogramSVG[name]; ok {
+		return svg
 	}
-	return template.HTML(b) // our own embedded files, not user input
+	return pictogramSVG["other"]
 }
+
+// pictogramSVG holds the shipped pictograms, read once: every kiosk page
+// inlines several, and reading them from the embedded files copied each
+// one on every request.
+var pictogramSVG = func() map[string]template.HTML {
+	out := map[string]template.HTML{}
+	for _, name := range Pictograms() {
+		b, _ := fs.ReadFile(static.FS, "pictograms/"+name+".svg")
+		out[name] = template.HTML(b) // our own embedded files, not user input
+	}
+	return out
+}()
 
 // Pictograms lists the shipped pictogram names, for pickers.
 func Pictograms() []string {
