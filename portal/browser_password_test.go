@@ -10,6 +10,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 // TestPasswordLinkInBrowser: a new municipality's first admin, whose
@@ -19,7 +20,7 @@ import (
 // pair signs the admin in to the staff pages.
 func TestPasswordLinkInBrowser(t *testing.T) {
 	in := secStart(t)
-	f, err := org.FoundMunicipality(context.Background(), in.OwnerURL, org.Founding{Slug: "turku", Name: "Turku",
+	f, err := org.FoundMunicipality(context.Background(), store.Owner(in.OwnerURL), org.Founding{Slug: "turku", Name: "Turku",
 		AdminEmail: "admin@turku.example", AdminName: "Tuula", AdminLocale: "ar", LinkValidity: time.Hour}, time.Now())
 	if err != nil {
 		t.Fatal(err)

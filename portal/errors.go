@@ -12,8 +12,8 @@ import (
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
-	"github.com/koto-portal/portal/internal/store"
 )
 
 // Error is an error a person should see: an HTTP status and a message id
@@ -61,7 +61,7 @@ type domainError struct {
 // returns the domain's error as it came and the error handler looks it up
 // here, or, for a form, fieldError puts the message beside the field.
 var domainErrors = []domainError{
-	{err: store.ErrNotFound, status: http.StatusNotFound, key: "error.not_found"},
+	{err: sqldb.ErrNotFound, status: http.StatusNotFound, key: "error.not_found"},
 	{err: auth.ErrForbidden, status: http.StatusForbidden, key: "error.forbidden"},
 	{err: auth.ErrNoSession, status: http.StatusUnauthorized, key: "error.unauthorized"},
 	{err: auth.ErrThrottled, status: http.StatusTooManyRequests, key: "error.too_many"},
@@ -123,7 +123,7 @@ func fieldError(errs forms.Errors, err error) bool {
 }
 
 // isNotFound tells whether the domain found nothing to read or change.
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, sqldb.ErrNotFound) }
 
 // keyForStatus names the message for errors Fiber raises itself.
 func keyForStatus(status int) string {
@@ -163,7 +163,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		status, key, args = pe.Status, pe.Key, pe.Args
 	case errors.As(err, &fe):
 		status, key = fe.Code, keyForStatus(fe.Code)
-	case store.IsUnavailable(err):
+	case errors.Is(err, sqldb.ErrUnavailable):
 		status, key = http.StatusServiceUnavailable, "error.unavailable"
 		c.Set(fiber.HeaderRetryAfter, "5")
 	default:

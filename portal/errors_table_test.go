@@ -9,7 +9,7 @@ import (
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // TestDomainErrorsAreTranslated: every message of the error table exists in
@@ -32,7 +32,7 @@ func TestDomainErrorsAreTranslated(t *testing.T) {
 // TestLookupErrorSeesThroughWrapping: a domain error wrapped with context
 // still finds its row, and an unknown error finds none (it is a 500).
 func TestLookupErrorSeesThroughWrapping(t *testing.T) {
-	d, ok := lookupError(fmt.Errorf("loading desk 3: %w", store.ErrNotFound))
+	d, ok := lookupError(fmt.Errorf("loading desk 3: %w", sqldb.ErrNotFound))
 	if !ok || d.status != http.StatusNotFound {
 		t.Errorf("wrapped not-found: %+v %v", d, ok)
 	}
@@ -43,7 +43,7 @@ func TestLookupErrorSeesThroughWrapping(t *testing.T) {
 	if !fieldError(errs, fmt.Errorf("save: %w", org.ErrNameTaken)) || errs["name"] != "setup.desk_name_taken" {
 		t.Errorf("field error: %v", errs)
 	}
-	if fieldError(errs, store.ErrNotFound) {
+	if fieldError(errs, sqldb.ErrNotFound) {
 		t.Error("not-found belongs to no field")
 	}
 }

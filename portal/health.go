@@ -2,11 +2,12 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // showHealth answers while the process can answer at all.
@@ -20,12 +21,12 @@ func (s *Server) showHealth(c *fiber.Ctx) error {
 func (s *Server) showReadiness(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	v, err := s.db.CurrentVersion(ctx)
+	err := s.db.CheckSchema(ctx)
 	switch {
+	case errors.Is(err, sqldb.ErrSchemaBehind):
+		return c.Status(fiber.StatusServiceUnavailable).SendString("schema is behind: run portal migrate")
 	case err != nil:
 		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable")
-	case v < store.LatestVersion():
-		return c.Status(fiber.StatusServiceUnavailable).SendString("schema is behind: run portal migrate")
 	}
 	return c.SendString("ready")
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"

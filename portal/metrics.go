@@ -9,8 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/koto-portal/portal/internal/store"
 )
 
 // metrics is the portal's own registry, so tests and several servers in one
@@ -21,7 +19,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(db *store.DB) *metrics {
+func newMetrics() *metrics {
 	m := &metrics{registry: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "koto_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
@@ -32,18 +30,6 @@ func newMetrics(db *store.DB) *metrics {
 	}, []string{"route"})
 	m.registry.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if db != nil {
-		stat := func(name, help string, f func() float64) {
-			m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
-		}
-		stat("koto_db_pool_total_conns", "Connections in the database pool.", func() float64 { return float64(db.Pool.Stat().TotalConns()) })
-		stat("koto_db_pool_idle_conns", "Idle connections in the database pool.", func() float64 { return float64(db.Pool.Stat().IdleConns()) })
-		stat("koto_db_pool_acquired_conns", "Connections in use.", func() float64 { return float64(db.Pool.Stat().AcquiredConns()) })
-		stat("koto_db_pool_max_conns", "Pool size limit.", func() float64 { return float64(db.Pool.Stat().MaxConns()) })
-		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "koto_db_pool_acquire_wait_total", Help: "Acquires that had to wait for a connection.",
-		}, func() float64 { return float64(db.Pool.Stat().EmptyAcquireCount()) }))
-	}
 	return m
 }
 

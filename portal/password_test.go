@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -33,7 +32,7 @@ func TestPasswordLinkForm(t *testing.T) {
 	in := secStart(t)
 	owner := secOwner(t, in)
 	ctx := context.Background()
-	f, err := org.FoundMunicipality(ctx, in.OwnerURL, org.Founding{Slug: "vantaa", Name: "Vantaa",
+	f, err := org.FoundMunicipality(ctx, store.Owner(in.OwnerURL), org.Founding{Slug: "vantaa", Name: "Vantaa",
 		AdminEmail: "admin@vantaa.example", AdminName: "Ville", AdminLocale: "en", LinkValidity: time.Hour}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +74,7 @@ func TestPasswordLinkForm(t *testing.T) {
 	// A second link, opened in another browser, ends the first browser's
 	// session: whoever set a password before is out.
 	var second string
-	err = store.OwnerTx(ctx, in.OwnerURL, func(tx pgx.Tx) error {
+	err = store.OwnerTx(ctx, in.OwnerURL, func(tx sqldb.Tx) error {
 		second, err = auth.IssuePasswordLink(ctx, tx, f.Tenant, f.AdminID, time.Now().Add(time.Hour))
 		return err
 	})
@@ -94,7 +93,7 @@ func TestPasswordLinkForm(t *testing.T) {
 
 	third := newSecBrowser(t, in)
 	var expired string
-	err = store.OwnerTx(ctx, in.OwnerURL, func(tx pgx.Tx) error {
+	err = store.OwnerTx(ctx, in.OwnerURL, func(tx sqldb.Tx) error {
 		expired, err = auth.IssuePasswordLink(ctx, tx, f.Tenant, f.AdminID, time.Now().Add(-time.Minute))
 		return err
 	})

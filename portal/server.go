@@ -4,6 +4,7 @@
 package portal
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -20,15 +21,23 @@ import (
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
-	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/static"
 )
+
+// Database is what the web layer needs of the database: the domain
+// services are built on it, and readiness asks whether its schema is the
+// one this binary carries. It names no driver (internal/store is one).
+type Database interface {
+	sqldb.DB
+	CheckSchema(ctx context.Context) error
+}
 
 // Deps is what the web layer is built from.
 type Deps struct {
 	Config  config.Config
-	DB      *store.DB
+	DB      Database
 	Logger  *slog.Logger
 	Catalog *i18n.Catalog
 	Auth    *auth.Service
@@ -36,8 +45,8 @@ type Deps struct {
 	Push    *push.Sender // nil: Web Push is switched off
 	Hub     *live.Hub
 	Version string
-	// Collectors are the other layers' figures for /metrics (the live
-	// layer's counters, the job queue's).
+	// Collectors are the other layers' figures for /metrics (the
+	// database pool's, the live layer's counters, the job queue's).
 	Collectors []prometheus.Collector
 	// DemoDevices are the demo's kiosk and display, as seeding found them:
 	// in demo mode a browser without a device cookie acts as these.
@@ -47,7 +56,7 @@ type Deps struct {
 // Server holds the app and everything its handlers share.
 type Server struct {
 	cfg         config.Config
-	db          *store.DB
+	db          Database
 	logger      *slog.Logger
 	catalog     *i18n.Catalog
 	auth        *auth.Service
@@ -98,7 +107,7 @@ func New(d Deps) (*Server, error) {
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err
 	}
-	s.metrics = newMetrics(d.DB)
+	s.metrics = newMetrics()
 	s.metrics.registry.MustRegister(d.Collectors...)
 	if d.Hub != nil {
 		s.metrics.gauge("koto_websocket_connections", "Open websocket connections (live screens).",

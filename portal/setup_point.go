@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
 	// Time zones are checked with time.LoadLocation; the embedded database
 	// makes the answer the same on every machine, zoneinfo files or not.
 	_ "time/tzdata"

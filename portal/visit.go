@@ -13,8 +13,8 @@ import (
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
-	"github.com/koto-portal/portal/internal/store"
 )
 
 // visitInput is the visit form decoded: what the expert chose, checked for
@@ -223,7 +223,7 @@ func (s *Server) showVisitForm(c *fiber.Ctx) error {
 // visitFormError maps what the visit form's reads refuse to pages.
 func visitFormError(err error) error {
 	switch {
-	case errors.Is(err, stats.ErrUnknownTicket), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, stats.ErrUnknownTicket), errors.Is(err, sqldb.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, stats.ErrForbidden):
 		return errForbidden

@@ -1,14 +1,14 @@
 package portal
 
 import (
+	"errors"
+
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/valyala/fasthttp"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
-	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
 )
 
@@ -32,15 +32,11 @@ type liveGrant struct {
 // credential, so that its end closes the socket.
 func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, keys []string, err error) {
 	if sess, ok := session(c); ok {
-		var sp org.ServicePoint
-		err := s.db.InTenant(c.UserContext(), sess.Principal.Tenant, func(tx pgx.Tx) error {
-			var err error
-			sp, err = org.GetServicePointBySlug(c.UserContext(), tx, slug)
-			return err
-		})
-		if err == nil && sess.Principal.CanWork(sp.ID) {
-			return sp.Tenant, sp.ID, []string{live.SessionKey(auth.Hash(sess.Token)), live.StaffKey(sess.Principal.StaffID)}, nil
-		} else if err != nil && !isNotFound(err) {
+		tenant, spID, err := s.queue.Watch(c.UserContext(), queue.Expert{Actor: sess.Principal, Slug: slug})
+		switch {
+		case err == nil:
+			return tenant, spID, []string{live.SessionKey(auth.Hash(sess.Token)), live.StaffKey(sess.Principal.StaffID)}, nil
+		case !isNotFound(err) && !errors.Is(err, auth.ErrForbidden):
 			return 0, 0, nil, err
 		}
 	}

@@ -181,7 +181,7 @@ func kioskCodes(ctx context.Context, e *env, n int) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			code, err := issuer.IssuePairCode(ctx, tx, id)
+			code, err := issuer.IssuePairCode(ctx, store.Wrap(tx), id)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/store"
 )
 
 const municipalityUsage = `usage: portal municipality create --slug SLUG --name NAME --admin-email EMAIL [flags]
@@ -66,7 +67,7 @@ func municipalityCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "portal:", err)
 		return 1
 	}
-	done, err := org.FoundMunicipality(ctx, dbURL, f.Founding, time.Now())
+	done, err := org.FoundMunicipality(ctx, store.Owner(dbURL), f.Founding, time.Now())
 	switch {
 	case errors.Is(err, org.ErrMunicipalityExists):
 		fmt.Fprintf(stderr, "portal: a municipality with the short name %q already exists; nothing was created\n", f.Slug)

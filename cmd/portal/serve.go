@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
@@ -142,7 +140,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer stopLive()
 	hub := live.NewHub(logger, live.Options{})
 	go hub.Run(liveCtx)
-	listener := live.NewListener(url, hub, logger)
+	listener := live.NewListener(store.Listener(url), hub, logger)
 	go func() { _ = listener.Run(liveCtx) }()
 
 	queues := queue.New(db, nil)
@@ -171,7 +169,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
 		Auth: staffAuth, Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
-		Collectors: []prometheus.Collector{live.Collector(hub, listener), work.Collector()}})
+		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Actions.
@@ -43,7 +43,7 @@ type Entry struct {
 
 // Write appends an entry in the caller's transaction, so the log and the
 // access it records commit or fail together.
-func Write(ctx context.Context, tx pgx.Tx, e Entry) error {
+func Write(ctx context.Context, tx sqldb.Tx, e Entry) error {
 	var staff *int64
 	if e.StaffID != 0 {
 		staff = &e.StaffID
@@ -68,7 +68,7 @@ type Filter struct {
 }
 
 // List reads entries newest first, inside the caller's tenant transaction.
-func List(ctx context.Context, tx pgx.Tx, f Filter) ([]Entry, error) {
+func List(ctx context.Context, tx sqldb.Tx, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
 	}
@@ -83,7 +83,7 @@ func List(ctx context.Context, tx pgx.Tx, f Filter) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (Entry, error) {
 		var e Entry
 		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result)
 		return e, err

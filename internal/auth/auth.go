@@ -12,7 +12,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Timeouts of a staff session.
@@ -33,7 +33,7 @@ var (
 
 // Service is the auth use cases over the database.
 type Service struct {
-	db  *store.DB
+	db  sqldb.DB
 	now func() time.Time
 
 	hashing  chan struct{} // one token per password comparison running (HashSlots)
@@ -42,7 +42,7 @@ type Service struct {
 }
 
 // New builds the service; now is injectable so tests can move the clock.
-func New(db *store.DB, now func() time.Time) *Service {
+func New(db sqldb.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // PairCodeLifetime is how long a pairing code shown to a lead works.
@@ -58,7 +56,7 @@ func NormalizePairCode(s string) string {
 
 // IssuePairCode gives a device (new or re-paired) a fresh code; its old
 // credential stops working, since the device is being paired anew.
-func (s *Service) IssuePairCode(ctx context.Context, tx pgx.Tx, deviceID int64) (string, error) {
+func (s *Service) IssuePairCode(ctx context.Context, tx sqldb.Tx, deviceID int64) (string, error) {
 	code := NewPairCode()
 	tag, err := tx.Exec(ctx, `UPDATE devices SET pair_code_hash = $2, pair_expires_at = $3, token_hash = NULL, revoked_at = NULL
 		WHERE id = $1`, deviceID, Hash(code), s.now().Add(PairCodeLifetime))
@@ -66,7 +64,7 @@ func (s *Service) IssuePairCode(ctx context.Context, tx pgx.Tx, deviceID int64) 
 		return "", err
 	}
 	if tag.RowsAffected() == 0 {
-		return "", store.ErrNotFound
+		return "", sqldb.ErrNotFound
 	}
 	return code, nil
 }
@@ -81,7 +79,7 @@ func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token
 	code = NormalizePairCode(code)
 	var tenant *int64
 	if code != "" {
-		if err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+		if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 			return tx.QueryRow(ctx, `SELECT koto_pair_code_tenant($1)`, Hash(code)).Scan(&tenant)
 		}); err != nil {
 			return "", d, err
@@ -91,7 +89,7 @@ func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token
 		return "", d, ErrBadPairCode
 	}
 	token = NewToken()
-	err = s.db.InTenant(ctx, *tenant, func(tx pgx.Tx) error {
+	err = s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE devices d SET token_hash = $2, paired_at = $3, pair_code_hash = NULL, pair_expires_at = NULL
 			FROM service_points sp
 			WHERE d.pair_code_hash = $1 AND d.kind = $4 AND d.pair_expires_at > $3 AND sp.id = d.service_point_id
@@ -99,7 +97,7 @@ func (s *Service) Pair(ctx context.Context, code, kind, clientKey string) (token
 			Hash(code), Hash(token), s.now(), kind).Scan(&d.ID, &d.Tenant, &d.ServicePointID, &d.Kind, &d.Name, &d.ServicePoint)
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return "", Device{}, ErrBadPairCode
 	} else if err != nil {
 		return "", Device{}, err
@@ -115,7 +113,7 @@ func (s *Service) DeviceByToken(ctx context.Context, token string) (Device, erro
 	}
 	h := Hash(token)
 	var tenant *int64
-	if err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_device_tenant($1)`, h).Scan(&tenant)
 	}); err != nil {
 		return d, err
@@ -123,24 +121,24 @@ func (s *Service) DeviceByToken(ctx context.Context, token string) (Device, erro
 	if tenant == nil {
 		return d, ErrNoSession
 	}
-	err := s.db.InTenant(ctx, *tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT d.id, d.municipality_id, d.service_point_id, d.kind, d.name, sp.slug
 			FROM devices d JOIN service_points sp ON sp.id = d.service_point_id
 			WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, h).
 			Scan(&d.ID, &d.Tenant, &d.ServicePointID, &d.Kind, &d.Name, &d.ServicePoint)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return d, ErrNoSession
 	}
 	return d, err
 }
 
 // Revoke ends a device's credential and any pending code.
-func (s *Service) Revoke(ctx context.Context, tx pgx.Tx, deviceID int64) error {
+func (s *Service) Revoke(ctx context.Context, tx sqldb.Tx, deviceID int64) error {
 	tag, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $2, token_hash = NULL, pair_code_hash = NULL, pair_expires_at = NULL
 		WHERE id = $1`, deviceID, s.now())
 	if err == nil && tag.RowsAffected() == 0 {
-		return store.ErrNotFound
+		return sqldb.ErrNotFound
 	}
 	return err
 }

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // addDevice creates an unpaired device of kind at the fixture's first
@@ -26,7 +25,7 @@ func (e *env) addDevice(t *testing.T, kind, name string) int64 {
 func (e *env) issueCode(t *testing.T, device int64) string {
 	t.Helper()
 	var code string
-	if err := e.db.InTenant(e.ctx, e.tenant, func(tx pgx.Tx) error {
+	if err := e.db.InTenant(e.ctx, e.tenant, func(tx sqldb.Tx) error {
 		var err error
 		code, err = e.svc.IssuePairCode(e.ctx, tx, device)
 		return err
@@ -38,7 +37,7 @@ func (e *env) issueCode(t *testing.T, device int64) string {
 
 func (e *env) revoke(t *testing.T, device int64) {
 	t.Helper()
-	if err := e.db.InTenant(e.ctx, e.tenant, func(tx pgx.Tx) error { return e.svc.Revoke(e.ctx, tx, device) }); err != nil {
+	if err := e.db.InTenant(e.ctx, e.tenant, func(tx sqldb.Tx) error { return e.svc.Revoke(e.ctx, tx, device) }); err != nil {
 		t.Fatal(err)
 	}
 }

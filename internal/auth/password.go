@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Argon2id parameters: RFC 9106's second recommended option (64 MiB, 3
@@ -65,11 +66,11 @@ func (s *Service) Authenticate(ctx context.Context, email, password, clientKey s
 	var st Staff
 	var hash string
 	var active bool
-	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT id, municipality_id, password_hash, active FROM koto_staff_by_email($1)`, email).
 			Scan(&st.ID, &st.Tenant, &hash, &active)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		_, _ = s.compare(password, dummyHash)
 		return Staff{}, ErrBadCredentials
 	} else if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Roles, from least to most.
@@ -34,7 +34,7 @@ type Principal struct {
 
 var errInactive = errors.New("auth: account is inactive")
 
-func loadPrincipal(ctx context.Context, tx pgx.Tx, tenant, staffID int64) (Principal, error) {
+func loadPrincipal(ctx context.Context, tx sqldb.Tx, tenant, staffID int64) (Principal, error) {
 	p := Principal{StaffID: staffID, Tenant: tenant}
 	var active bool
 	err := tx.QueryRow(ctx, `SELECT name, email, locale, languages, active FROM staff WHERE id = $1`, staffID).
@@ -126,7 +126,7 @@ func (p Principal) ServicePointScope(role string) (ids []int64, all bool) {
 // the actor's own tenant, so a mismatch is a programming mistake, caught
 // before anything is read or written. Domain packages call it so that a
 // handler's mistake cannot bypass their rules.
-func Authorize(ctx context.Context, tx pgx.Tx, actor Principal, allowed bool) error {
+func Authorize(ctx context.Context, tx sqldb.Tx, actor Principal, allowed bool) error {
 	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
 		return ErrForbidden
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Session is a logged-in staff member's session as the web layer sees it.
@@ -26,7 +26,7 @@ func (s *Service) Login(ctx context.Context, st Staff, previousToken string) (Se
 	token, csrf := NewToken(), NewToken()
 	now := s.now()
 	var sess Session
-	err := s.db.InTenant(ctx, st.Tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, st.Tenant, func(tx sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id_hash, municipality_id, staff_id, csrf_token, created_at, last_seen_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $5, $6)`, Hash(token), st.Tenant, st.ID, csrf, now, now.Add(AbsoluteTimeout)); err != nil {
 			return err
@@ -46,7 +46,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	}
 	h := Hash(token)
 	var tenant *int64
-	if err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_session_tenant($1)`, h).Scan(&tenant)
 	}); err != nil {
 		return Session{}, err
@@ -59,12 +59,12 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	// An ended session is deleted in a transaction that commits: returning
 	// an error from inside would roll the delete back.
 	ended := false
-	err := s.db.InTenant(ctx, *tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
 		var staffID int64
 		var lastSeen, expires time.Time
 		err := tx.QueryRow(ctx, `SELECT staff_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_hash = $1`, h).
 			Scan(&staffID, &sess.CSRF, &lastSeen, &expires)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sqldb.ErrNoRows) {
 			return ErrNoSession
 		} else if err != nil {
 			return err
@@ -95,12 +95,12 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 func (s *Service) Logout(ctx context.Context, token string) error {
 	h := Hash(token)
 	var tenant *int64
-	if err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_session_tenant($1)`, h).Scan(&tenant)
 	}); err != nil || tenant == nil {
 		return err
 	}
-	return s.db.InTenant(ctx, *tenant, func(tx pgx.Tx) error {
+	return s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, h)
 		return err
 	})

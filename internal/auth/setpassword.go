@@ -5,9 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Validity of password links. An operator's link to the first admin may
@@ -38,7 +37,7 @@ type PasswordLink struct {
 // for it committed). An unused earlier link of the account stops working:
 // only the newest one handed out is valid. The returned secret goes into
 // the link and is never stored.
-func IssuePasswordLink(ctx context.Context, tx pgx.Tx, tenant, staffID int64, expires time.Time) (string, error) {
+func IssuePasswordLink(ctx context.Context, tx sqldb.Tx, tenant, staffID int64, expires time.Time) (string, error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM password_links WHERE staff_id = $1 AND used_at IS NULL`, staffID); err != nil {
 		return "", err
 	}
@@ -55,7 +54,7 @@ func (s *Service) OpenPasswordLink(ctx context.Context, token string) (PasswordL
 		return PasswordLink{}, err
 	}
 	var link PasswordLink
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	err = s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		link, err = s.readPasswordLink(ctx, tx, tenant, token, false)
 		return err
 	})
@@ -77,7 +76,7 @@ func (s *Service) SetPasswordByLink(ctx context.Context, token, password, previo
 	if err != nil {
 		return Session{}, err
 	}
-	err = s.db.InTenant(ctx, link.Tenant, func(tx pgx.Tx) error {
+	err = s.db.InTenant(ctx, link.Tenant, func(tx sqldb.Tx) error {
 		// Read again under a lock: of two submissions racing, one wins.
 		if _, err := s.readPasswordLink(ctx, tx, link.Tenant, token, true); err != nil {
 			return err
@@ -106,7 +105,7 @@ func (s *Service) passwordLinkTenant(ctx context.Context, token string) (int64, 
 		return 0, ErrLinkUnknown
 	}
 	var tenant *int64
-	if err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_password_link_tenant($1)`, Hash(token)).Scan(&tenant)
 	}); err != nil {
 		return 0, err
@@ -119,7 +118,7 @@ func (s *Service) passwordLinkTenant(ctx context.Context, token string) (int64, 
 
 // readPasswordLink reads a link and its account, refusing one that is
 // used, expired, or whose account has been switched off.
-func (s *Service) readPasswordLink(ctx context.Context, tx pgx.Tx, tenant int64, token string, lock bool) (PasswordLink, error) {
+func (s *Service) readPasswordLink(ctx context.Context, tx sqldb.Tx, tenant int64, token string, lock bool) (PasswordLink, error) {
 	q := `SELECT l.staff_id, l.expires_at, l.used_at, s.email, s.name, s.locale, s.active
 		FROM password_links l JOIN staff s ON s.id = l.staff_id WHERE l.id_hash = $1`
 	if lock {
@@ -130,7 +129,7 @@ func (s *Service) readPasswordLink(ctx context.Context, tx pgx.Tx, tenant int64,
 	var active bool
 	err := tx.QueryRow(ctx, q, Hash(token)).Scan(&link.StaffID, &link.Expires, &used, &link.Email, &link.Name, &link.Locale, &active)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, sqldb.ErrNoRows):
 		return link, ErrLinkUnknown
 	case err != nil:
 		return link, err

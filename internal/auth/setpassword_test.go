@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // issueLink makes a password link for the fixture's expert, valid for d
@@ -15,7 +14,7 @@ import (
 func (e *env) issueLink(t *testing.T, d time.Duration) string {
 	t.Helper()
 	var token string
-	err := e.db.InTenant(e.ctx, e.tenant, func(tx pgx.Tx) error {
+	err := e.db.InTenant(e.ctx, e.tenant, func(tx sqldb.Tx) error {
 		var err error
 		token, err = auth.IssuePasswordLink(e.ctx, tx, e.tenant, e.staffID, e.clock.Now().Add(d))
 		return err

@@ -4,10 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // sweepEvery is how often ended sessions are deleted. A socket resting on
@@ -18,7 +18,7 @@ const sweepEvery = time.Minute
 // its idle or absolute limit without its cookie coming back. Deleting the
 // row is what tells every instance to close the sockets resting on it.
 func (s *Service) SweepSessions(ctx context.Context) (ended int64, err error) {
-	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_sweep_sessions($1, $2)`, s.now(), IdleTimeout).Scan(&ended)
 	})
 	return ended, err

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // throttleRule says how a key slows down: its first free failures cost
@@ -70,7 +70,7 @@ func (s *Service) countAttempt(ctx context.Context, keys []throttleKey) error {
 		names[i] = k.key
 	}
 	now := s.now()
-	return s.db.Tx(ctx, func(tx pgx.Tx) error {
+	return s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO login_throttle (key) SELECT unnest($1::text[]) ON CONFLICT (key) DO NOTHING`, names); err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (s *Service) forgive(ctx context.Context, keys []throttleKey) error {
 			takeBack = append(takeBack, k.key)
 		}
 	}
-	return s.db.Tx(ctx, func(tx pgx.Tx) error {
+	return s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE login_throttle SET failures = 0, blocked_until = NULL WHERE key = ANY($1)`, clear); err != nil {
 			return err
 		}

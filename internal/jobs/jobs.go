@@ -15,12 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/koto-portal/portal/internal/push"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Defaults of the Options.
@@ -52,10 +50,17 @@ type Options struct {
 	RescueAfter time.Duration
 }
 
+// Database is what the job queue needs: transactions, and River's client
+// on the same database, whose driver only the database layer knows.
+type Database interface {
+	sqldb.DB
+	JobQueue(cfg *river.Config) (sqldb.JobQueue, error)
+}
+
 // Service is one instance's handle on the job queue. Register workers and
 // periodic jobs, then Start; enqueue with InsertTx.
 type Service struct {
-	db      *store.DB
+	db      Database
 	opts    Options
 	logger  *slog.Logger
 	workers *river.Workers
@@ -63,13 +68,13 @@ type Service struct {
 
 	mu       sync.Mutex
 	periodic []*river.PeriodicJob
-	client   *river.Client[pgx.Tx]
+	client   sqldb.JobQueue
 
 	metrics *metrics
 }
 
 // New prepares a Service on db's pool; nothing runs until Start.
-func New(db *store.DB, opts Options) *Service {
+func New(db Database, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,7 +124,7 @@ func (s *Service) Start(ctx context.Context) error {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: s.opts.Workers}}
 		cfg.PeriodicJobs = s.periodic
 	}
-	client, err := river.NewClient(riverpgxv5.New(s.db.Pool), cfg)
+	client, err := s.db.JobQueue(cfg)
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
@@ -153,7 +158,7 @@ var ErrNotStarted = errors.New("jobs: not started")
 
 // InsertTx enqueues jobs in the caller's transaction: they exist exactly
 // when it commits, and no instance sees them before.
-func (s *Service) InsertTx(ctx context.Context, tx pgx.Tx, args ...river.JobArgs) error {
+func (s *Service) InsertTx(ctx context.Context, tx sqldb.Tx, args ...river.JobArgs) error {
 	if len(args) == 0 {
 		return nil
 	}
@@ -167,8 +172,7 @@ func (s *Service) InsertTx(ctx context.Context, tx pgx.Tx, args ...river.JobArgs
 	for i, a := range args {
 		params[i] = river.InsertManyParams{Args: a}
 	}
-	_, err := client.InsertManyTx(ctx, tx, params)
-	return err
+	return client.InsertManyTx(ctx, tx, params)
 }
 
 // Logger is where workers report what they did.

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/testdb"
 )
 
@@ -39,7 +39,7 @@ func TestInsertTxAndJobCounts(t *testing.T) {
 	defer s.Stop(ctx)
 
 	rollback := errors.New("roll back")
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err := db.Tx(ctx, func(tx sqldb.Tx) error {
 		if err := s.InsertTx(ctx, tx, probe{}); err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func TestInsertTxAndJobCounts(t *testing.T) {
 	if !errors.Is(err, rollback) {
 		t.Fatal(err)
 	}
-	if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return s.InsertTx(ctx, tx, probe{}, probe{}) }); err != nil {
+	if err := db.Tx(ctx, func(tx sqldb.Tx) error { return s.InsertTx(ctx, tx, probe{}, probe{}) }); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

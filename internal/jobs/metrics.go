@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // countsMaxAge is how long one read of the job table serves scrapes: the
@@ -18,7 +18,7 @@ import (
 const countsMaxAge = 15 * time.Second
 
 type metrics struct {
-	db     *store.DB
+	db     sqldb.DB
 	pushes *prometheus.CounterVec
 
 	mu     sync.Mutex
@@ -32,7 +32,7 @@ type jobCount struct {
 	n           float64
 }
 
-func newMetrics(db *store.DB) *metrics {
+func newMetrics(db sqldb.DB) *metrics {
 	return &metrics{db: db, pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "koto_push_messages_total",
 		Help: "Web Push attempts by job kind and outcome: sent, gone (subscription deleted), retry (will try again), failed (given up, logged).",
@@ -72,22 +72,22 @@ func (m *metrics) jobCounts() []jobCount {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := m.db.Pool.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY 1, 2`)
-	if err != nil {
-		return m.counts
-	}
-	defer rows.Close()
 	found := map[[2]string]float64{}
-	for rows.Next() {
+	err := m.db.Tx(ctx, func(tx sqldb.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY 1, 2`)
+		if err != nil {
+			return err
+		}
 		var kind, state string
 		var n int64
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return m.counts
-		}
-		found[[2]string{kind, state}] = float64(n)
-		m.kinds[kind] = true
-	}
-	if rows.Err() != nil {
+		_, err = sqldb.ForEachRow(rows, []any{&kind, &state, &n}, func() error {
+			found[[2]string{kind, state}] = float64(n)
+			m.kinds[kind] = true
+			return nil
+		})
+		return err
+	})
+	if err != nil {
 		return m.counts
 	}
 	kinds := slices.Sorted(maps.Keys(m.kinds))

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // NotifyChannel is the PostgreSQL notification channel every instance listens on.
@@ -57,7 +57,7 @@ func SetupKey(servicePointID int64) string { return "setup:" + strconv.FormatInt
 // End announces, inside the caller's transaction, that what key names has
 // ended or changed: once the transaction commits, every instance's
 // listener closes the sockets resting on it and tells its watchers.
-func End(ctx context.Context, tx pgx.Tx, key string) error {
+func End(ctx context.Context, tx sqldb.Tx, key string) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, json_build_object('end', $2::text)::text)`, NotifyChannel, key); err != nil {
 		return fmt.Errorf("live: announce the end of %s: %w", key, err)
 	}
@@ -66,7 +66,7 @@ func End(ctx context.Context, tx pgx.Tx, key string) error {
 
 // Querier is anything that reads one row: a transaction, a pool, a connection.
 type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	QueryRow(ctx context.Context, sql string, args ...any) sqldb.Row
 }
 
 // Publish numbers a change on channel and announces it, inside the caller's
@@ -74,7 +74,7 @@ type Querier interface {
 // so a rolled-back change announces nothing and uses up no number. The row
 // lock on the channel's counter makes concurrent publishers on one channel
 // commit, and so notify, in seq order.
-func Publish(ctx context.Context, tx pgx.Tx, channel, typ string, data any) (int64, error) {
+func Publish(ctx context.Context, tx sqldb.Tx, channel, typ string, data any) (int64, error) {
 	if err := checkNames(channel, typ); err != nil {
 		return 0, err
 	}
@@ -137,7 +137,7 @@ func checkNames(channel, typ string) error {
 func CurrentSeq(ctx context.Context, q Querier, channel string) (int64, error) {
 	var seq int64
 	err := q.QueryRow(ctx, `SELECT seq FROM live_channels WHERE channel = $1`, channel).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/fasthttp/websocket"
 	gws "github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5"
 	"github.com/valyala/fasthttp"
 
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -171,7 +171,7 @@ func (c *client) expectEvent(channel string, seq int64, typ string) wire {
 func publish(t testing.TB, db *store.DB, channel, typ string, data any) int64 {
 	t.Helper()
 	var seq int64
-	err := db.Tx(context.Background(), func(tx pgx.Tx) error {
+	err := db.Tx(context.Background(), func(tx sqldb.Tx) error {
 		var err error
 		seq, err = Publish(context.Background(), tx, channel, typ, data)
 		return err
@@ -185,7 +185,7 @@ func publish(t testing.TB, db *store.DB, channel, typ string, data any) int64 {
 // startListener runs a listener until the test ends and waits until it listens.
 func startListener(t testing.TB, url string, h *Hub, tweak func(*Listener)) *Listener {
 	t.Helper()
-	l := NewListener(url, h, quiet)
+	l := NewListener(store.Listener(url), h, quiet)
 	if tweak != nil {
 		tweak(l)
 	}

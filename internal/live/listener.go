@@ -11,8 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // ApplicationName marks the listener's session in pg_stat_activity.
@@ -21,9 +20,9 @@ const ApplicationName = "koto-live-listener"
 // Listener is the instance's one LISTEN session: it hands every notification
 // to the hub, and reconnects when the session is lost.
 type Listener struct {
-	connString string
-	hub        *Hub
-	logger     *slog.Logger
+	connect sqldb.Connector
+	hub     *Hub
+	logger  *slog.Logger
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -52,13 +51,14 @@ type ListenerStats struct {
 }
 
 // NewListener prepares a listener on its own connection (not from the pool:
-// a pooled connection would be shared and could be closed under it).
-func NewListener(connString string, hub *Hub, logger *slog.Logger) *Listener {
+// a pooled connection would be shared and could be closed under it), which
+// connect opens anew for each session.
+func NewListener(connect sqldb.Connector, hub *Hub, logger *slog.Logger) *Listener {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Listener{
-		connString:  connString,
+		connect:     connect,
 		hub:         hub,
 		logger:      logger,
 		ready:       make(chan struct{}),
@@ -105,16 +105,10 @@ func (l *Listener) Stats() ListenerStats {
 }
 
 // Run listens until ctx ends, reconnecting with capped, jittered backoff.
-// It returns an error only when the connection string cannot be parsed.
 func (l *Listener) Run(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(l.connString)
-	if err != nil {
-		return fmt.Errorf("live: listener connection string: %w", err)
-	}
-	cfg.RuntimeParams["application_name"] = ApplicationName
 	backoff := l.minBackoff
 	for {
-		listened, err := l.session(ctx, cfg)
+		listened, err := l.session(ctx)
 		l.listening.Store(false)
 		if ctx.Err() != nil {
 			return nil
@@ -135,9 +129,9 @@ func (l *Listener) Run(ctx context.Context) error {
 }
 
 // session connects, listens and relays until the session fails.
-func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened bool, err error) {
+func (l *Listener) session(ctx context.Context) (listened bool, err error) {
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	conn, err := l.connect(connectCtx, ApplicationName)
 	cancel()
 	if err != nil {
 		return false, err
@@ -147,7 +141,7 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 		_ = conn.Close(closeCtx)
 		cancel()
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
+	if err := conn.Listen(ctx, NotifyChannel); err != nil {
 		return false, err
 	}
 	// Forgotten before Listening says yes, so that nobody reads a memory
@@ -165,13 +159,13 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 	}
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, l.healthEvery)
-		n, err := conn.WaitForNotification(waitCtx)
+		payload, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return true, ctx.Err()
 			}
-			if !pgconn.Timeout(err) {
+			if !errors.Is(err, context.DeadlineExceeded) {
 				return true, err
 			}
 			// A quiet session may be a dead one (a vanished peer sends no
@@ -185,11 +179,11 @@ func (l *Listener) session(ctx context.Context, cfg *pgx.ConnConfig) (listened b
 			continue
 		}
 		l.notifications.Add(1)
-		ev, end, err := decodeNotification(n.Payload)
+		ev, end, err := decodeNotification(payload)
 		switch {
 		case err != nil:
 			l.malformed.Add(1)
-			l.logger.Error("live: dropping a notification that is not an event", "err", err, "bytes", len(n.Payload))
+			l.logger.Error("live: dropping a notification that is not an event", "err", err, "bytes", len(payload))
 		case end != "":
 			l.hub.End(end)
 			l.tell(end)

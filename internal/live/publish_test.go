@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -19,7 +18,7 @@ func TestAppRoleCanPublish(t *testing.T) {
 	ctx := context.Background()
 	var user string
 	var seq int64
-	err := db.Tx(ctx, func(tx pgx.Tx) error {
+	err := db.Tx(ctx, func(tx sqldb.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT current_user`).Scan(&user); err != nil {
 			return err
 		}
@@ -69,7 +68,11 @@ func TestSeqIncrementsByOnePerChannel(t *testing.T) {
 	}
 	ctx := context.Background()
 	for ch, want := range map[string]int64{"a": 5, "b": 1, "never": 0} {
-		got, err := CurrentSeq(ctx, db.Pool, ch)
+		var got int64
+		err := db.Tx(ctx, func(tx sqldb.Tx) (err error) {
+			got, err = CurrentSeq(ctx, tx, ch)
+			return err
+		})
 		if err != nil || got != want {
 			t.Fatalf("CurrentSeq(%s) = %d, %v; want %d", ch, got, err, want)
 		}
@@ -82,7 +85,7 @@ func TestRolledBackPublishAnnouncesNothing(t *testing.T) {
 	c := dial(t, in.server, "q")
 	ctx := context.Background()
 	rollback := errors.New("changed my mind")
-	err := db.Tx(ctx, func(tx pgx.Tx) error {
+	err := db.Tx(ctx, func(tx sqldb.Tx) error {
 		if _, err := Publish(ctx, tx, "q", "ghost", nil); err != nil {
 			return err
 		}
@@ -155,7 +158,7 @@ func TestPublishRejectsBadNames(t *testing.T) {
 	for _, tc := range []struct{ channel, typ string }{
 		{"", "t"}, {"c", ""}, {strings.Repeat("c", maxChannelLen+1), "t"}, {"c", strings.Repeat("t", maxTypeLen+1)},
 	} {
-		err := db.Tx(ctx, func(tx pgx.Tx) error {
+		err := db.Tx(ctx, func(tx sqldb.Tx) error {
 			_, err := Publish(ctx, tx, tc.channel, tc.typ, nil)
 			return err
 		})

@@ -3,10 +3,9 @@ package org
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // AccessLog is one page of the access log with what its filter offers.
@@ -21,7 +20,7 @@ type AccessLog struct {
 // offers, for a filter form that came back with errors.
 func (s *Service) AccessLog(ctx context.Context, actor auth.Principal, f *audit.Filter) (AccessLog, error) {
 	var out AccessLog
-	err := s.authorized(ctx, actor, actor.IsAdmin(), func(tx pgx.Tx) error {
+	err := s.authorized(ctx, actor, actor.IsAdmin(), func(tx sqldb.Tx) error {
 		var err error
 		if out.People, err = listMembersFor(ctx, tx, actor); err != nil {
 			return err
@@ -30,7 +29,7 @@ func (s *Service) AccessLog(ctx context.Context, actor auth.Principal, f *audit.
 		if err != nil {
 			return err
 		}
-		if out.Kinds, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || f == nil {
+		if out.Kinds, err = sqldb.CollectRows(rows, sqldb.RowTo[string]); err != nil || f == nil {
 			return err
 		}
 		out.Entries, err = audit.List(ctx, tx, *f)

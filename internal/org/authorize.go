@@ -3,10 +3,9 @@ package org
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // ErrForbidden is returned when the acting staff member lacks the role for
@@ -35,7 +34,7 @@ func refuse(actor auth.Principal, kind string, subject int64, action string) err
 		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultDenied}}
 }
 
-func logOK(ctx context.Context, tx pgx.Tx, actor auth.Principal, kind string, subject int64, action string) error {
+func logOK(ctx context.Context, tx sqldb.Tx, actor auth.Principal, kind string, subject int64, action string) error {
 	return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
 		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultOK})
 }

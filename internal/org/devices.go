@@ -5,11 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // DeviceRow is a kiosk or display as the set-up screen lists it.
@@ -27,8 +25,8 @@ func (d DeviceRow) Paired() bool { return d.PairedAt != nil && d.RevokedAt == ni
 // Pairing is the part of auth.Service that hands out and ends device
 // credentials; org decides who may ask for it, auth how it is done.
 type Pairing interface {
-	IssuePairCode(ctx context.Context, tx pgx.Tx, deviceID int64) (string, error)
-	Revoke(ctx context.Context, tx pgx.Tx, deviceID int64) error
+	IssuePairCode(ctx context.Context, tx sqldb.Tx, deviceID int64) (string, error)
+	Revoke(ctx context.Context, tx sqldb.Tx, deviceID int64) error
 }
 
 // ErrBadKind is returned for a device kind other than kiosk or display.
@@ -59,7 +57,7 @@ func (s *Service) CreateDevice(ctx context.Context, actor auth.Principal, slug, 
 		return Devices{}, NewCode{}, ErrBadKind
 	}
 	var code NewCode
-	out, err := s.changeDevices(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	out, err := s.changeDevices(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		err := tx.QueryRow(ctx, `INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES (koto_tenant(), $1, $2, $3) RETURNING id`,
 			sp.ID, kind, name).Scan(&code.DeviceID)
 		if err != nil {
@@ -75,7 +73,7 @@ func (s *Service) CreateDevice(ctx context.Context, actor auth.Principal, slug, 
 // fresh one-time pairing code; the device's old credential stops working.
 func (s *Service) IssueDeviceCode(ctx context.Context, actor auth.Principal, slug string, deviceID int64) (Devices, NewCode, error) {
 	code := NewCode{DeviceID: deviceID}
-	out, err := s.changeDevices(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	out, err := s.changeDevices(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		if err := ownDevice(ctx, tx, sp.ID, deviceID); err != nil {
 			return err
 		}
@@ -89,7 +87,7 @@ func (s *Service) IssueDeviceCode(ctx context.Context, actor auth.Principal, slu
 // RevokeDevice ends the credential and any pending code of a device of a
 // service point the actor manages.
 func (s *Service) RevokeDevice(ctx context.Context, actor auth.Principal, slug string, deviceID int64) error {
-	return s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	return s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		if err := ownDevice(ctx, tx, sp.ID, deviceID); err != nil {
 			return err
 		}
@@ -104,9 +102,9 @@ func (s *Service) RevokeDevice(ctx context.Context, actor auth.Principal, slug s
 
 // changeDevices runs change (when not nil) on a service point the actor
 // manages, then lists its devices as they now are.
-func (s *Service) changeDevices(ctx context.Context, actor auth.Principal, slug string, change func(tx pgx.Tx, sp ServicePoint) error) (Devices, error) {
+func (s *Service) changeDevices(ctx context.Context, actor auth.Principal, slug string, change func(tx sqldb.Tx, sp ServicePoint) error) (Devices, error) {
 	var out Devices
-	err := s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	err := s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		if change != nil {
 			if err := change(tx, sp); err != nil {
 				return err
@@ -118,7 +116,7 @@ func (s *Service) changeDevices(ctx context.Context, actor auth.Principal, slug 
 		if err != nil {
 			return err
 		}
-		out.Devices, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeviceRow, error) {
+		out.Devices, err = sqldb.CollectRows(rows, func(r sqldb.Row) (DeviceRow, error) {
 			var d DeviceRow
 			err := r.Scan(&d.ID, &d.ServicePointID, &d.Kind, &d.Name, &d.PairExpires, &d.PairedAt, &d.RevokedAt)
 			return d, err
@@ -130,11 +128,11 @@ func (s *Service) changeDevices(ctx context.Context, actor auth.Principal, slug 
 
 // ownDevice confirms the device is one of the service point's: a device
 // of another service point is not found.
-func ownDevice(ctx context.Context, tx pgx.Tx, spID, deviceID int64) error {
+func ownDevice(ctx context.Context, tx sqldb.Tx, spID, deviceID int64) error {
 	var ok bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1 AND service_point_id = $2)`, deviceID, spID).Scan(&ok)
 	if err == nil && !ok {
-		return store.ErrNotFound
+		return sqldb.ErrNotFound
 	}
 	return err
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // ErrMunicipalityExists is returned when the slug (short name) already names a
@@ -40,8 +38,9 @@ type Founded struct {
 // FoundMunicipality starts a municipality with its first admin, who has no
 // password until they set one through the returned one-time link. No
 // municipality's staff may create another municipality, so this runs as the
-// schema owner (ownerURL), in one transaction: a failure leaves nothing.
-func FoundMunicipality(ctx context.Context, ownerURL string, f Founding, now time.Time) (Founded, error) {
+// schema owner (owner opens its transaction, past row-level security), in
+// one transaction: a failure leaves nothing.
+func FoundMunicipality(ctx context.Context, owner func(context.Context, func(sqldb.Tx) error) error, f Founding, now time.Time) (Founded, error) {
 	if f.LinkValidity <= 0 {
 		return Founded{}, errors.New("org: a password link must be valid for some time")
 	}
@@ -51,9 +50,9 @@ func FoundMunicipality(ctx context.Context, ownerURL string, f Founding, now tim
 		return Founded{}, err
 	}
 	var out Founded
-	err = store.OwnerTx(ctx, ownerURL, func(tx pgx.Tx) error {
+	err = owner(ctx, func(tx sqldb.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO municipalities (slug, name) VALUES ($1, $2) RETURNING id`, f.Slug, f.Name).Scan(&out.Tenant)
-		if store.IsUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ErrMunicipalityExists
 		} else if err != nil {
 			return err
@@ -64,7 +63,7 @@ func FoundMunicipality(ctx context.Context, ownerURL string, f Founding, now tim
 		}
 		err = tx.QueryRow(ctx, `INSERT INTO staff (municipality_id, email, name, password_hash, locale)
 			VALUES (koto_tenant(), $1, $2, $3, $4) RETURNING id`, f.AdminEmail, f.AdminName, placeholder, f.AdminLocale).Scan(&out.AdminID)
-		if store.IsUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ErrEmailInUse
 		} else if err != nil {
 			return err

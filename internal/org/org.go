@@ -12,10 +12,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/hours"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Labels maps a language code to text in that language.
@@ -63,30 +61,30 @@ func (sp ServicePoint) Location() *time.Location {
 
 const spColumns = `id, municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls`
 
-func scanServicePoint(r pgx.Row) (ServicePoint, error) {
+func scanServicePoint(r sqldb.Row) (ServicePoint, error) {
 	var sp ServicePoint
 	err := r.Scan(&sp.ID, &sp.Tenant, &sp.Slug, &sp.Names, &sp.TimeZone, &sp.Hours, &sp.TargetWaitMinutes, &sp.MaxRecalls)
-	return sp, store.NotFound(err)
+	return sp, sqldb.NotFound(err)
 }
 
 // GetServicePoint reads one service point.
-func GetServicePoint(ctx context.Context, tx pgx.Tx, id int64) (ServicePoint, error) {
+func GetServicePoint(ctx context.Context, tx sqldb.Tx, id int64) (ServicePoint, error) {
 	return scanServicePoint(tx.QueryRow(ctx, `SELECT `+spColumns+` FROM service_points WHERE id = $1`, id))
 }
 
 // GetServicePointBySlug reads a service point of the current tenant by its
 // address name; another tenant's is not found.
-func GetServicePointBySlug(ctx context.Context, tx pgx.Tx, slug string) (ServicePoint, error) {
+func GetServicePointBySlug(ctx context.Context, tx sqldb.Tx, slug string) (ServicePoint, error) {
 	return scanServicePoint(tx.QueryRow(ctx, `SELECT `+spColumns+` FROM service_points WHERE slug = $1`, slug))
 }
 
 // ListServicePoints lists the tenant's service points by slug.
-func ListServicePoints(ctx context.Context, tx pgx.Tx) ([]ServicePoint, error) {
+func ListServicePoints(ctx context.Context, tx sqldb.Tx) ([]ServicePoint, error) {
 	rows, err := tx.Query(ctx, `SELECT `+spColumns+` FROM service_points ORDER BY slug`)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ServicePoint, error) { return scanServicePoint(r) })
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (ServicePoint, error) { return scanServicePoint(r) })
 }
 
 // ErrSlugTaken is returned when a slug is already used anywhere.
@@ -110,12 +108,12 @@ type Desk struct {
 }
 
 // ListDesks lists a service point's desks.
-func ListDesks(ctx context.Context, tx pgx.Tx, spID int64) ([]Desk, error) {
+func ListDesks(ctx context.Context, tx sqldb.Tx, spID int64) ([]Desk, error) {
 	rows, err := tx.Query(ctx, `SELECT id, service_point_id, name, active FROM desks WHERE service_point_id = $1 ORDER BY name`, spID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Desk, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (Desk, error) {
 		var d Desk
 		err := r.Scan(&d.ID, &d.ServicePointID, &d.Name, &d.Active)
 		return d, err
@@ -137,13 +135,13 @@ type Topic struct {
 
 // ListTopics lists a service point's topics in kiosk order; activeOnly
 // leaves out the switched-off ones.
-func ListTopics(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) ([]Topic, error) {
+func ListTopics(ctx context.Context, tx sqldb.Tx, spID int64, activeOnly bool) ([]Topic, error) {
 	rows, err := tx.Query(ctx, `SELECT id, service_point_id, labels, pictogram, prefix, active, position FROM topics
 		WHERE service_point_id = $1 AND (active OR NOT $2) ORDER BY position, id`, spID, activeOnly)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (Topic, error) {
 		var t Topic
 		err := r.Scan(&t.ID, &t.ServicePointID, &t.Labels, &t.Pictogram, &t.Prefix, &t.Active, &t.Position)
 		return t, err
@@ -151,12 +149,12 @@ func ListTopics(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) ([]
 }
 
 // GetTopic reads one topic of a service point.
-func GetTopic(ctx context.Context, tx pgx.Tx, spID, id int64) (Topic, error) {
+func GetTopic(ctx context.Context, tx sqldb.Tx, spID, id int64) (Topic, error) {
 	var t Topic
 	err := tx.QueryRow(ctx, `SELECT id, service_point_id, labels, pictogram, prefix, active, position FROM topics
 		WHERE id = $1 AND service_point_id = $2`, id, spID).
 		Scan(&t.ID, &t.ServicePointID, &t.Labels, &t.Pictogram, &t.Prefix, &t.Active, &t.Position)
-	return t, store.NotFound(err)
+	return t, sqldb.NotFound(err)
 }
 
 // Referral is a service a visitor can be referred to.
@@ -167,26 +165,26 @@ type Referral struct {
 }
 
 // ListReferrals lists a service point's referral services.
-func ListReferrals(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) ([]Referral, error) {
+func ListReferrals(ctx context.Context, tx sqldb.Tx, spID int64, activeOnly bool) ([]Referral, error) {
 	rows, err := tx.Query(ctx, `SELECT id, service_point_id, names, active FROM referral_services
 		WHERE service_point_id = $1 AND (active OR NOT $2) ORDER BY position, id`, spID, activeOnly)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Referral, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (Referral, error) {
 		var x Referral
 		err := r.Scan(&x.ID, &x.ServicePointID, &x.Names, &x.Active)
 		return x, err
 	})
 }
 
-func execOne(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
+func execOne(ctx context.Context, tx sqldb.Tx, sql string, args ...any) error {
 	tag, err := tx.Exec(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
+		return sqldb.ErrNotFound
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -114,12 +115,12 @@ func (f *fixture) snapshot(t *testing.T) string {
 // fakePairing stands in for auth's code issuing, to see whether org called it.
 type fakePairing struct{ issued, revoked int }
 
-func (p *fakePairing) IssuePairCode(context.Context, pgx.Tx, int64) (string, error) {
+func (p *fakePairing) IssuePairCode(context.Context, sqldb.Tx, int64) (string, error) {
 	p.issued++
 	return "1234-5678", nil
 }
 
-func (p *fakePairing) Revoke(context.Context, pgx.Tx, int64) error {
+func (p *fakePairing) Revoke(context.Context, sqldb.Tx, int64) error {
 	p.revoked++
 	return nil
 }
@@ -187,7 +188,7 @@ func TestEveryChangeChecksTheActor(t *testing.T) {
 				continue
 			}
 			err := change(actor)
-			if !errors.Is(err, org.ErrForbidden) && !(who == "other admin" && errors.Is(err, store.ErrNotFound)) {
+			if !errors.Is(err, org.ErrForbidden) && !(who == "other admin" && errors.Is(err, sqldb.ErrNotFound)) {
 				t.Errorf("%s by %s: %v, want ErrForbidden", name, who, err)
 			}
 		}
@@ -219,23 +220,23 @@ func TestRowsOfAnotherServicePointOrTenantAreNotFound(t *testing.T) {
 	pairing := &fakePairing{}
 	svc := org.New(f.db, pairing)
 	before := f.snapshot(t)
-	if _, err := svc.ServicePointSetup(ctx, f.admin, "muualla"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := svc.ServicePointSetup(ctx, f.admin, "muualla"); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("another municipality's service point: %v", err)
 	}
 	// An admin may manage sp2, but the desk named is sp's.
-	if err := svc.SaveDesk(ctx, f.admin, "toinen", &org.Desk{ID: f.deskID, Name: "X"}); !errors.Is(err, store.ErrNotFound) {
+	if err := svc.SaveDesk(ctx, f.admin, "toinen", &org.Desk{ID: f.deskID, Name: "X"}); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("desk of another service point: %v", err)
 	}
-	if err := svc.SaveTopic(ctx, f.admin, "toinen", &org.Topic{ID: f.topicID, Pictogram: "other", Prefix: "X"}); !errors.Is(err, store.ErrNotFound) {
+	if err := svc.SaveTopic(ctx, f.admin, "toinen", &org.Topic{ID: f.topicID, Pictogram: "other", Prefix: "X"}); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("topic of another service point: %v", err)
 	}
-	if err := svc.SaveReferral(ctx, f.admin, "toinen", &org.Referral{ID: f.refID}); !errors.Is(err, store.ErrNotFound) {
+	if err := svc.SaveReferral(ctx, f.admin, "toinen", &org.Referral{ID: f.refID}); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("referral service of another service point: %v", err)
 	}
-	if _, _, err := svc.IssueDeviceCode(ctx, f.admin, "demo", foreignDevice); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := svc.IssueDeviceCode(ctx, f.admin, "demo", foreignDevice); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("device of another service point: %v", err)
 	}
-	if err := svc.RevokeDevice(ctx, f.admin, "demo", foreignDevice); !errors.Is(err, store.ErrNotFound) {
+	if err := svc.RevokeDevice(ctx, f.admin, "demo", foreignDevice); !errors.Is(err, sqldb.ErrNotFound) {
 		t.Errorf("revoke a device of another service point: %v", err)
 	}
 	// A role in another municipality's service point cannot be given:

@@ -4,38 +4,36 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Service is the set-up of a municipality on the database. Each method
 // opens its own tenant transaction, checks the actor once through
 // auth.Authorize, and returns what the set-up screens show.
 type Service struct {
-	db      *store.DB
+	db      sqldb.DB
 	pairing Pairing
 }
 
 // New returns a Service; pairing hands out and ends device credentials.
-func New(db *store.DB, pairing Pairing) *Service {
+func New(db sqldb.DB, pairing Pairing) *Service {
 	return &Service{db: db, pairing: pairing}
 }
 
 // inTenant runs fn in the actor's tenant transaction. A refusal rolls back
 // everything fn did, so the access-log row it carries is written after, in
 // a transaction of its own.
-func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx pgx.Tx) error) error {
+func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx sqldb.Tx) error) error {
 	if actor.Tenant == 0 {
 		return ErrForbidden
 	}
 	err := s.db.InTenant(ctx, actor.Tenant, fn)
 	var r *Refusal
 	if errors.As(err, &r) {
-		if lerr := s.db.InTenant(ctx, r.Entry.Tenant, func(tx pgx.Tx) error { return audit.Write(ctx, tx, r.Entry) }); lerr != nil {
+		if lerr := s.db.InTenant(ctx, r.Entry.Tenant, func(tx sqldb.Tx) error { return audit.Write(ctx, tx, r.Entry) }); lerr != nil {
 			return lerr
 		}
 	}
@@ -44,8 +42,8 @@ func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx
 
 // authorized runs fn in the actor's tenant transaction once auth.Authorize
 // has confirmed that allowed holds for this actor there.
-func (s *Service) authorized(ctx context.Context, actor auth.Principal, allowed bool, fn func(tx pgx.Tx) error) error {
-	return s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+func (s *Service) authorized(ctx context.Context, actor auth.Principal, allowed bool, fn func(tx sqldb.Tx) error) error {
+	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
 		if err := auth.Authorize(ctx, tx, actor, allowed); err != nil {
 			return err
 		}
@@ -55,8 +53,8 @@ func (s *Service) authorized(ctx context.Context, actor auth.Principal, allowed 
 
 // managed runs fn on the service point named slug once the actor is known
 // to manage it. Another municipality's service point is not found.
-func (s *Service) managed(ctx context.Context, actor auth.Principal, slug string, fn func(tx pgx.Tx, sp ServicePoint) error) error {
-	return s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+func (s *Service) managed(ctx context.Context, actor auth.Principal, slug string, fn func(tx sqldb.Tx, sp ServicePoint) error) error {
+	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
 		sp, err := GetServicePointBySlug(ctx, tx, slug)
 		if err != nil {
 			return err
@@ -81,7 +79,7 @@ func (s *Service) ManagedServicePoints(ctx context.Context, actor auth.Principal
 
 func (s *Service) servicePointsWhere(ctx context.Context, actor auth.Principal, allowed bool, keep func(int64) bool) ([]ServicePoint, error) {
 	var out []ServicePoint
-	err := s.authorized(ctx, actor, allowed, func(tx pgx.Tx) error {
+	err := s.authorized(ctx, actor, allowed, func(tx sqldb.Tx) error {
 		points, err := ListServicePoints(ctx, tx)
 		for _, sp := range points {
 			if keep(sp.ID) {
@@ -105,7 +103,7 @@ type Setup struct {
 // desks, topics and referral services.
 func (s *Service) ServicePointSetup(ctx context.Context, actor auth.Principal, slug string) (Setup, error) {
 	var out Setup
-	err := s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	err := s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		out.ServicePoint = sp
 		var err error
 		if out.Desks, err = ListDesks(ctx, tx, sp.ID); err != nil {
@@ -125,7 +123,7 @@ func (s *Service) ServicePointSetup(ctx context.Context, actor auth.Principal, s
 func (s *Service) Topics(ctx context.Context, actor auth.Principal, slug string) (ServicePoint, []Topic, error) {
 	var point ServicePoint
 	var topics []Topic
-	err := s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	err := s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		point = sp
 		var err error
 		topics, err = ListTopics(ctx, tx, sp.ID, false)
@@ -142,11 +140,11 @@ func (s *Service) CreateServicePoint(ctx context.Context, actor auth.Principal, 
 	if err := sp.Hours.Check(); err != nil {
 		return err
 	}
-	return s.authorized(ctx, actor, actor.IsAdmin(), func(tx pgx.Tx) error {
+	return s.authorized(ctx, actor, actor.IsAdmin(), func(tx sqldb.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO service_points (municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls)
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id, municipality_id`,
 			sp.Slug, sp.Names, sp.TimeZone, sp.Hours, sp.TargetWaitMinutes, sp.MaxRecalls).Scan(&sp.ID, &sp.Tenant)
-		if store.IsUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ErrSlugTaken
 		}
 		return err
@@ -160,7 +158,7 @@ func (s *Service) UpdateServicePoint(ctx context.Context, actor auth.Principal, 
 	if err := sp.Hours.Check(); err != nil {
 		return err
 	}
-	return s.managed(ctx, actor, slug, func(tx pgx.Tx, old ServicePoint) error {
+	return s.managed(ctx, actor, slug, func(tx sqldb.Tx, old ServicePoint) error {
 		sp.ID, sp.Tenant, sp.Slug = old.ID, old.Tenant, old.Slug
 		if err := execOne(ctx, tx, `UPDATE service_points SET names = $2, time_zone = $3, opening_hours = $4,
 			target_wait_minutes = $5, max_recalls = $6 WHERE id = $1`,
@@ -174,7 +172,7 @@ func (s *Service) UpdateServicePoint(ctx context.Context, actor auth.Principal, 
 // SaveDesk adds a desk to the service point named slug (d.ID 0), or
 // changes one of its desks; another service point's desk is not found.
 func (s *Service) SaveDesk(ctx context.Context, actor auth.Principal, slug string, d *Desk) error {
-	return s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	return s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		d.ServicePointID = sp.ID
 		var err error
 		if d.ID == 0 {
@@ -183,7 +181,7 @@ func (s *Service) SaveDesk(ctx context.Context, actor auth.Principal, slug strin
 		} else {
 			err = execOne(ctx, tx, `UPDATE desks SET name = $3, active = $4 WHERE id = $1 AND service_point_id = $2`, d.ID, d.ServicePointID, d.Name, d.Active)
 		}
-		if store.IsUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ErrNameTaken
 		}
 		return err
@@ -193,7 +191,7 @@ func (s *Service) SaveDesk(ctx context.Context, actor auth.Principal, slug strin
 // SaveTopic adds a topic to the service point named slug (t.ID 0), or
 // changes one of its topics.
 func (s *Service) SaveTopic(ctx context.Context, actor auth.Principal, slug string, t *Topic) error {
-	return s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	return s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		t.ServicePointID = sp.ID
 		var err error
 		if t.ID == 0 {
@@ -214,14 +212,14 @@ func (s *Service) SaveTopic(ctx context.Context, actor auth.Principal, slug stri
 // setupChanged announces, in the change's transaction, that the service
 // point's set-up as kiosks show it changed: instances that keep it in
 // memory forget it once the change commits.
-func setupChanged(ctx context.Context, tx pgx.Tx, spID int64) error {
+func setupChanged(ctx context.Context, tx sqldb.Tx, spID int64) error {
 	return live.End(ctx, tx, live.SetupKey(spID))
 }
 
 // SaveReferral adds a referral service to the service point named slug
 // (x.ID 0; it goes last in the list), or changes one of its services.
 func (s *Service) SaveReferral(ctx context.Context, actor auth.Principal, slug string, x *Referral) error {
-	return s.managed(ctx, actor, slug, func(tx pgx.Tx, sp ServicePoint) error {
+	return s.managed(ctx, actor, slug, func(tx sqldb.Tx, sp ServicePoint) error {
 		x.ServicePointID = sp.ID
 		if x.ID == 0 {
 			return tx.QueryRow(ctx, `INSERT INTO referral_services (municipality_id, service_point_id, names, active, position)

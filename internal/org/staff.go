@@ -5,11 +5,9 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // SubjectStaff is the access-log subject kind of a staff record.
@@ -51,7 +49,7 @@ type Staff struct {
 // municipality, a lead those holding a role in a service point they manage.
 func (s *Service) Staff(ctx context.Context, actor auth.Principal) (Staff, error) {
 	var out Staff
-	err := s.authorized(ctx, actor, actor.IsLeadAnywhere(), func(tx pgx.Tx) error {
+	err := s.authorized(ctx, actor, actor.IsLeadAnywhere(), func(tx sqldb.Tx) error {
 		var err error
 		if out.Members, err = listMembersFor(ctx, tx, actor); err != nil {
 			return err
@@ -62,7 +60,7 @@ func (s *Service) Staff(ctx context.Context, actor auth.Principal) (Staff, error
 	return out, err
 }
 
-func listMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Member, error) {
+func listMembersFor(ctx context.Context, tx sqldb.Tx, actor auth.Principal) ([]Member, error) {
 	scope, all := actor.ServicePointScope(auth.RoleLead)
 	if scope == nil {
 		scope = []int64{}
@@ -73,7 +71,7 @@ func listMembersFor(ctx context.Context, tx pgx.Tx, actor auth.Principal) ([]Mem
 	if err != nil {
 		return nil, err
 	}
-	members, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
+	members, err := sqldb.CollectRows(rows, func(r sqldb.Row) (Member, error) {
 		var m Member
 		err := r.Scan(&m.ID, &m.Email, &m.Name, &m.Languages, &m.Locale, &m.Active)
 		return m, err
@@ -108,7 +106,7 @@ func (s *Service) MemberForm(ctx context.Context, actor auth.Principal, id int64
 	if logRead {
 		action = audit.ActionRead
 	}
-	err := s.inTenant(ctx, actor, func(tx pgx.Tx) error {
+	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
 		var err error
 		switch {
 		case id == 0:
@@ -134,7 +132,7 @@ func (s *Service) MemberForm(ctx context.Context, actor auth.Principal, id int64
 
 // memberFor reads a staff record the actor may administer; a refusal
 // names action for the access log.
-func memberFor(ctx context.Context, tx pgx.Tx, actor auth.Principal, id int64, action string) (Member, error) {
+func memberFor(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, action string) (Member, error) {
 	if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere()); err != nil {
 		return Member{}, refuse(actor, SubjectStaff, id, action)
 	}
@@ -168,10 +166,10 @@ func CanGrant(actor auth.Principal, g auth.Grant) bool {
 // anyone; a lead only experts of service points they manage. The creation
 // is written to the access log in the same transaction.
 func (s *Service) CreateMember(ctx context.Context, actor auth.Principal, m *Member, passwordHash string) error {
-	return s.inTenant(ctx, actor, func(tx pgx.Tx) error { return createMember(ctx, tx, actor, m, passwordHash) })
+	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error { return createMember(ctx, tx, actor, m, passwordHash) })
 }
 
-func createMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member, passwordHash string) error {
+func createMember(ctx context.Context, tx sqldb.Tx, actor auth.Principal, m *Member, passwordHash string) error {
 	allowed := actor.IsAdmin() || len(m.Grants) > 0
 	for _, g := range m.Grants {
 		if !actor.IsAdmin() && (g.Role != auth.RoleExpert || !mayGrant(actor, g)) {
@@ -187,7 +185,7 @@ func createMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 	err := tx.QueryRow(ctx, `INSERT INTO staff (municipality_id, email, name, password_hash, languages, locale, active)
 		VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
 		m.Email, m.Name, passwordHash, nonNil(m.Languages), m.Locale, m.Active).Scan(&m.ID)
-	if store.IsUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		return ErrEmailInUse
 	} else if err != nil {
 		return err
@@ -208,10 +206,10 @@ func createMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Membe
 // is such; an admin changes anything but their own admin role and account.
 // The change is written to the access log in the same transaction.
 func (s *Service) UpdateMember(ctx context.Context, actor auth.Principal, m *Member) error {
-	return s.inTenant(ctx, actor, func(tx pgx.Tx) error { return updateMember(ctx, tx, actor, m) })
+	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error { return updateMember(ctx, tx, actor, m) })
 }
 
-func updateMember(ctx context.Context, tx pgx.Tx, actor auth.Principal, m *Member) error {
+func updateMember(ctx context.Context, tx sqldb.Tx, actor auth.Principal, m *Member) error {
 	old, err := memberFor(ctx, tx, actor, m.ID, audit.ActionUpdate)
 	if err != nil {
 		return err
@@ -312,7 +310,7 @@ func diffGrants(have, want []auth.Grant) (added, removed []auth.Grant) {
 // checkGrants refuses roles that cannot exist. The service point is looked
 // up under row-level security: the foreign key alone would accept another
 // municipality's service point, since key checks bypass row policies.
-func checkGrants(ctx context.Context, tx pgx.Tx, gs []auth.Grant) error {
+func checkGrants(ctx context.Context, tx sqldb.Tx, gs []auth.Grant) error {
 	var ids []int64
 	for _, g := range gs {
 		switch {
@@ -357,23 +355,23 @@ func nonNil(s []string) []string {
 
 // getStaff reads a staff record without checks or logging; only memberFor
 // and the checked functions call it.
-func getStaff(ctx context.Context, tx pgx.Tx, id int64) (Member, error) {
+func getStaff(ctx context.Context, tx sqldb.Tx, id int64) (Member, error) {
 	var m Member
 	err := tx.QueryRow(ctx, `SELECT id, email, name, languages, locale, active FROM staff WHERE id = $1`, id).
 		Scan(&m.ID, &m.Email, &m.Name, &m.Languages, &m.Locale, &m.Active)
 	if err != nil {
-		return m, store.NotFound(err)
+		return m, sqldb.NotFound(err)
 	}
 	m.Grants, err = grants(ctx, tx, id)
 	return m, err
 }
 
-func grants(ctx context.Context, tx pgx.Tx, staffID int64) ([]auth.Grant, error) {
+func grants(ctx context.Context, tx sqldb.Tx, staffID int64) ([]auth.Grant, error) {
 	rows, err := tx.Query(ctx, `SELECT role, coalesce(service_point_id, 0) FROM staff_roles WHERE staff_id = $1 ORDER BY service_point_id NULLS FIRST, role`, staffID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Grant, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (auth.Grant, error) {
 		var g auth.Grant
 		err := r.Scan(&g.Role, &g.ServicePointID)
 		return g, err
@@ -381,7 +379,7 @@ func grants(ctx context.Context, tx pgx.Tx, staffID int64) ([]auth.Grant, error)
 }
 
 // setGrant gives or takes a role in a service point (0: municipality-wide).
-func setGrant(ctx context.Context, tx pgx.Tx, staffID int64, g auth.Grant, on bool) error {
+func setGrant(ctx context.Context, tx sqldb.Tx, staffID int64, g auth.Grant, on bool) error {
 	var sp *int64
 	if g.ServicePointID != 0 {
 		sp = &g.ServicePointID

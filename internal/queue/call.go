@@ -6,9 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // CallNext calls the next visitor to a desk. It considers waiting tickets of
@@ -19,7 +17,7 @@ import (
 // visitors rather than waiting on each other.
 func (s *Service) CallNext(ctx context.Context, e Expert, topics []int64) (Ticket, error) {
 	var t Ticket
-	err := s.atDesk(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+	err := s.atDesk(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
 		if topics == nil {
 			topics = []int64{}
 		}
@@ -32,7 +30,7 @@ func (s *Service) CallNext(ctx context.Context, e Expert, topics []int64) (Ticke
 			ORDER BY split_part(lower(language), '-', 1) = ANY ($5::text[]) DESC, created_at, id
 			LIMIT 1
 			FOR UPDATE SKIP LOCKED`, sp.id, sp.serviceDay(s.clock()), topics, e.Desk, primaryTags(e.Actor.Languages)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sqldb.ErrNoRows) {
 			return ErrQueueEmpty
 		}
 		if err != nil {
@@ -64,7 +62,7 @@ func primaryTags(langs []string) []string {
 // picked from the queue screen.
 func (s *Service) Call(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	var t Ticket
-	err := s.atDesk(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+	err := s.atDesk(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
 		cur, err := lockTicket(ctx, tx, sp.id, ticketID)
 		if err != nil {
 			return err
@@ -85,7 +83,7 @@ func (s *Service) Call(ctx context.Context, e Expert, ticketID int64) (Ticket, e
 }
 
 // callLocked calls a waiting ticket this transaction holds locked.
-func (s *Service) callLocked(ctx context.Context, tx pgx.Tx, ticketID, deskID, staffID int64) (Ticket, error) {
+func (s *Service) callLocked(ctx context.Context, tx sqldb.Tx, ticketID, deskID, staffID int64) (Ticket, error) {
 	t, err := updateTicket(ctx, tx, ticketID, `state = 'called', desk_id = $2, staff_id = $3,
 		called_at = $4, last_called_at = $4, recalls = 0`, deskID, staffID, s.clock())
 	if err != nil {
@@ -100,9 +98,9 @@ func (s *Service) callLocked(ctx context.Context, tx pgx.Tx, ticketID, deskID, s
 // change runs one state transition on a ticket of the expert's service
 // point: see transition.
 func (s *Service) change(ctx context.Context, e Expert, ticketID int64, from []TicketState, typ string,
-	apply func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
+	apply func(tx sqldb.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
 	var t Ticket
-	err := s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+	err := s.atWork(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
 		var err error
 		t, err = s.transition(ctx, tx, sp, ticketID, from, typ, apply)
 		return err
@@ -115,8 +113,8 @@ func (s *Service) change(ctx context.Context, e Expert, ticketID int64, from []T
 
 // transition locks a ticket of the service point, checks its state is one
 // of from, applies the change and publishes typ on both channels.
-func (s *Service) transition(ctx context.Context, tx pgx.Tx, sp servicePoint, ticketID int64, from []TicketState, typ string,
-	apply func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
+func (s *Service) transition(ctx context.Context, tx sqldb.Tx, sp servicePoint, ticketID int64, from []TicketState, typ string,
+	apply func(tx sqldb.Tx, cur Ticket, sp servicePoint) (Ticket, error)) (Ticket, error) {
 	cur, err := lockTicket(ctx, tx, sp.id, ticketID)
 	if err != nil {
 		return Ticket{}, err
@@ -139,7 +137,7 @@ func (s *Service) transition(ctx context.Context, tx pgx.Tx, sp servicePoint, ti
 // Recall calls a called visitor again (the display chimes once more).
 func (s *Service) Recall(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	return s.change(ctx, e, ticketID, []TicketState{Called}, EventRecalled,
-		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			t, err := updateTicket(ctx, tx, ticketID, `recalls = recalls + 1, last_called_at = $2`, s.clock())
 			if err != nil {
 				return Ticket{}, err
@@ -153,7 +151,7 @@ func (s *Service) Recall(ctx context.Context, e Expert, ticketID int64) (Ticket,
 // does not cost anyone their place.
 func (s *Service) NoShow(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	return s.change(ctx, e, ticketID, []TicketState{Called}, EventNoShow,
-		func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
 			if cur.Recalls < sp.maxRecalls {
 				return Ticket{}, ErrTooEarlyForNoShow
 			}
@@ -164,7 +162,7 @@ func (s *Service) NoShow(ctx context.Context, e Expert, ticketID int64) (Ticket,
 // Start marks that the called visitor has arrived and service begins.
 func (s *Service) Start(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	return s.change(ctx, e, ticketID, []TicketState{Called}, EventServing,
-		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'serving', serving_at = $2`, s.clock())
 		})
 }
@@ -174,7 +172,7 @@ func (s *Service) Start(ctx context.Context, e Expert, ticketID int64) (Ticket, 
 // answers (topics handled, outcome, referral).
 func (s *Service) Finish(ctx context.Context, e Expert, ticketID int64) (Finished, error) {
 	t, err := s.change(ctx, e, ticketID, []TicketState{Serving}, EventDone,
-		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'done', finished_at = $2`, s.clock())
 		})
 	if err != nil {
@@ -195,7 +193,7 @@ func (s *Service) Finish(ctx context.Context, e Expert, ticketID int64) (Finishe
 // original arrival time, so it is not sent to the back of the line.
 func (s *Service) Transfer(ctx context.Context, e Expert, ticketID int64, toTopicID, toDeskID *int64) (Ticket, error) {
 	return s.change(ctx, e, ticketID, []TicketState{Called, Serving}, EventTransferred,
-		func(tx pgx.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, cur Ticket, sp servicePoint) (Ticket, error) {
 			if toTopicID == nil && toDeskID == nil {
 				return Ticket{}, ErrNoTransferTarget
 			}
@@ -236,7 +234,7 @@ func (s *Service) Transfer(ctx context.Context, e Expert, ticketID int64, toTopi
 // when the expert called the wrong number or must step away.
 func (s *Service) ReturnToQueue(ctx context.Context, e Expert, ticketID int64) (Ticket, error) {
 	return s.change(ctx, e, ticketID, []TicketState{Called}, EventReturned,
-		func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+		func(tx sqldb.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 			return updateTicket(ctx, tx, ticketID, `state = 'waiting', desk_id = NULL, staff_id = NULL, recalls = 0`)
 		})
 }
@@ -249,7 +247,7 @@ func (s *Service) Cancel(ctx context.Context, token string) (Ticket, error) {
 		return Ticket{}, err
 	}
 	var t Ticket
-	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx pgx.Tx) error {
+	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx sqldb.Tx) error {
 		cur, err := s.ticketByHash(ctx, tx, hash, false)
 		if err != nil {
 			return err
@@ -259,12 +257,12 @@ func (s *Service) Cancel(ctx context.Context, token string) (Ticket, error) {
 			return err
 		}
 		t, err = s.transition(ctx, tx, sp, cur.ID, []TicketState{Waiting, Called}, EventCancelled,
-			func(tx pgx.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
+			func(tx sqldb.Tx, _ Ticket, _ servicePoint) (Ticket, error) {
 				return updateTicket(ctx, tx, cur.ID, `state = 'cancelled', finished_at = $2`, s.clock())
 			})
 		return err
 	})
-	if errors.Is(err, store.ErrNoTenant) {
+	if errors.Is(err, sqldb.ErrNoTenant) {
 		return Ticket{}, ErrNotFound
 	}
 	if err != nil {

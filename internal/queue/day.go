@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // CloseDay ends the service days that are over at a service point: tickets
@@ -18,7 +17,7 @@ import (
 // ask, with the live channels of those tickets; today's tokens keep working
 // until midnight so a phone can still read how its ticket ended.
 func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int, err error) {
-	err = s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	err = s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		sp, err := s.loadServicePoint(ctx, tx, spID)
 		if err != nil {
 			return err
@@ -91,12 +90,12 @@ func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int,
 func (s *Service) CloseAllDue(ctx context.Context) (closed int, err error) {
 	type point struct{ id, tenant int64 }
 	var points []point
-	err = s.db.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, municipality_id FROM koto_service_points_all()`)
 		if err != nil {
 			return err
 		}
-		points, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (point, error) {
+		points, err = sqldb.CollectRows(rows, func(r sqldb.Row) (point, error) {
 			var p point
 			return p, r.Scan(&p.id, &p.tenant)
 		})

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -193,7 +193,7 @@ func (f *fixture) tap(deviceID, topic int64, lang string, interpreter bool) (Tak
 // limit), the way tests fill a queue.
 func (f *fixture) takeAt(tenant, sp, topic int64, lang string) (Ticket, string, error) {
 	var out Taken
-	err := f.db.InTenant(f.ctx, tenant, func(tx pgx.Tx) error {
+	err := f.db.InTenant(f.ctx, tenant, func(tx sqldb.Tx) error {
 		p, err := f.svc.loadServicePoint(f.ctx, tx, sp)
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"os"
 	"os/exec"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/push/pushtest"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -382,7 +382,7 @@ func TestDyingInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var slug string
-	if err := db.InTenant(ctx, ids[0], func(tx pgx.Tx) error {
+	if err := db.InTenant(ctx, ids[0], func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT slug FROM service_points WHERE id = $1`, ids[1]).Scan(&slug)
 	}); err != nil {
 		t.Fatal(err)

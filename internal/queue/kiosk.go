@@ -5,11 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Device names a kiosk or waiting-room display as the web layer knows it:
@@ -58,7 +56,7 @@ func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
 	key := k.cacheKey()
 	e, gen, ok := s.kiosks.get(key)
 	if !ok {
-		err := s.atDevice(ctx, k, func(tx pgx.Tx, sp servicePoint, deviceID int64) error {
+		err := s.atDevice(ctx, k, func(tx sqldb.Tx, sp servicePoint, deviceID int64) error {
 			e = kioskEntry{deviceID: deviceID, sp: sp}
 			var err error
 			e.topics, err = topics(ctx, tx, sp.id, true)
@@ -76,12 +74,12 @@ func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
 
 // atDevice runs fn in one transaction with the device's tenant set, once
 // the device and its service point are found.
-func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx pgx.Tx, sp servicePoint, deviceID int64) error) error {
+func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx sqldb.Tx, sp servicePoint, deviceID int64) error) error {
 	lookup, arg, err := d.tenantLookup()
 	if err != nil {
 		return err
 	}
-	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
+	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
 		sp, deviceID, err := s.deviceAt(ctx, tx, d, false)
 		if err != nil {
 			return err
@@ -92,13 +90,13 @@ func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx pgx.Tx, sp 
 
 // topics lists a service point's topics in kiosk order, only the active
 // ones or all (a ticket may carry one switched off since).
-func topics(ctx context.Context, tx pgx.Tx, spID int64, activeOnly bool) ([]Topic, error) {
+func topics(ctx context.Context, tx sqldb.Tx, spID int64, activeOnly bool) ([]Topic, error) {
 	rows, err := tx.Query(ctx, `SELECT id, labels, pictogram FROM topics
 		WHERE service_point_id = $1 AND (active OR NOT $2) ORDER BY position, id`, spID, activeOnly)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
+	return sqldb.CollectRows(rows, func(r sqldb.Row) (Topic, error) {
 		var t Topic
 		err := r.Scan(&t.ID, &t.Labels, &t.Pictogram)
 		return t, err
@@ -116,7 +114,7 @@ type Display struct {
 // DisplayScreen reads a display's screen in one transaction.
 func (s *Service) DisplayScreen(ctx context.Context, d Device) (Display, error) {
 	var out Display
-	err := s.atDevice(ctx, d, func(tx pgx.Tx, sp servicePoint, _ int64) error {
+	err := s.atDevice(ctx, d, func(tx sqldb.Tx, sp servicePoint, _ int64) error {
 		out.Place = sp.place()
 		var err error
 		if out.State, err = s.snapshot(ctx, tx, sp); err != nil {
@@ -146,7 +144,7 @@ func (k Device) tenantLookup() (string, any, error) {
 // noKiosk reads "the credential belongs to no tenant" as what it means
 // here: not a paired device.
 func noKiosk(err error) error {
-	if errors.Is(err, store.ErrNoTenant) {
+	if errors.Is(err, sqldb.ErrNoTenant) {
 		return ErrUnknownDevice
 	}
 	return err
@@ -154,7 +152,7 @@ func noKiosk(err error) error {
 
 // deviceAt reads the device and its service point, locking the device row
 // when lock is set.
-func (s *Service) deviceAt(ctx context.Context, tx pgx.Tx, k Device, lock bool) (servicePoint, int64, error) {
+func (s *Service) deviceAt(ctx context.Context, tx sqldb.Tx, k Device, lock bool) (servicePoint, int64, error) {
 	forUpdate := ""
 	if lock {
 		forUpdate = " FOR NO KEY UPDATE OF d"
@@ -173,7 +171,7 @@ func (s *Service) deviceAt(ctx context.Context, tx pgx.Tx, k Device, lock bool) 
 		WHERE sp.slug = $1 AND d.kind = $4 AND d.revoked_at IS NULL
 		  AND CASE WHEN $2::bytea IS NULL THEN d.name = $3 ELSE d.token_hash = $2 END`+forUpdate,
 		k.Slug, token, k.DemoName, k.Kind).Scan(&deviceID, &sp.id, &sp.tenant, &sp.slug, &sp.names, &zone, &hours, &sp.maxRecalls)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return sp, 0, ErrUnknownDevice
 	}
 	if err != nil {

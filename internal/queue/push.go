@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/push"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Push is the Web Push subscription a visitor's phone gave for one ticket.
@@ -40,7 +40,7 @@ func (s *Service) SetPush(ctx context.Context, token string, subscription []byte
 	if err != nil {
 		return err
 	}
-	return s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	return s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		// Locked, so a ticket closing at the same moment either drops this
 		// row or is seen closed here.
 		t, err := s.ticketByHash(ctx, tx, hash, true)
@@ -61,11 +61,11 @@ func (s *Service) SetPush(ctx context.Context, token string, subscription []byte
 // PushFor reads a ticket's push subscription; ErrNotFound when it has none.
 func (s *Service) PushFor(ctx context.Context, tenant, ticketID int64) (Push, error) {
 	p := Push{TicketID: ticketID}
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT subscription, near_sent FROM ticket_push WHERE ticket_id = $1`, ticketID).
 			Scan(&p.Subscription, &p.NearSent)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return Push{}, ErrNotFound
 	}
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Service) PushFor(ctx context.Context, tenant, ticketID int64) (Push, er
 // DropPush deletes a ticket's push subscription, e.g. when the push service
 // reports it gone.
 func (s *Service) DropPush(ctx context.Context, tenant, ticketID int64) error {
-	return s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	return s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		return dropPush(ctx, tx, ticketID)
 	})
 }
@@ -117,7 +117,7 @@ func (TicketPush) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAtt
 // transaction as its job, so it goes out once; a claim another call holds
 // is skipped, not waited for (that call sends it, or rolls back and leaves
 // it for the next). Without push nothing is enqueued.
-func (s *Service) enqueuePushes(ctx context.Context, tx pgx.Tx, t Ticket, near bool) error {
+func (s *Service) enqueuePushes(ctx context.Context, tx sqldb.Tx, t Ticket, near bool) error {
 	if s.jobs == nil || !s.jobs.Pushing() {
 		return nil
 	}
@@ -140,7 +140,7 @@ func (s *Service) enqueuePushes(ctx context.Context, tx pgx.Tx, t Ticket, near b
 	if err != nil {
 		return err
 	}
-	pushes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (river.JobArgs, error) {
+	pushes, err := sqldb.CollectRows(rows, func(r sqldb.Row) (river.JobArgs, error) {
 		var p TicketPush
 		return p, r.Scan(&p.Tenant, &p.TicketID, &p.Notice)
 	})
@@ -173,14 +173,14 @@ func (w *ticketPushWorker) Work(ctx context.Context, job *river.Job[TicketPush])
 	a := job.Args
 	var t Ticket
 	var subscription []byte
-	err := w.q.db.InTenant(ctx, a.Tenant, func(tx pgx.Tx) error {
+	err := w.q.db.InTenant(ctx, a.Tenant, func(tx sqldb.Tx) error {
 		var err error
 		if t, err = scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`WHERE t.id = $1`, a.TicketID)); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT subscription FROM ticket_push WHERE ticket_id = $1`, a.TicketID).Scan(&subscription)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil // the ticket, or its subscription, is gone
 	}
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // TicketState is where a ticket is in its life.
@@ -81,14 +81,14 @@ type Finished struct {
 var (
 	// ErrNotFound: no such ticket, service point, token or push subscription
 	// visible to the caller (another tenant's or service point's looks the same).
-	ErrNotFound = store.ErrNotFound
+	ErrNotFound = sqldb.ErrNotFound
 	// ErrForbidden: the expert may not work at the service point. It is
 	// auth's value, so the web layer maps a single error.
 	ErrForbidden = auth.ErrForbidden
 	// ErrUnknownTicket: no such ticket at the service point; it is an
 	// ErrNotFound, told apart so that a screen can say "that ticket is gone"
 	// where a missing service point is a missing page.
-	ErrUnknownTicket = fmt.Errorf("queue: no such ticket here: %w", store.ErrNotFound)
+	ErrUnknownTicket = fmt.Errorf("queue: no such ticket here: %w", sqldb.ErrNotFound)
 	// ErrUnknownTopic: the topic is not an active topic of the service point.
 	ErrUnknownTopic = errors.New("queue: unknown topic")
 	// ErrUnknownDesk: the desk is not an active desk of the service point.

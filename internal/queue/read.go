@@ -7,11 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // State is a service point's queue as its screens draw it at one moment.
@@ -53,7 +51,7 @@ type TopicCount struct {
 // Snapshot reads a service point's queue for a staff screen or the display.
 func (s *Service) Snapshot(ctx context.Context, tenant, spID int64) (State, error) {
 	var st State
-	err := s.db.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		sp, err := s.loadServicePoint(ctx, tx, spID)
 		if err != nil {
 			return err
@@ -79,7 +77,7 @@ type Board struct {
 // Board reads the expert's queue screen in one transaction.
 func (s *Service) Board(ctx context.Context, e Expert) (Board, error) {
 	var b Board
-	err := s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+	err := s.atWork(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
 		var err error
 		if b.Point, err = org.GetServicePoint(ctx, tx, sp.id); err != nil {
 			return err
@@ -100,7 +98,7 @@ func (s *Service) Board(ctx context.Context, e Expert) (Board, error) {
 }
 
 // snapshot reads the queue of a service point in the caller's transaction.
-func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, sp servicePoint) (State, error) {
+func (s *Service) snapshot(ctx context.Context, tx sqldb.Tx, sp servicePoint) (State, error) {
 	spID := sp.id
 	// Read committed: the seq goes first, so a change that lands between
 	// the two reads is seen twice at worst, never missed.
@@ -151,7 +149,7 @@ func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, sp servicePoint) (Sta
 	return st, err
 }
 
-func topicCounts(ctx context.Context, tx pgx.Tx, spID int64, waiting []WaitingTicket) ([]TopicCount, error) {
+func topicCounts(ctx context.Context, tx sqldb.Tx, spID int64, waiting []WaitingTicket) ([]TopicCount, error) {
 	counts := map[int64]int{}
 	for _, w := range waiting {
 		counts[w.TopicID]++
@@ -212,7 +210,7 @@ type View struct {
 // tenant is set; an unknown and an expired token look the same.
 func (s *Service) tokenTenant(ctx context.Context, hash []byte) (int64, error) {
 	var tenant *int64
-	err := s.db.Tx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_ticket_tenant($1)`, hash).Scan(&tenant)
 	})
 	if err != nil {
@@ -225,13 +223,13 @@ func (s *Service) tokenTenant(ctx context.Context, hash []byte) (int64, error) {
 }
 
 // ticketByHash reads the ticket of a live token within the tenant.
-func (s *Service) ticketByHash(ctx context.Context, tx pgx.Tx, hash []byte, lock bool) (Ticket, error) {
+func (s *Service) ticketByHash(ctx context.Context, tx sqldb.Tx, hash []byte, lock bool) (Ticket, error) {
 	q := `SELECT ` + ticketCols + ticketFrom + ` WHERE t.token_hash = $1 AND t.token_expires_at > $2`
 	if lock {
 		q += ` FOR UPDATE OF t`
 	}
 	t, err := scanTicket(tx.QueryRow(ctx, q, hash, s.clock()))
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}
 	return t, err
@@ -246,7 +244,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 	}
 	var tenant int64
 	var v View
-	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx pgx.Tx) error {
+	err = s.db.InTenantOf(ctx, `SELECT koto_ticket_tenant($1)`, hash, func(tx sqldb.Tx) error {
 		// The channels are named by ids the token leads to; find those first
 		// and read the seqs before the ticket itself.
 		var id, spID int64
@@ -254,7 +252,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 			FROM tickets t JOIN service_points sp ON sp.id = t.service_point_id JOIN topics tp ON tp.id = t.topic_id
 			WHERE t.token_hash = $1`, hash).Scan(&id, &spID, &tenant, &v.PlaceNames, &v.TopicLabels)
 		if err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
+			if errors.Is(err, sqldb.ErrNoRows) {
 				return ErrNotFound
 			}
 			return err
@@ -278,7 +276,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 		v.WaitMin, v.WaitMax, err = s.Estimate(ctx, tx, spID, v.Ticket.TopicID, v.Ahead)
 		return err
 	})
-	if errors.Is(err, store.ErrNoTenant) {
+	if errors.Is(err, sqldb.ErrNoTenant) {
 		return 0, View{}, ErrNotFound
 	}
 	if err != nil {
@@ -290,7 +288,7 @@ func (s *Service) ByToken(ctx context.Context, token string) (int64, View, error
 // ahead counts who will be called before t by the simple, honest rule the
 // phone can explain: same topic, earlier arrival, not kept for another desk.
 // Language priority may still let someone pass, so this is a guide.
-func ahead(ctx context.Context, tx pgx.Tx, t Ticket) (int, error) {
+func ahead(ctx context.Context, tx sqldb.Tx, t Ticket) (int, error) {
 	var n int
 	err := tx.QueryRow(ctx, `
 		SELECT count(*) FROM tickets
@@ -303,7 +301,7 @@ func ahead(ctx context.Context, tx pgx.Tx, t Ticket) (int, error) {
 
 // Querier reads one row: a transaction or a pool.
 type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	QueryRow(ctx context.Context, sql string, args ...any) sqldb.Row
 }
 
 // Tunables of the wait estimate.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 func TestByToken(t *testing.T) {
@@ -174,7 +174,7 @@ func TestEstimate(t *testing.T) {
 	}
 	est := func(topic int64, ahead int) (time.Duration, time.Duration) {
 		var lo, hi time.Duration
-		err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) (err error) {
+		err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) (err error) {
 			lo, hi, err = f.svc.Estimate(f.ctx, tx, f.sp, topic, ahead)
 			return err
 		})

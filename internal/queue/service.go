@@ -9,14 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Defaults of the Service's tunables.
@@ -29,7 +27,7 @@ const (
 // Service runs the walk-in queue on the database. It keeps no state of its
 // own beyond a time-zone cache, so any number of instances can share it.
 type Service struct {
-	db  *store.DB
+	db  sqldb.DB
 	now func() time.Time
 
 	// FloodLimit tickets per FloodWindow is the most one kiosk may take; set
@@ -49,7 +47,7 @@ type Service struct {
 
 // New returns a Service; now is the clock (time.Now in production, a fake
 // one in tests that need a given day or hour).
-func New(db *store.DB, now func() time.Time) *Service {
+func New(db sqldb.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -96,7 +94,7 @@ func (sp servicePoint) dayEnd(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, sp.loc)
 }
 
-func (s *Service) loadServicePoint(ctx context.Context, tx pgx.Tx, spID int64) (servicePoint, error) {
+func (s *Service) loadServicePoint(ctx context.Context, tx sqldb.Tx, spID int64) (servicePoint, error) {
 	sp := servicePoint{id: spID}
 	var zone string
 	var raw []byte
@@ -104,7 +102,7 @@ func (s *Service) loadServicePoint(ctx context.Context, tx pgx.Tx, spID int64) (
 		SELECT municipality_id, time_zone, opening_hours, max_recalls
 		FROM service_points WHERE id = $1`, spID).Scan(&sp.tenant, &zone, &raw, &sp.maxRecalls)
 	if err != nil {
-		return sp, store.NotFound(err)
+		return sp, sqldb.NotFound(err)
 	}
 	return s.readyServicePoint(sp, zone, raw)
 }
@@ -134,11 +132,11 @@ type Expert struct {
 // atWork runs fn in the expert's municipality at their service point,
 // after the one check that they may work there. A service point the
 // municipality does not have is ErrNotFound.
-func (s *Service) atWork(ctx context.Context, e Expert, fn func(tx pgx.Tx, sp servicePoint) error) error {
-	return s.db.InTenant(ctx, e.Actor.Tenant, func(tx pgx.Tx) error {
+func (s *Service) atWork(ctx context.Context, e Expert, fn func(tx sqldb.Tx, sp servicePoint) error) error {
+	return s.db.InTenant(ctx, e.Actor.Tenant, func(tx sqldb.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM service_points WHERE slug = $1`, e.Slug).Scan(&id); err != nil {
-			return store.NotFound(err)
+			return sqldb.NotFound(err)
 		}
 		if err := auth.Authorize(ctx, tx, e.Actor, e.Actor.CanWork(id)); err != nil {
 			return err
@@ -153,8 +151,8 @@ func (s *Service) atWork(ctx context.Context, e Expert, fn func(tx pgx.Tx, sp se
 
 // atDesk is atWork for calling a visitor: the desk must be an active desk
 // of the service point and the expert an active account.
-func (s *Service) atDesk(ctx context.Context, e Expert, fn func(tx pgx.Tx, sp servicePoint) error) error {
-	return s.atWork(ctx, e, func(tx pgx.Tx, sp servicePoint) error {
+func (s *Service) atDesk(ctx context.Context, e Expert, fn func(tx sqldb.Tx, sp servicePoint) error) error {
+	return s.atWork(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
 		if err := checkDeskStaff(ctx, tx, sp.id, e.Desk, e.Actor.StaffID); err != nil {
 			return err
 		}
@@ -173,7 +171,7 @@ const ticketFrom = ` FROM tickets t LEFT JOIN desks d ON d.id = t.desk_id `
 // itself would still show them as they were before the statement.
 const cteFrom = ` FROM t LEFT JOIN desks d ON d.id = t.desk_id `
 
-func scanTicket(row pgx.Row) (Ticket, error) {
+func scanTicket(row sqldb.Row) (Ticket, error) {
 	var t Ticket
 	err := row.Scan(&t.ID, &t.ServicePointID, &t.TopicID, &t.OriginalTopicID, &t.Prefix, &t.Number, &t.ServiceDay,
 		&t.Language, &t.Interpreter, &t.State, &t.DeskID, &t.DeskName, &t.ForDeskID, &t.StaffID, &t.Recalls,
@@ -181,7 +179,7 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 	return t, err
 }
 
-func collectTickets(rows pgx.Rows) ([]Ticket, error) {
+func collectTickets(rows sqldb.Rows) ([]Ticket, error) {
 	defer rows.Close()
 	var out []Ticket
 	for rows.Next() {
@@ -197,10 +195,10 @@ func collectTickets(rows pgx.Rows) ([]Ticket, error) {
 // lockTicket reads a ticket of the service point for change. Its state is
 // checked by the caller, not in the WHERE, so that a ticket another
 // transaction has just moved on reads as ErrWrongState, not as missing.
-func lockTicket(ctx context.Context, tx pgx.Tx, spID, ticketID int64) (Ticket, error) {
+func lockTicket(ctx context.Context, tx sqldb.Tx, spID, ticketID int64) (Ticket, error) {
 	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
 		WHERE t.id = $1 AND t.service_point_id = $2 FOR UPDATE OF t`, ticketID, spID))
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return t, ErrUnknownTicket
 	}
 	return t, err
@@ -208,16 +206,16 @@ func lockTicket(ctx context.Context, tx pgx.Tx, spID, ticketID int64) (Ticket, e
 
 // updateTicket applies set (an SQL SET list over $2…) to ticket $1 and
 // returns the ticket as it now is.
-func updateTicket(ctx context.Context, tx pgx.Tx, ticketID int64, set string, args ...any) (Ticket, error) {
+func updateTicket(ctx context.Context, tx sqldb.Tx, ticketID int64, set string, args ...any) (Ticket, error) {
 	t, err := scanTicket(tx.QueryRow(ctx, `WITH t AS (UPDATE tickets SET `+set+` WHERE id = $1 RETURNING *)
 		SELECT `+ticketCols+cteFrom, append([]any{ticketID}, args...)...))
-	return t, store.NotFound(err)
+	return t, sqldb.NotFound(err)
 }
 
 // publish announces a change to the service point's screens and to the
 // ticket's phone, always in that order so that concurrent transactions take
 // the channel rows' locks in one order.
-func publish(ctx context.Context, tx pgx.Tx, typ string, t Ticket) error {
+func publish(ctx context.Context, tx sqldb.Tx, typ string, t Ticket) error {
 	sum := summarize(t)
 	if _, err := live.Publish(ctx, tx, SPChannel(t.ServicePointID), typ, sum); err != nil {
 		return err
@@ -228,14 +226,14 @@ func publish(ctx context.Context, tx pgx.Tx, typ string, t Ticket) error {
 
 // dropPush deletes a closed ticket's push subscription: it served only to
 // tell this visitor about this ticket.
-func dropPush(ctx context.Context, tx pgx.Tx, ticketID int64) error {
+func dropPush(ctx context.Context, tx sqldb.Tx, ticketID int64) error {
 	_, err := tx.Exec(ctx, `DELETE FROM ticket_push WHERE ticket_id = $1`, ticketID)
 	return err
 }
 
 // checkDeskStaff confirms the desk is an active desk of the service point
 // and the staff member an active account of the tenant.
-func checkDeskStaff(ctx context.Context, tx pgx.Tx, spID, deskID, staffID int64) error {
+func checkDeskStaff(ctx context.Context, tx sqldb.Tx, spID, deskID, staffID int64) error {
 	var desk, staff bool
 	err := tx.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM desks WHERE id = $1 AND service_point_id = $2 AND active),

@@ -7,12 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // tokenBytes is the randomness of a ticket's follow link: 128 bits.
@@ -109,12 +107,12 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 	// uncommitted ticket; the unique key then refuses the second, whose
 	// retry finds the first.
 	for range 2 {
-		err = s.db.InTenantOf(ctx, lookup, arg, func(tx pgx.Tx) error {
+		err = s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
 			var err error
 			place, out, err = s.takeIn(ctx, tx, k, r)
 			return err
 		})
-		if !store.IsUniqueViolation(err) {
+		if !sqldb.IsUniqueViolation(err) {
 			break
 		}
 	}
@@ -126,7 +124,7 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 
 // takeIn does TakeAtKiosk's work inside the caller's transaction, with the
 // kiosk's tenant set.
-func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Device, r TakeRequest) (Place, Taken, error) {
+func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeRequest) (Place, Taken, error) {
 	// While a flood limit is set, the device row is locked, so two taps of
 	// one kiosk count one after the other and the limit holds exactly.
 	sp, deviceID, err := s.deviceAt(ctx, tx, k, s.FloodLimit > 0)
@@ -145,7 +143,7 @@ func (s *Service) takeIn(ctx context.Context, tx pgx.Tx, k Device, r TakeRequest
 // kiosk locked by deviceAt; deviceID 0 for a ticket made without a kiosk,
 // which has no flood limit). The counter row is updated there too, so a
 // rollback gives the number back and the committed numbers stay gapless.
-func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID int64, r TakeRequest) (Taken, error) {
+func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, deviceID int64, r TakeRequest) (Taken, error) {
 	if !validLanguage(r.Language) {
 		return Taken{}, ErrInvalidLanguage
 	}
@@ -160,7 +158,7 @@ func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID
 		if err == nil {
 			return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, sqldb.ErrNoRows) {
 			return Taken{}, err
 		}
 	}
@@ -168,7 +166,7 @@ func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID
 	var out Taken
 	err := tx.QueryRow(ctx, `SELECT prefix, labels, pictogram FROM topics WHERE id = $1 AND service_point_id = $2 AND active`,
 		r.TopicID, sp.id).Scan(&prefix, &out.TopicLabels, &out.Pictogram)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return Taken{}, ErrUnknownTopic
 	}
 	if err != nil {
@@ -235,7 +233,7 @@ func (s *Service) take(ctx context.Context, tx pgx.Tx, sp servicePoint, deviceID
 
 // describe completes a repeated tap's answer with its topic as the ticket
 // now has it.
-func (s *Service) describe(ctx context.Context, tx pgx.Tx, out Taken) (Taken, error) {
+func (s *Service) describe(ctx context.Context, tx sqldb.Tx, out Taken) (Taken, error) {
 	err := tx.QueryRow(ctx, `SELECT labels, pictogram FROM topics WHERE id = $1`, out.Ticket.TopicID).
 		Scan(&out.TopicLabels, &out.Pictogram)
 	if err != nil {
@@ -248,7 +246,7 @@ func (s *Service) describe(ctx context.Context, tx pgx.Tx, out Taken) (Taken, er
 }
 
 // estimate counts the people ahead of a waiting ticket and its wait.
-func (s *Service) estimate(ctx context.Context, tx pgx.Tx, out Taken) (Taken, error) {
+func (s *Service) estimate(ctx context.Context, tx sqldb.Tx, out Taken) (Taken, error) {
 	var err error
 	if out.Ahead, err = ahead(ctx, tx, out.Ticket); err != nil {
 		return Taken{}, err
@@ -260,7 +258,7 @@ func (s *Service) estimate(ctx context.Context, tx pgx.Tx, out Taken) (Taken, er
 
 // checkFlood refuses a kiosk that takes tickets faster than any queue of
 // people could; deviceAt has locked its row.
-func (s *Service) checkFlood(ctx context.Context, tx pgx.Tx, deviceID int64) error {
+func (s *Service) checkFlood(ctx context.Context, tx sqldb.Tx, deviceID int64) error {
 	if s.FloodLimit <= 0 {
 		return nil // switched off, for load tests
 	}

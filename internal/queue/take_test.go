@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 var errDeliberate = errors.New("deliberate rollback")
@@ -37,7 +36,7 @@ func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
 			for i := range each {
 				rollback := (w*each+i)%4 == 3
 				var got Ticket
-				err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
+				err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
 					_, taken, err := f.svc.takeIn(f.ctx, tx, f.kioskOf(kiosks[w]),
 						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
 					if err != nil {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -154,7 +154,7 @@ func adminOf(tenant int64) auth.Principal {
 // would: one transaction, rolled back on any error.
 func (f *fixture) record(actor auth.Principal, v Visit) (int64, error) {
 	var id int64
-	err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
+	err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
 		var err error
 		id, err = record(f.ctx, tx, actor, v)
 		return err
@@ -164,7 +164,7 @@ func (f *fixture) record(actor auth.Principal, v Visit) (int64, error) {
 
 func (f *fixture) load(actor auth.Principal, filter Filter) (*Report, error) {
 	var r *Report
-	err := f.db.InTenant(f.ctx, actor.Tenant, func(tx pgx.Tx) error {
+	err := f.db.InTenant(f.ctx, actor.Tenant, func(tx sqldb.Tx) error {
 		var err error
 		r, err = load(f.ctx, tx, actor, filter)
 		return err

@@ -8,10 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // MaxDays bounds a report's date range: two years of days is plenty for a
@@ -174,7 +173,7 @@ func (r *Report) ByHour() [24]int {
 
 // load computes the report. The actor must manage every service point of
 // the filter (an admin manages all of them).
-func load(ctx context.Context, tx pgx.Tx, actor auth.Principal, f Filter) (*Report, error) {
+func load(ctx context.Context, tx sqldb.Tx, actor auth.Principal, f Filter) (*Report, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
@@ -212,7 +211,7 @@ func load(ctx context.Context, tx pgx.Tx, actor auth.Principal, f Filter) (*Repo
 // service points and the time window; row-level security adds the tenant.
 type querier struct {
 	ctx        context.Context
-	tx         pgx.Tx
+	tx         sqldb.Tx
 	f          Filter
 	start, end time.Time
 }
@@ -221,7 +220,7 @@ type querier struct {
 // $3 the window.
 const visitsWhere = `v.service_point_id = ANY($1) AND v.visited_at >= $2 AND v.visited_at < $3`
 
-func (q querier) query(sql string, args ...any) (pgx.Rows, error) {
+func (q querier) query(sql string, args ...any) (sqldb.Rows, error) {
 	all := append([]any{q.f.ServicePointIDs, q.start, q.end}, args...)
 	return q.tx.Query(q.ctx, sql, all...)
 }
@@ -231,7 +230,7 @@ func (q querier) places(r *Report) error {
 	if err != nil {
 		return err
 	}
-	r.Places, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Place, error) {
+	r.Places, err = sqldb.CollectRows(rows, func(row sqldb.Row) (Place, error) {
 		var p Place
 		err := row.Scan(&p.ID, &p.Slug, &p.Names)
 		return p, err
@@ -250,7 +249,7 @@ func (q querier) days(r *Report) error {
 	byDay := map[string]int{}
 	var day string
 	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&day, &n}, func() error { byDay[day] = n; return nil }); err != nil {
+	if _, err := sqldb.ForEachRow(rows, []any{&day, &n}, func() error { byDay[day] = n; return nil }); err != nil {
 		return err
 	}
 	for d := q.f.From; !d.After(q.f.To); d = d.AddDate(0, 0, 1) {
@@ -295,8 +294,8 @@ func (q querier) topics(r *Report) error {
 	return err
 }
 
-func collectLabelled(rows pgx.Rows) ([]Category, error) {
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Category, error) {
+func collectLabelled(rows sqldb.Rows) ([]Category, error) {
+	return sqldb.CollectRows(rows, func(row sqldb.Row) (Category, error) {
 		var c Category
 		var id int64
 		err := row.Scan(&id, &c.Labels, &c.Place, &c.N)
@@ -325,7 +324,7 @@ func (q querier) weekTopics(r *Report) error {
 	}
 	var w, t string
 	var n int
-	_, err = pgx.ForEachRow(rows, []any{&w, &t, &n}, func() error {
+	_, err = sqldb.ForEachRow(rows, []any{&w, &t, &n}, func() error {
 		wi, ok1 := week[w]
 		ti, ok2 := topic[t]
 		if ok1 && ok2 {
@@ -350,7 +349,7 @@ func (q querier) countBy(column string, unnest bool) (map[string]int, error) {
 	out := map[string]int{}
 	var k string
 	var n int
-	_, err = pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil })
+	_, err = sqldb.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil })
 	return out, err
 }
 
@@ -433,7 +432,7 @@ func (q querier) durations(r *Report) error {
 	if err != nil {
 		return err
 	}
-	_, err = pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (struct{}, error) {
+	_, err = sqldb.CollectExactlyOneRow(rows, func(row sqldb.Row) (struct{}, error) {
 		return struct{}{}, row.Scan(&r.Wait.N, &wm, &w90, &r.Service.N, &sm, &s90)
 	})
 	r.Wait.Median, r.Wait.P90 = deref(wm), deref(w90)
@@ -471,7 +470,7 @@ func (q querier) hours(r *Report) error {
 		return err
 	}
 	var d, h, n int
-	_, err = pgx.ForEachRow(rows, []any{&d, &h, &n}, func() error {
+	_, err = sqldb.ForEachRow(rows, []any{&d, &h, &n}, func() error {
 		if d >= 1 && d <= 7 && h >= 0 && h < 24 {
 			r.Hours[d-1][h] = n
 		}

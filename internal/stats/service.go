@@ -4,21 +4,19 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Service records visits and reads statistics, each call in one tenant
 // transaction with the actor checked once.
 type Service struct {
-	db *store.DB
+	db sqldb.DB
 }
 
 // New returns a Service over the database.
-func New(db *store.DB) *Service { return &Service{db: db} }
+func New(db sqldb.DB) *Service { return &Service{db: db} }
 
 // FormRequest names what the visit form is for: a finished ticket, or a
 // contact at the service point Slug (a form sent back names both). With
@@ -43,10 +41,10 @@ type Form struct {
 
 // VisitForm reads the visit form. A ticket or service point of the tenant
 // that the actor does not work at is ErrForbidden; one that does not exist
-// is ErrUnknownTicket or store.ErrNotFound.
+// is ErrUnknownTicket or sqldb.ErrNotFound.
 func (s *Service) VisitForm(ctx context.Context, actor auth.Principal, r FormRequest) (Form, error) {
 	var f Form
-	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx sqldb.Tx) error {
 		all, err := org.ListServicePoints(ctx, tx)
 		if err != nil {
 			return err
@@ -56,7 +54,7 @@ func (s *Service) VisitForm(ctx context.Context, actor auth.Principal, r FormReq
 		switch {
 		case r.Slug != "":
 			if point = find(all, func(sp org.ServicePoint) bool { return sp.Slug == r.Slug }); point == nil {
-				return store.ErrNotFound
+				return sqldb.ErrNotFound
 			}
 		case r.TicketID > 0:
 			t, err := getTicket(ctx, tx, r.TicketID)
@@ -119,7 +117,7 @@ func find(points []org.ServicePoint, match func(org.ServicePoint) bool) *org.Ser
 // returning its id; see record for the rules.
 func (s *Service) Record(ctx context.Context, actor auth.Principal, slug string, v Visit) (int64, error) {
 	var id int64
-	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx sqldb.Tx) error {
 		sp, err := org.GetServicePointBySlug(ctx, tx, slug)
 		if err != nil {
 			return err
@@ -138,7 +136,7 @@ func (s *Service) Record(ctx context.Context, actor auth.Principal, slug string,
 func (s *Service) Statistics(ctx context.Context, actor auth.Principal, choose func([]org.ServicePoint) (Filter, bool)) ([]org.ServicePoint, *Report, error) {
 	var points []org.ServicePoint
 	var report *Report
-	err := s.db.InTenant(ctx, actor.Tenant, func(tx pgx.Tx) error {
+	err := s.db.InTenant(ctx, actor.Tenant, func(tx sqldb.Tx) error {
 		all, err := org.ListServicePoints(ctx, tx)
 		if err != nil {
 			return err

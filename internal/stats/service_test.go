@@ -7,7 +7,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // The visit form is for the ticket's service point, the named one, or the
@@ -39,7 +39,7 @@ func TestVisitFormChoosesItsServicePoint(t *testing.T) {
 		{"several: choose", both, FormRequest{}, 0, nil},
 		{"a ticket elsewhere", expertAt(f.tenant, f.sp2), FormRequest{TicketID: ticket}, 0, ErrForbidden},
 		{"a service point elsewhere", expertAt(f.tenant, f.sp1), FormRequest{Slug: slug(f.sp2)}, 0, ErrForbidden},
-		{"another municipality's", expertAt(f.tenant, f.sp1), FormRequest{Slug: slug(f.otherSP)}, 0, store.ErrNotFound},
+		{"another municipality's", expertAt(f.tenant, f.sp1), FormRequest{Slug: slug(f.otherSP)}, 0, sqldb.ErrNotFound},
 		{"no such ticket", both, FormRequest{TicketID: 987654}, 0, ErrUnknownTicket},
 		{"no service point at all", auth.Principal{StaffID: 104, Tenant: f.tenant}, FormRequest{}, 0, ErrForbidden},
 	}

@@ -6,10 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/koto-portal/portal/internal/auth"
-	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Visit is what an expert records about one anonymous visit. Wait and
@@ -36,7 +34,7 @@ const maxTopics = 50
 // with the input is reported at once as a *ValidationError whose fields
 // wrap the Err… values; an actor who may not work at the service point
 // gets ErrForbidden. Nothing is written unless everything is right.
-func record(ctx context.Context, tx pgx.Tx, actor auth.Principal, v Visit) (int64, error) {
+func record(ctx context.Context, tx sqldb.Tx, actor auth.Principal, v Visit) (int64, error) {
 	if err := auth.Authorize(ctx, tx, actor, v.ServicePointID > 0 && actor.CanWork(v.ServicePointID)); err != nil {
 		return 0, err
 	}
@@ -74,7 +72,7 @@ func record(ctx context.Context, tx pgx.Tx, actor auth.Principal, v Visit) (int6
 		RETURNING id`,
 		v.ServicePointID, v.TicketID, v.Channel, v.TopicIDs, v.Language, v.Interpreter, v.Outcomes, v.ReferralID,
 		v.AgeGroup, v.Gender, times.wait, times.service, times.arrived).Scan(&id)
-	if store.IsUniqueViolation(err) {
+	if sqldb.IsUniqueViolation(err) {
 		// Two experts saving the same ticket at once: the ticket row lock
 		// makes this rare, the unique index makes it impossible.
 		return 0, &ValidationError{Fields: map[string]error{FieldTicket: ErrTicketAlreadyCounted}}
@@ -142,7 +140,7 @@ func checkEnums(v Visit, p *ValidationError) {
 
 // checkTopics accepts topics of the service point, active or not: a
 // transferred ticket may carry one switched off since.
-func checkTopics(ctx context.Context, tx pgx.Tx, v Visit, p *ValidationError) error {
+func checkTopics(ctx context.Context, tx sqldb.Tx, v Visit, p *ValidationError) error {
 	if len(v.TopicIDs) == 0 {
 		p.add(FieldTopics, ErrNoTopic)
 		return nil
@@ -165,7 +163,7 @@ func checkTopics(ctx context.Context, tx pgx.Tx, v Visit, p *ValidationError) er
 
 // checkReferral: the referral service is named exactly when the visitor
 // was referred, and it is one the service point currently offers.
-func checkReferral(ctx context.Context, tx pgx.Tx, v Visit, p *ValidationError) error {
+func checkReferral(ctx context.Context, tx sqldb.Tx, v Visit, p *ValidationError) error {
 	referred := slices.Contains(v.Outcomes, OutcomeReferred)
 	switch {
 	case referred && v.ReferralID == 0:
@@ -200,7 +198,7 @@ type ticketTimes struct {
 // Another tenant's ticket is invisible under row-level security, and
 // another service point's is refused the same way, so neither is told apart
 // from a ticket that does not exist.
-func checkTicket(ctx context.Context, tx pgx.Tx, v Visit, p *ValidationError) (ticketTimes, error) {
+func checkTicket(ctx context.Context, tx sqldb.Tx, v Visit, p *ValidationError) (ticketTimes, error) {
 	var tt ticketTimes
 	if v.TicketID == 0 {
 		return tt, nil
@@ -217,7 +215,7 @@ func checkTicket(ctx context.Context, tx pgx.Tx, v Visit, p *ValidationError) (t
 				THEN greatest(round(extract(epoch FROM finished_at - serving_at)), 0)::integer END
 		FROM tickets WHERE id = $1 AND service_point_id = $2 FOR UPDATE`, v.TicketID, v.ServicePointID).
 		Scan(&state, &created, &tt.wait, &tt.service)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		p.add(FieldTicket, ErrUnknownTicket)
 		return tt, nil
 	} else if err != nil {
@@ -256,13 +254,13 @@ type Ticket struct {
 
 // getTicket reads a ticket of the tenant for the visit form, with whether
 // its visit is already recorded; another tenant's is ErrUnknownTicket.
-func getTicket(ctx context.Context, tx pgx.Tx, id int64) (Ticket, error) {
+func getTicket(ctx context.Context, tx sqldb.Tx, id int64) (Ticket, error) {
 	var t Ticket
 	err := tx.QueryRow(ctx, `SELECT t.id, t.service_point_id, t.topic_id, t.prefix, t.number, t.language, t.interpreter, t.state,
 			EXISTS (SELECT 1 FROM visits v WHERE v.ticket_id = t.id)
 		FROM tickets t WHERE t.id = $1`, id).
 		Scan(&t.ID, &t.ServicePointID, &t.TopicID, &t.Prefix, &t.Number, &t.Language, &t.Interpreter, &t.State, &t.Recorded)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sqldb.ErrNoRows) {
 		return t, ErrUnknownTicket
 	}
 	return t, err

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // validDesk is a correct visit without a ticket at the fixture's sp1.
@@ -217,7 +217,7 @@ func TestGetTicket(t *testing.T) {
 	var got Ticket
 	var errOther error
 	read := func() {
-		if err := f.db.InTenant(f.ctx, f.tenant, func(tx pgx.Tx) error {
+		if err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
 			var err error
 			got, err = getTicket(f.ctx, tx, ticket)
 			if err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -72,6 +74,20 @@ func (db *DB) CurrentVersion(ctx context.Context) (int64, error) {
 	var v int64
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
 	return v, err
+}
+
+// CheckSchema answers nil when the database is reachable and its schema is
+// the one this binary carries, sqldb.ErrSchemaBehind when it needs
+// `portal migrate`, and the failure to reach it otherwise.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	v, err := db.CurrentVersion(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	if v < LatestVersion() {
+		return fmt.Errorf("%w: at %d of %d", sqldb.ErrSchemaBehind, v, LatestVersion())
+	}
+	return nil
 }
 
 // LatestVersion is the newest migration this binary carries, SQL or River.

@@ -3,13 +3,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // riverSteps are our migrations that bring River's tables (the durable job
@@ -60,5 +65,26 @@ func migrateRiver(ctx context.Context, url string, target int) error {
 	// security. What the app role may not do is rewrite River's record of
 	// its schema, as it cannot rewrite ours.
 	_, err = pool.Exec(ctx, `REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON river_migration FROM `+AppRole)
+	return err
+}
+
+// JobQueue opens River's client on the pool, for internal/jobs: the driver
+// (pgx) stays behind this package.
+func (db *DB) JobQueue(cfg *river.Config) (sqldb.JobQueue, error) {
+	c, err := river.NewClient(riverpgxv5.New(db.Pool), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return jobQueue{c}, nil
+}
+
+type jobQueue struct{ *river.Client[pgx.Tx] }
+
+func (q jobQueue) InsertManyTx(ctx context.Context, tx sqldb.Tx, params []river.InsertManyParams) error {
+	ptx, ok := tx.(pgTx)
+	if !ok {
+		return errors.New("store: a job inserted in a transaction this package did not open")
+	}
+	_, err := q.Client.InsertManyTx(ctx, ptx.tx, params)
 	return err
 }

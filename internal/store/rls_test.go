@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -474,7 +475,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 
 			// SELECT: A's rows, all of them, and nothing else.
 			var seen, foreign int
-			if err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+			if err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 				return tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE %s <> $1) FROM %s`, col, fx.table), a.id).Scan(&seen, &foreign)
 			}); err != nil {
 				t.Fatal(err)
@@ -484,7 +485,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 			}
 			// Asking for B's rows by their tenant column finds none.
 			var asked int
-			if err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+			if err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 				return tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, fx.table, col), b.id).Scan(&asked)
 			}); err != nil {
 				t.Fatal(err)
@@ -497,7 +498,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 
 			// UPDATE of B's rows affects none.
 			var affected int64
-			err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+			err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 				tag, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET %s = %s WHERE %s = $1`, fx.table, fx.touch(), fx.touch(), col), b.id)
 				affected = tag.RowsAffected()
 				return err
@@ -513,7 +514,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 
 			// UPDATE moving A's rows to B is refused by WITH CHECK.
 			if fx.col() == "municipality_id" {
-				err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+				err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 					_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET municipality_id = $2 WHERE municipality_id = $1`, fx.table), a.id, b.id)
 					return err
 				})
@@ -525,7 +526,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 			}
 
 			// DELETE of B's rows affects none.
-			err = db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+			err = db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 				tag, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s = $1`, fx.table, col), b.id)
 				affected = tag.RowsAffected()
 				return err
@@ -541,7 +542,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 
 			// INSERT of a row for B is a policy violation; the same row
 			// for A goes in (so the refusal is the policy, not the row).
-			err = db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+			err = db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 				sql, args := fx.row(b, 1)
 				var id int64
 				return tx.QueryRow(ctx, sql, args...).Scan(&id)
@@ -550,7 +551,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 				t.Errorf("INSERT of a row for B in tenant A: %v, want a row-level security violation", err)
 			}
 			if !fx.noInsertControl {
-				err = db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+				err = db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 					sql, args := fx.row(a, 1)
 					var id int64
 					if err := tx.QueryRow(ctx, sql, args...).Scan(&id); err != nil {
@@ -565,7 +566,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 
 			// No tenant: nothing visible, nothing insertable.
 			var none int
-			if err := db.Tx(ctx, func(tx pgx.Tx) error {
+			if err := db.Tx(ctx, func(tx sqldb.Tx) error {
 				return tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s`, fx.table)).Scan(&none)
 			}); err != nil {
 				t.Fatal(err)
@@ -573,7 +574,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 			if none != 0 {
 				t.Errorf("a transaction without tenant sees %d rows", none)
 			}
-			err = db.Tx(ctx, func(tx pgx.Tx) error {
+			err = db.Tx(ctx, func(tx sqldb.Tx) error {
 				sql, args := fx.row(a, 1)
 				var id int64
 				return tx.QueryRow(ctx, sql, args...).Scan(&id)
@@ -583,7 +584,7 @@ func TestRowLevelSecurityIsolatesTenants(t *testing.T) {
 			}
 
 			// A tenant id no municipality has sees nothing either.
-			if err := db.InTenant(ctx, b.id+1000, func(tx pgx.Tx) error {
+			if err := db.InTenant(ctx, b.id+1000, func(tx sqldb.Tx) error {
 				return tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s`, fx.table)).Scan(&none)
 			}); err != nil {
 				t.Fatal(err)
@@ -614,7 +615,7 @@ func TestTenantDoesNotFollowThePooledConnection(t *testing.T) {
 	defer db.Close()
 
 	// count reads every tenant table; pid proves the same connection served.
-	count := func(tx pgx.Tx) (map[string]int, int32, error) {
+	count := func(tx sqldb.Tx) (map[string]int, int32, error) {
 		got := map[string]int{}
 		for _, fx := range rlsFixtures {
 			var n int
@@ -655,7 +656,7 @@ func TestTenantDoesNotFollowThePooledConnection(t *testing.T) {
 	}
 	for _, st := range steps {
 		var got map[string]int
-		fn := func(tx pgx.Tx) error {
+		fn := func(tx sqldb.Tx) error {
 			var pid int32
 			var err error
 			got, pid, err = count(tx)
@@ -699,7 +700,7 @@ func TestAccessLogIsAppendOnlyForTheApp(t *testing.T) {
 		`DELETE FROM access_log`,
 		`TRUNCATE access_log`,
 	} {
-		err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+		err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 			var args []any
 			if strings.Contains(stmt, "$1") {
 				args = append(args, a.id)
@@ -712,7 +713,7 @@ func TestAccessLogIsAppendOnlyForTheApp(t *testing.T) {
 		}
 	}
 	// Appending still works (so the refusals above are about the verbs).
-	if err := db.InTenant(ctx, a.id, func(tx pgx.Tx) error {
+	if err := db.InTenant(ctx, a.id, func(tx sqldb.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `INSERT INTO access_log (municipality_id, subject_kind, action, result)
 			VALUES ($1, 'client', 'read', 'ok') RETURNING id`, a.id).Scan(&id); err != nil {

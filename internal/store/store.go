@@ -15,15 +15,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // AppRole is the role every pooled connection switches to: not the tables'
 // owner, not superuser, not BYPASSRLS, so row-level security always applies.
 const AppRole = "koto_app"
-
-// ErrNotFound is returned when a row asked for does not exist (or is not
-// visible to the tenant, which is the same thing to the caller).
-var ErrNotFound = errors.New("not found")
 
 // DB is the portal's handle on the database.
 type DB struct {
@@ -67,75 +65,58 @@ func (db *DB) Close() { db.Pool.Close() }
 // Tx runs fn in a transaction with no tenant set: row-level security then
 // shows no tenant rows, so only cross-tenant tables and the SECURITY DEFINER
 // entry points (lookups by a secret) are usable.
-func (db *DB) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, fn)
+func (db *DB) Tx(ctx context.Context, fn func(sqldb.Tx) error) error {
+	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return fn(pgTx{tx}) }))
 }
 
 // InTenant runs fn in a transaction scoped to one municipality. The setting
 // is transaction-local, so a pooled connection never carries it further.
-func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(pgx.Tx) error) error {
+func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(sqldb.Tx) error) error {
 	if tenant <= 0 {
 		return errors.New("store: no tenant given")
 	}
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant', $1, true)`, fmt.Sprint(tenant)); err != nil {
 			return err
 		}
-		return fn(tx)
-	})
+		return fn(pgTx{tx})
+	}))
 }
-
-// ErrNoTenant is returned by InTenantOf when the lookup names no tenant:
-// the secret it was given belongs to nobody.
-var ErrNoTenant = errors.New("store: the lookup names no tenant")
 
 // InTenantOf is InTenant for a caller who knows only a secret (a device's
 // credential, a service point's address): lookup is an SQL expression over
 // $1 = arg, evaluated before any tenant is set (so through a SECURITY
 // DEFINER function), that yields the tenant or NULL. Finding the tenant and working in it share
 // one transaction, so a request that needs both pays for one.
-func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(sqldb.Tx) error) error {
+	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var ok bool
 		err := tx.QueryRow(ctx, `SELECT set_config('app.tenant', t::text, true) IS NOT NULL
 			FROM (SELECT (`+lookup+`)::bigint AS t) l WHERE t IS NOT NULL`, arg).Scan(&ok)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoTenant
+			return sqldb.ErrNoTenant
 		}
 		if err != nil {
 			return err
 		}
-		return fn(tx)
-	})
+		return fn(pgTx{tx})
+	}))
 }
 
-// IsUniqueViolation tells a duplicate key apart from other failures.
-func IsUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
-}
-
-// IsUnavailable tells a database that cannot be reached (down, restarting,
-// the connection cut or refused) apart from an error in what was asked: the
-// first is the service's passing fault, answered with "try again shortly".
-func IsUnavailable(err error) bool {
+// unavailable marks a failure to reach the database (refused, cut, timed
+// out, the server shutting down) as sqldb.ErrUnavailable, so callers tell a
+// passing fault from an error in what they asked without knowing pgx.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, sqldb.ErrUnavailable) {
+		return err
+	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err):
-		return true
-	case errors.As(err, &pgErr):
-		// Class 57P: the server is shutting down, or not yet accepting.
-		return strings.HasPrefix(pgErr.Code, "57P")
-	}
-	return false
-}
-
-// NotFound maps pgx's no-rows error to ErrNotFound.
-func NotFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrNotFound
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err),
+		errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "57P"): // class 57P: shutting down, not yet accepting
+		return fmt.Errorf("%w: %w", sqldb.ErrUnavailable, err)
 	}
 	return err
 }

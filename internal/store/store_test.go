@@ -5,11 +5,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
 )
@@ -69,11 +69,11 @@ func TestTenantDoesNotLeakAcrossTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.InTenant(ctx, 42, func(tx pgx.Tx) error { return nil }); err != nil {
+	if err := db.InTenant(ctx, 42, func(tx sqldb.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var got *int64
-	if err := db.Tx(ctx, func(tx pgx.Tx) error {
+	if err := db.Tx(ctx, func(tx sqldb.Tx) error {
 		return tx.QueryRow(ctx, `SELECT koto_tenant()`).Scan(&got)
 	}); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestAppLoginCannotResetRole(t *testing.T) {
 	db, _ := testdb.New(t)
 	ctx := context.Background()
 	var session, current string
-	err := db.Tx(ctx, func(tx pgx.Tx) error {
+	err := db.Tx(ctx, func(tx sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `RESET ROLE`); err != nil {
 			return err
 		}

@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
@@ -180,7 +178,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	hub := live.NewHub(logger, live.Options{})
 	hubDone := make(chan struct{})
 	go func() { hub.Run(liveCtx); close(hubDone) }()
-	listener := live.NewListener(ownerURL, hub, logger)
+	listener := live.NewListener(store.Listener(ownerURL), hub, logger)
 	go func() { _ = listener.Run(liveCtx) }()
 	select {
 	case <-listener.Ready():
@@ -205,7 +203,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		t.Fatalf("portaltest: start the job queue: %v", err)
 	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: []prometheus.Collector{live.Collector(hub, listener), work.Collector()}})
+		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)
