@@ -17,10 +17,6 @@ import (
 	gws "github.com/gorilla/websocket"
 )
 
-// Budget for one idle subscriber on the server: ours, the websocket
-// library's and fasthttp's share together.
-const memBudgetPerConn = 16 << 10
-
 const (
 	envClientAddr = "KOTO_LIVE_MEM_CLIENT_ADDR"
 	envClientN    = "KOTO_LIVE_MEM_CLIENT_N"
