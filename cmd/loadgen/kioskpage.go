@@ -171,20 +171,10 @@ func hammer(ctx context.Context, u, cookie, want string, o pageOptions, meter *c
 			}
 		}()
 	}
-	var a, b cpuSample
-	select {
-	case <-time.After(time.Until(from)):
-		a = meter.sample()
-	case <-runCtx.Done():
-	}
-	select {
-	case <-time.After(time.Until(end)):
-		b = meter.sample()
-	case <-runCtx.Done():
-	}
+	shares := meter.window(runCtx, from, end)
 	wg.Wait()
 	if err := context.Cause(runCtx); err != nil {
 		return 0, nil, err
 	}
-	return int(counted.Load()), meter.between(a, b), nil
+	return int(counted.Load()), shares, nil
 }

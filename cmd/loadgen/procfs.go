@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -121,6 +122,23 @@ func (m *cpuMeter) sample() cpuSample {
 	}
 	s.machine, _ = machineBusy()
 	return s
+}
+
+// window samples at from and at end (or when ctx ends first, leaving the
+// sample zero) and tells how many cores each process kept busy between.
+func (m *cpuMeter) window(ctx context.Context, from, end time.Time) []cpuShare {
+	var a, b cpuSample
+	select {
+	case <-time.After(time.Until(from)):
+		a = m.sample()
+	case <-ctx.Done():
+	}
+	select {
+	case <-time.After(time.Until(end)):
+		b = m.sample()
+	case <-ctx.Done():
+	}
+	return m.between(a, b)
 }
 
 // cpuShare is how many cores each process kept busy between two samples.

@@ -323,22 +323,12 @@ func portalRun(ctx context.Context, e *env, p *portalProc, topics []int64, mode 
 			}
 		}()
 	}
-	var a, b cpuSample
-	select {
-	case <-time.After(time.Until(from)):
-		a = meter.sample()
-	case <-runCtx.Done():
-	}
-	select {
-	case <-time.After(time.Until(end)):
-		b = meter.sample()
-	case <-runCtx.Done():
-	}
+	shares := meter.window(runCtx, from, end)
 	wg.Wait()
 	if err := context.Cause(runCtx); err != nil {
 		return r, err
 	}
-	r.PortalCPU = meter.between(a, b)
+	r.PortalCPU = shares
 	var took []time.Duration
 	r.Series = make([]int, int(math.Ceil(duration.Seconds())))
 	for _, ds := range done {
