@@ -64,11 +64,6 @@ func End(ctx context.Context, tx sqldb.Tx, key string) error {
 	return nil
 }
 
-// Querier is anything that reads one row: a transaction, a pool, a connection.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) sqldb.Row
-}
-
 // Publish numbers a change on channel and announces it, inside the caller's
 // transaction: the notification goes out only if that transaction commits,
 // so a rolled-back change announces nothing and uses up no number. The row
@@ -134,9 +129,9 @@ func checkNames(channel, typ string) error {
 // under REPEATABLE READ; under READ COMMITTED read it before the state, so
 // that a change committed in between is at worst delivered again on top of
 // the snapshot (apply events idempotently) rather than skipped.
-func CurrentSeq(ctx context.Context, q Querier, channel string) (int64, error) {
+func CurrentSeq(ctx context.Context, tx sqldb.Tx, channel string) (int64, error) {
 	var seq int64
-	err := q.QueryRow(ctx, `SELECT seq FROM live_channels WHERE channel = $1`, channel).Scan(&seq)
+	err := tx.QueryRow(ctx, `SELECT seq FROM live_channels WHERE channel = $1`, channel).Scan(&seq)
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return 0, nil
 	}

@@ -299,11 +299,6 @@ func ahead(ctx context.Context, tx sqldb.Tx, t Ticket) (int, error) {
 	return n, err
 }
 
-// Querier reads one row: a transaction or a pool.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) sqldb.Row
-}
-
 // Tunables of the wait estimate.
 const (
 	// DefaultServiceTime is assumed when a service point has too little history.
@@ -326,11 +321,11 @@ const (
 // else DefaultServiceTime) times ahead plus half a service (whoever is being
 // served now is on average half done), shared among the experts who called
 // someone in the last hour.
-func (s *Service) Estimate(ctx context.Context, q Querier, spID, topicID int64, ahead int) (minWait, maxWait time.Duration, err error) {
+func (s *Service) Estimate(ctx context.Context, tx sqldb.Tx, spID, topicID int64, ahead int) (minWait, maxWait time.Duration, err error) {
 	now := s.clock()
 	var topicMedian, spMedian *float64
 	var topicN, spN, experts int
-	err = q.QueryRow(ctx, `
+	err = tx.QueryRow(ctx, `
 		WITH recent AS (
 			SELECT topic_id, finished_at, extract(epoch FROM finished_at - serving_at)::float8 AS secs
 			FROM tickets
