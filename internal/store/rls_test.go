@@ -41,6 +41,7 @@ type rlsTenant struct {
 	id                                       int64
 	slug                                     string
 	sp, desk, topic, staff, device, referral int64
+	client                                   int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
 }
 
@@ -169,6 +170,19 @@ var rlsFixtures = []rlsFixture{
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO visits (municipality_id, service_point_id, channel, topic_ids, language, referral_id, wait_seconds)
 				VALUES ($1, $2, 'desk', ARRAY[$3::bigint], 'fi', $4, $5) RETURNING id`, []any{f.id, f.sp, f.topic, f.referral, v}
+		},
+	},
+	{table: "clients",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, responsible_staff_id)
+				VALUES ($1, $2, 'Fixture', $3, $4) RETURNING id`, []any{f.id, f.sp, fmt.Sprintf("Client %d", v), f.staff}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.client = id },
+	},
+	{table: "clientship_events",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO clientship_events (municipality_id, client_id, kind, on_date, staff_id)
+				VALUES ($1, $2, $3, current_date, $4) RETURNING id`, []any{f.id, f.client, []string{"started", "ended"}[v], f.staff}
 		},
 	},
 }
