@@ -23,6 +23,7 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/tasks"
 	"github.com/koto-portal/portal/static"
 )
 
@@ -42,6 +43,9 @@ type Deps struct {
 	Catalog *i18n.Catalog
 	Auth    *auth.Service
 	Queue   *queue.Service
+	// Tasks is the task queue; other domain services create tasks through
+	// it inside their own transactions (tasks.Service.Create).
+	Tasks   *tasks.Service
 	Push    *push.Sender // nil: Web Push is switched off
 	Hub     *live.Hub
 	Version string
@@ -61,6 +65,7 @@ type Server struct {
 	catalog     *i18n.Catalog
 	auth        *auth.Service
 	queue       *queue.Service
+	tasks       *tasks.Service
 	stats       *stats.Service
 	org         *org.Service
 	push        *push.Sender
@@ -87,7 +92,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
+		auth: d.Auth, queue: d.Queue, tasks: d.Tasks, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
 	if d.Config.Demo {
 		s.demoDevices = d.DemoDevices
 	}
@@ -100,6 +105,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.queue == nil && d.DB != nil {
 		s.queue = queue.New(d.DB, nil)
+	}
+	if s.tasks == nil && d.DB != nil {
+		s.tasks = tasks.NewService(d.DB, nil)
 	}
 	if d.DB != nil {
 		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)

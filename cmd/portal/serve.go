@@ -21,6 +21,7 @@ import (
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/tasks"
 	"github.com/koto-portal/portal/portal"
 )
 
@@ -156,6 +157,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	work := jobs.New(db, jobs.Options{Logger: logger, Sender: sender})
 	queues.Register(work, catalog)
 	staffAuth.Register(work)
+	taskQueue := tasks.NewService(db, nil)
+	taskQueue.Register(work, catalog)
 	if err := work.Start(context.Background()); err != nil {
 		return err
 	}
@@ -168,7 +171,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}()
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: staffAuth, Queue: queues, Push: sender, Hub: hub, DemoDevices: demoDevices,
+		Auth: staffAuth, Queue: queues, Tasks: taskQueue, Push: sender, Hub: hub, DemoDevices: demoDevices,
 		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		return err

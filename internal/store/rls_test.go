@@ -42,6 +42,7 @@ type rlsTenant struct {
 	slug                                     string
 	sp, desk, topic, staff, device, referral int64
 	client                                   int64
+	task                                     int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
 }
 
@@ -183,6 +184,25 @@ var rlsFixtures = []rlsFixture{
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO clientship_events (municipality_id, client_id, kind, on_date, staff_id)
 				VALUES ($1, $2, $3, current_date, $4) RETURNING id`, []any{f.id, f.client, []string{"started", "ended"}[v], f.staff}
+		},
+	},
+	{table: "tasks",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO tasks (municipality_id, service_point_id, kind, client_id, assignee_id, source_key)
+				VALUES ($1, $2, 'call_me', $3, $4, $5) RETURNING id`, []any{f.id, f.sp, f.client, f.staff, fmt.Sprintf("fixture:%d", v)}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.task = id },
+	},
+	{table: "task_events",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO task_events (municipality_id, task_id, staff_id, action)
+				VALUES ($1, $2, $3, $4) RETURNING id`, []any{f.id, f.task, f.staff, []string{"created", "claimed"}[v]}
+		},
+	},
+	{table: "staff_push",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO staff_push (municipality_id, staff_id, endpoint_hash, subscription)
+				VALUES ($1, $2, $3, '{}') RETURNING id`, []any{f.id, f.staff, []byte(fmt.Sprintf("%s-endpoint-%d", f.slug, v))}
 		},
 	},
 }
