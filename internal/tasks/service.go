@@ -41,7 +41,13 @@ func (s *Service) asActor(ctx context.Context, actor auth.Principal, fn func(tx 
 // the actor cannot see is ErrNotFound, like one that does not exist.
 func (s *Service) onTask(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, t Task) error) error {
 	return s.asActor(ctx, actor, func(tx sqldb.Tx) error {
-		t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks t`+taskJoins+` WHERE t.id = $1 FOR UPDATE OF t`, id))
+		// Locked first, read after: a row locked in a join that waited for
+		// another change is rechecked alone, and its joined names (who has
+		// it now) would be those from before the wait.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+		t, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks t`+taskJoins+` WHERE t.id = $1`, id))
 		if err != nil {
 			return notFound(err)
 		}
