@@ -7,6 +7,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -95,4 +96,33 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// Refusal is a refused access carrying the access-log row that records it.
+// The refused transaction rolls back (nothing it did may stay), so the row
+// is written afterwards, in a transaction of its own, by InTenant.
+type Refusal struct {
+	Entry Entry
+	Err   error // what the caller sees: the domain's "forbidden"
+}
+
+func (r *Refusal) Error() string {
+	return "not allowed (" + r.Entry.Action + " " + r.Entry.SubjectKind + ")"
+}
+
+// Unwrap makes errors.Is(err, r.Err) true, so the web layer maps a refusal
+// like any other "forbidden".
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// InTenant runs fn in the tenant's transaction; when fn ends in a Refusal,
+// that refusal's row is written once the transaction has rolled back.
+func InTenant(ctx context.Context, db sqldb.DB, tenant int64, fn func(tx sqldb.Tx) error) error {
+	err := db.InTenant(ctx, tenant, fn)
+	var r *Refusal
+	if errors.As(err, &r) {
+		if lerr := db.InTenant(ctx, r.Entry.Tenant, func(tx sqldb.Tx) error { return Write(ctx, tx, r.Entry) }); lerr != nil {
+			return lerr
+		}
+	}
+	return err
 }

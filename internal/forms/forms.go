@@ -45,29 +45,62 @@ func (f *Form) Raw(field string) string {
 
 // Text reads a text field: required or not, at most max characters, one line.
 func (f *Form) Text(field string, required bool, max int) string {
-	raw := f.Values.Get(field)
+	return f.keep(field)(Clean(f.Values.Get(field), required, max))
+}
+
+// Lines reads a text area: Text, but line breaks may separate lines.
+func (f *Form) Lines(field string, required bool, max int) string {
+	return f.keep(field)(CleanLines(f.Values.Get(field), required, max))
+}
+
+// keep records a cleaning's problem on field and passes its value on.
+func (f *Form) keep(field string) func(value, problem string) string {
+	return func(value, problem string) string {
+		if problem != "" {
+			f.Fail(field, problem)
+		}
+		return value
+	}
+}
+
+// Clean checks one line of typed text outside any form (an imported
+// cell, an API field) by the rules Text applies: valid UTF-8, trimmed,
+// required or not, at most max characters, no control characters or
+// direction overrides. It returns the text, or "" and the message id of
+// its problem.
+func Clean(raw string, required bool, max int) (value, problem string) {
+	return clean(raw, required, max, false)
+}
+
+// CleanLines is Clean for text of several lines; line breaks come back as
+// "\n" alone.
+func CleanLines(raw string, required bool, max int) (value, problem string) {
+	return clean(strings.ReplaceAll(raw, "\r\n", "\n"), required, max, true)
+}
+
+func clean(raw string, required bool, max int, lines bool) (string, string) {
 	if !utf8.ValidString(raw) {
-		f.Fail(field, "form.invalid_text")
-		return ""
+		return "", "form.invalid_text"
 	}
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		if required {
-			f.Fail(field, "form.required")
+			return "", "form.required"
 		}
-		return ""
+		return "", ""
 	}
 	if utf8.RuneCountInString(s) > max {
-		f.Fail(field, "form.too_long")
-		return ""
+		return "", "form.too_long"
 	}
 	for _, r := range s {
+		if lines && r == '\n' {
+			continue
+		}
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isDirectionOverride(r) {
-			f.Fail(field, "form.invalid_text")
-			return ""
+			return "", "form.invalid_text"
 		}
 	}
-	return s
+	return s, ""
 }
 
 // isDirectionOverride tells the invisible embedding, override and isolate
@@ -166,16 +199,20 @@ func (f *Form) Bool(field string) bool {
 
 // Email reads an e-mail address, lower-cased.
 func (f *Form) Email(field string, required bool) string {
-	s := f.Text(field, required, 254)
+	return f.keep(field)(CleanEmail(f.Values.Get(field), required))
+}
+
+// CleanEmail is Clean for an e-mail address, which comes back lower-cased.
+func CleanEmail(raw string, required bool) (value, problem string) {
+	s, problem := Clean(raw, required, 254)
 	if s == "" {
-		return ""
+		return "", problem
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndex(s, "@"):], ".") {
-		f.Fail(field, "form.invalid_email")
-		return ""
+		return "", "form.invalid_email"
 	}
-	return strings.ToLower(s)
+	return strings.ToLower(s), ""
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

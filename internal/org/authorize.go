@@ -15,22 +15,8 @@ var ErrForbidden = auth.ErrForbidden
 // PurposeAdministration is the access-log purpose of the set-up screens.
 const PurposeAdministration = "administration"
 
-// Refusal is ErrForbidden carrying the access-log row that records it. The
-// refused transaction rolls back (nothing it did may stay), so the row is
-// written afterwards, in a transaction of its own, by Service.inTenant.
-type Refusal struct {
-	Entry audit.Entry
-}
-
-func (r *Refusal) Error() string {
-	return "org: not allowed (" + r.Entry.Action + " " + r.Entry.SubjectKind + ")"
-}
-
-// Is makes errors.Is(err, ErrForbidden) true for a refusal.
-func (r *Refusal) Is(target error) bool { return target == ErrForbidden }
-
 func refuse(actor auth.Principal, kind string, subject int64, action string) error {
-	return &Refusal{Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
+	return &audit.Refusal{Err: ErrForbidden, Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
 		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultDenied}}
 }
 

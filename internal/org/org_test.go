@@ -276,7 +276,7 @@ func TestStaffRecordsAreLoggedAndGuarded(t *testing.T) {
 	}
 	// A refused read rolls back, and the "denied" row is written after.
 	_, err = svc.MemberForm(ctx, f.lead, f.admin.StaffID, true)
-	var refusal *org.Refusal
+	var refusal *audit.Refusal
 	if !errors.As(err, &refusal) || !errors.Is(err, org.ErrForbidden) {
 		t.Fatalf("lead read the admin: %v", err)
 	}

@@ -2,7 +2,6 @@ package org
 
 import (
 	"context"
-	"errors"
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
@@ -23,21 +22,13 @@ func New(db sqldb.DB, pairing Pairing) *Service {
 	return &Service{db: db, pairing: pairing}
 }
 
-// inTenant runs fn in the actor's tenant transaction. A refusal rolls back
-// everything fn did, so the access-log row it carries is written after, in
-// a transaction of its own.
+// inTenant runs fn in the actor's tenant transaction; a refusal's
+// access-log row is written after the rollback (audit.InTenant).
 func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx sqldb.Tx) error) error {
 	if actor.Tenant == 0 {
 		return ErrForbidden
 	}
-	err := s.db.InTenant(ctx, actor.Tenant, fn)
-	var r *Refusal
-	if errors.As(err, &r) {
-		if lerr := s.db.InTenant(ctx, r.Entry.Tenant, func(tx sqldb.Tx) error { return audit.Write(ctx, tx, r.Entry) }); lerr != nil {
-			return lerr
-		}
-	}
-	return err
+	return audit.InTenant(ctx, s.db, actor.Tenant, fn)
 }
 
 // authorized runs fn in the actor's tenant transaction once auth.Authorize

@@ -205,6 +205,12 @@ var rlsFixtures = []rlsFixture{
 				VALUES ($1, $2, $3, '{}') RETURNING id`, []any{f.id, f.staff, []byte(fmt.Sprintf("%s-endpoint-%d", f.slug, v))}
 		},
 	},
+	{table: "client_contacts",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_contacts (municipality_id, client_id, entry_id, occurred_at, channel, summary, staff_id, recorded_by)
+				VALUES ($1, $2, $3, now(), 'phone', 'Fixture', $4, $4) RETURNING id`, []any{f.id, f.client, f.client*10 + int64(v), f.staff}
+		},
+	},
 }
 
 func (fx rlsFixture) col() string {

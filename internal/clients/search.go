@@ -1,0 +1,225 @@
+package clients
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/koto-portal/portal/internal/audit"
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/sqldb"
+)
+
+// Search limits.
+const (
+	DefaultPageSize = 25
+	maxPageSize     = 100
+	maxTokens       = 6
+	maxQueryLen     = 200
+	// skeletonMin is the shortest transliteration skeleton a search
+	// compares: shorter ones ("l" of Ali, Ola and Leo) match too many.
+	skeletonMin = 3
+	// trigramMin is the shortest word compared by trigram similarity,
+	// which says little about shorter ones.
+	trigramMin = 4
+)
+
+// Query is a search of the register; zero values mean any.
+type Query struct {
+	Text           string // name parts in any order, or a phone number
+	Status         string // StatusActive, StatusEnded or ""
+	ExpertID       int64  // the responsible expert
+	ServicePointID int64
+	Offset, Limit  int
+}
+
+// Results is one page of clients, best match first (without Text: in name
+// order), with what the search form offers.
+type Results struct {
+	Clients []Client // basic information only: no identity code, note or contact details but the phone
+	More    bool     // another page follows
+	Experts []Expert // responsible experts at the actor's service points
+	Points  []org.ServicePoint
+}
+
+// phoneQuery is text that can only be a phone number: digits and what
+// people type between them, and at least four digits.
+func phoneQuery(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')', r == '.', r == '/':
+		default:
+			return false
+		}
+	}
+	return digits >= 4
+}
+
+// nameTokens splits a name query into its parts: letters and digits, in
+// any script, with anything else between them.
+func nameTokens(s string) []string {
+	t := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r) })
+	if len(t) > maxTokens {
+		t = t[:maxTokens]
+	}
+	return t
+}
+
+// Search finds clients of the service points where the actor works. A name
+// query matches every part, in any order, ignoring case and accents, by
+// substring, by transliteration skeleton (Muhammad finds Mohammed) or by
+// trigram similarity (typos); the best matches come first. A query of
+// digits finds phone numbers however they were written. One access-log
+// row records the search (not its words, which may name someone).
+func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Results, error) {
+	if q.Limit <= 0 || q.Limit > maxPageSize {
+		q.Limit = DefaultPageSize
+	}
+	if q.Offset < 0 {
+		q.Offset = 0
+	}
+	q.Text = strings.TrimSpace(q.Text)
+	if r := []rune(q.Text); len(r) > maxQueryLen {
+		q.Text = string(r[:maxQueryLen])
+	}
+	var out Results
+	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+		var err error
+		if out.Points, err = workPlaces(ctx, tx, actor); err != nil {
+			return err
+		}
+		if err := auth.Authorize(ctx, tx, actor, len(out.Points) > 0); err != nil {
+			return err
+		}
+		if out.Experts, err = expertsOf(ctx, tx, actor); err != nil {
+			return err
+		}
+		sql, args, err := searchSQL(ctx, tx, actor, q)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		if out.Clients, err = sqldb.CollectRows(rows, scanSummary); err != nil {
+			return err
+		}
+		if len(out.Clients) > q.Limit {
+			out.Clients, out.More = out.Clients[:q.Limit], true
+		}
+		return logAccess(ctx, tx, actor, 0, audit.ActionRead, PurposeSearch)
+	})
+	return out, err
+}
+
+const summaryCols = `c.id, c.service_point_id, c.first_names, c.last_name, c.native_name, c.birth_date, c.phone, c.status,
+	coalesce(c.responsible_staff_id, 0), coalesce(r.name, '')
+	FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id`
+
+func scanSummary(row sqldb.Row) (Client, error) {
+	var c Client
+	var birth *time.Time
+	err := row.Scan(&c.ID, &c.ServicePointID, &c.FirstNames, &c.LastName, &c.NativeName, &birth, &c.Phone,
+		&c.Status, &c.ResponsibleStaffID, &c.ResponsibleName)
+	if birth != nil {
+		c.BirthDate = *birth
+	}
+	return c, err
+}
+
+// searchSQL builds the search: the filters, one condition per name part
+// (so each can use its index), and the ranking. The folding and skeletons
+// come from the database's own functions, the ones its search columns are
+// built with, so the query and the stored keys always agree.
+func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) (string, []any, error) {
+	points, all := actor.ServicePointScope(auth.RoleExpert)
+	if points == nil {
+		points = []int64{}
+	}
+	args := []any{all, points, q.Status, q.ExpertID, q.ServicePointID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := []string{`c.erased_at IS NULL`, `($1 OR c.service_point_id = ANY($2))`, `($3 = '' OR c.status = $3)`,
+		`($4 = 0 OR c.responsible_staff_id = $4)`, `($5 = 0 OR c.service_point_id = $5)`}
+	order := `c.last_name, c.first_names, c.id`
+
+	switch {
+	case q.Text == "":
+	case phoneQuery(q.Text):
+		var key string
+		if err := tx.QueryRow(ctx, `SELECT koto_phone_key($1)`, q.Text).Scan(&key); err != nil {
+			return "", nil, err
+		}
+		where = append(where, `c.phone_key LIKE `+arg("%"+escapeLike(key)+"%"))
+	default:
+		tokens := nameTokens(q.Text)
+		if len(tokens) == 0 {
+			where = append(where, `false`)
+			break
+		}
+		var folded, skeletons []string
+		var whole string
+		if err := tx.QueryRow(ctx, `SELECT array_agg(koto_fold(t) ORDER BY n), array_agg(koto_name_skeleton(t) ORDER BY n),
+				koto_fold(array_to_string($1::text[], ' '))
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole); err != nil {
+			return "", nil, err
+		}
+		var rank []string
+		for i, f := range folded {
+			if f == "" {
+				continue
+			}
+			fa := arg(f)
+			match := []string{`c.search_name LIKE ` + arg("%"+escapeLike(f)+"%")}
+			score := `strict_word_similarity(` + fa + `, c.search_name)`
+			if k := skeletons[i]; len(k) >= skeletonMin {
+				ka := arg([]string{k})
+				match = append(match, `c.search_skeletons @> `+ka+`::text[]`)
+				score = `greatest(` + score + `, CASE WHEN c.search_skeletons @> ` + ka + `::text[] THEN 0.9 ELSE 0 END)`
+			}
+			if len([]rune(f)) >= trigramMin {
+				match = append(match, fa+` <% c.search_name`)
+			}
+			where = append(where, `(`+strings.Join(match, ` OR `)+`)`)
+			rank = append(rank, score)
+		}
+		if len(rank) == 0 {
+			where = append(where, `false`)
+			break
+		}
+		order = `(` + strings.Join(rank, ` + `) + ` + 0.1 * similarity(c.search_name, ` + arg(whole) + `)) DESC, ` + order
+	}
+	sql := `SELECT ` + summaryCols + ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY ` + order +
+		` LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
+	return sql, args, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// expertsOf lists who may be responsible for clients at the service points
+// where the actor works.
+func expertsOf(ctx context.Context, tx sqldb.Tx, actor auth.Principal) ([]Expert, error) {
+	points, all := actor.ServicePointScope(auth.RoleExpert)
+	if points == nil {
+		points = []int64{}
+	}
+	rows, err := tx.Query(ctx, `SELECT s.id, s.name FROM staff s WHERE s.active AND EXISTS (SELECT 1 FROM staff_roles sr
+		WHERE sr.staff_id = s.id AND sr.role IN ('expert', 'lead')
+		AND ($1 OR sr.service_point_id IS NULL OR sr.service_point_id = ANY($2))) ORDER BY s.name, s.id`, all, points)
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.CollectRows(rows, scanExpert)
+}
