@@ -22,13 +22,18 @@ func New(db sqldb.DB, pairing Pairing) *Service {
 	return &Service{db: db, pairing: pairing}
 }
 
-// inTenant runs fn in the actor's tenant transaction; a refusal's
-// access-log row is written after the rollback (audit.InTenant).
+// inTenant runs fn in the actor's tenant transaction: see InTenant.
 func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx sqldb.Tx) error) error {
+	return InTenant(ctx, s.db, actor, fn)
+}
+
+// InTenant runs fn in the actor's tenant transaction; a refusal's
+// access-log row is written after the rollback (audit.InTenant).
+func InTenant(ctx context.Context, db sqldb.DB, actor auth.Principal, fn func(tx sqldb.Tx) error) error {
 	if actor.Tenant == 0 {
 		return ErrForbidden
 	}
-	return audit.InTenant(ctx, s.db, actor.Tenant, fn)
+	return audit.InTenant(ctx, db, actor.Tenant, fn)
 }
 
 // authorized runs fn in the actor's tenant transaction once auth.Authorize
@@ -45,7 +50,14 @@ func (s *Service) authorized(ctx context.Context, actor auth.Principal, allowed 
 // managed runs fn on the service point named slug once the actor is known
 // to manage it. Another municipality's service point is not found.
 func (s *Service) managed(ctx context.Context, actor auth.Principal, slug string, fn func(tx sqldb.Tx, sp ServicePoint) error) error {
-	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+	return Managed(ctx, s.db, actor, slug, fn)
+}
+
+// Managed runs fn in the actor's tenant transaction on the service point
+// named slug, once the actor is known to manage it; other domain packages'
+// set-up of a service point goes through it too.
+func Managed(ctx context.Context, db sqldb.DB, actor auth.Principal, slug string, fn func(tx sqldb.Tx, sp ServicePoint) error) error {
+	return InTenant(ctx, db, actor, func(tx sqldb.Tx) error {
 		sp, err := GetServicePointBySlug(ctx, tx, slug)
 		if err != nil {
 			return err

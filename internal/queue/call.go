@@ -11,10 +11,11 @@ import (
 
 // CallNext calls the next visitor to a desk. It considers waiting tickets of
 // today for the given topics (all when none are given) that are not kept for
-// another desk; of those, first the ones in a language the expert speaks,
-// then the earliest arrival (a transferred ticket keeps its place). Locked
-// rows are skipped, so experts pressing at the same moment get different
-// visitors rather than waiting on each other.
+// another desk or another expert; of those, first the expert's own checked-in
+// appointments (whatever their topic), then the ones in a language the
+// expert speaks, then the earliest arrival (a transferred ticket keeps its
+// place). Locked rows are skipped, so experts pressing at the same moment get
+// different visitors rather than waiting on each other.
 func (s *Service) CallNext(ctx context.Context, e Expert, topics []int64) (Ticket, error) {
 	var t Ticket
 	err := s.atDesk(ctx, e, func(tx sqldb.Tx, sp servicePoint) error {
@@ -25,11 +26,13 @@ func (s *Service) CallNext(ctx context.Context, e Expert, topics []int64) (Ticke
 		err := tx.QueryRow(ctx, `
 			SELECT id FROM tickets
 			WHERE service_point_id = $1 AND service_day = $2 AND state = 'waiting'
-			  AND (cardinality($3::bigint[]) = 0 OR topic_id = ANY ($3))
+			  AND (cardinality($3::bigint[]) = 0 OR topic_id = ANY ($3) OR for_staff_id = $6)
 			  AND (for_desk_id IS NULL OR for_desk_id = $4)
-			ORDER BY split_part(lower(language), '-', 1) = ANY ($5::text[]) DESC, created_at, id
+			  AND (for_staff_id IS NULL OR for_staff_id = $6)
+			ORDER BY for_staff_id IS NOT NULL DESC, split_part(lower(language), '-', 1) = ANY ($5::text[]) DESC, created_at, id
 			LIMIT 1
-			FOR UPDATE SKIP LOCKED`, sp.id, sp.serviceDay(s.clock()), topics, e.Desk, primaryTags(e.Actor.Languages)).Scan(&id)
+			FOR UPDATE SKIP LOCKED`, sp.id, sp.serviceDay(s.clock()), topics, e.Desk, primaryTags(e.Actor.Languages),
+			e.Actor.StaffID).Scan(&id)
 		if errors.Is(err, sqldb.ErrNoRows) {
 			return ErrQueueEmpty
 		}

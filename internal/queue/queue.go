@@ -62,6 +62,10 @@ type Ticket struct {
 	LastCalledAt *time.Time `json:"last_called_at,omitempty"`
 	ServingAt    *time.Time `json:"serving_at,omitempty"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	// ForStaffID is the expert of the appointment a checked-in ticket came
+	// from, and BookedFor the appointment's time; nil for a walk-in.
+	ForStaffID *int64     `json:"for_staff_id,omitempty"`
+	BookedFor  *time.Time `json:"booked_for,omitempty"`
 }
 
 // Label is what the display shows and calls aloud: prefix, space, number.
@@ -170,12 +174,14 @@ type Summary struct {
 	Recalls     int         `json:"recalls,omitempty"`
 	CreatedAt   time.Time   `json:"created_at"`
 	CalledAt    *time.Time  `json:"called_at,omitempty"`
+	ForStaffID  *int64      `json:"for_staff_id,omitempty"`
+	BookedFor   *time.Time  `json:"booked_for,omitempty"`
 }
 
 func summarize(t Ticket) Summary {
 	return Summary{
 		ID: t.ID, Label: t.Label(), TopicID: t.TopicID, Language: t.Language, Interpreter: t.Interpreter,
 		State: t.State, DeskID: t.DeskID, DeskName: t.DeskName, ForDeskID: t.ForDeskID, Recalls: t.Recalls,
-		CreatedAt: t.CreatedAt, CalledAt: t.LastCalledAt,
+		CreatedAt: t.CreatedAt, CalledAt: t.LastCalledAt, ForStaffID: t.ForStaffID, BookedFor: t.BookedFor,
 	}
 }

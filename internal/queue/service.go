@@ -36,6 +36,10 @@ type Service struct {
 	FloodWindow time.Duration
 	// RecentCalls is how many past calls a Snapshot carries for the display.
 	RecentCalls int
+	// CheckInFailLimit wrong check-in codes per CheckInFailWindow is the
+	// most one kiosk may type; 0 switches the limit off.
+	CheckInFailLimit  int
+	CheckInFailWindow time.Duration
 
 	zones sync.Map // time-zone name → *time.Location
 
@@ -51,7 +55,8 @@ func New(db sqldb.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now, FloodLimit: DefaultFloodLimit, FloodWindow: DefaultFloodWindow, RecentCalls: DefaultRecentCalls}
+	return &Service{db: db, now: now, FloodLimit: DefaultFloodLimit, FloodWindow: DefaultFloodWindow, RecentCalls: DefaultRecentCalls,
+		CheckInFailLimit: DefaultCheckInFailLimit, CheckInFailWindow: DefaultCheckInFailWindow}
 }
 
 // clock truncates to microseconds, PostgreSQL's precision, so values read
@@ -163,7 +168,7 @@ func (s *Service) atDesk(ctx context.Context, e Expert, fn func(tx sqldb.Tx, sp 
 // ticketCols reads a ticket aliased t joined with its desk aliased d.
 const ticketCols = `t.id, t.service_point_id, t.topic_id, t.original_topic_id, t.prefix, t.number, t.service_day,
 	t.language, t.interpreter, t.state, t.desk_id, coalesce(d.name, ''), t.for_desk_id, t.staff_id, t.recalls,
-	t.transfers, t.created_at, t.called_at, t.last_called_at, t.serving_at, t.finished_at`
+	t.transfers, t.created_at, t.called_at, t.last_called_at, t.serving_at, t.finished_at, t.for_staff_id, t.booked_for`
 
 const ticketFrom = ` FROM tickets t LEFT JOIN desks d ON d.id = t.desk_id `
 
@@ -175,7 +180,7 @@ func scanTicket(row sqldb.Row) (Ticket, error) {
 	var t Ticket
 	err := row.Scan(&t.ID, &t.ServicePointID, &t.TopicID, &t.OriginalTopicID, &t.Prefix, &t.Number, &t.ServiceDay,
 		&t.Language, &t.Interpreter, &t.State, &t.DeskID, &t.DeskName, &t.ForDeskID, &t.StaffID, &t.Recalls,
-		&t.Transfers, &t.CreatedAt, &t.CalledAt, &t.LastCalledAt, &t.ServingAt, &t.FinishedAt)
+		&t.Transfers, &t.CreatedAt, &t.CalledAt, &t.LastCalledAt, &t.ServingAt, &t.FinishedAt, &t.ForStaffID, &t.BookedFor)
 	return t, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"time"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/live"
@@ -184,6 +185,26 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 		}
 		device = &deviceID
 	}
+	return s.issue(ctx, tx, sp, now, newTicket{topicID: r.TopicID, prefix: prefix, language: r.Language,
+		interpreter: r.Interpreter, device: device, key: key}, out)
+}
+
+// newTicket is what a ticket is made of: a walk-in's tap, or a checked-in
+// appointment (which is for its expert and carries its time).
+type newTicket struct {
+	topicID     int64
+	prefix      string
+	language    string
+	interpreter bool
+	device      *int64
+	key         takeKey // zero: a follow token of its own
+	forStaff    *int64
+	bookedFor   *time.Time
+}
+
+// issue numbers and inserts a ticket in the caller's transaction and
+// fills out with it, the people ahead and the wait.
+func (s *Service) issue(ctx context.Context, tx sqldb.Tx, sp servicePoint, now time.Time, n newTicket, out Taken) (Taken, error) {
 	day := sp.serviceDay(now)
 	// Who is ahead and the wait are read first: the new ticket will be
 	// behind every waiting ticket of its topic not kept for a desk. The two
@@ -191,14 +212,14 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 	// and the live channel's sequence, come last, so that their locks are
 	// held for as short a time as possible (they queue the tickets of one
 	// service point one after another).
-	err = tx.QueryRow(ctx, `SELECT count(*) FROM tickets
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM tickets
 		WHERE service_point_id = $1 AND service_day = $2 AND topic_id = $3 AND state = 'waiting' AND for_desk_id IS NULL`,
-		sp.id, day, r.TopicID).Scan(&out.Ahead)
+		sp.id, day, n.topicID).Scan(&out.Ahead)
 	if err != nil {
 		return Taken{}, err
 	}
 	out.Position = out.Ahead + 1
-	if out.WaitMin, out.WaitMax, err = s.Estimate(ctx, tx, sp.id, r.TopicID, out.Ahead); err != nil {
+	if out.WaitMin, out.WaitMax, err = s.Estimate(ctx, tx, sp.id, n.topicID, out.Ahead); err != nil {
 		return Taken{}, err
 	}
 	var number int
@@ -207,23 +228,25 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 		VALUES ($1, $2, $3, $4, 1)
 		ON CONFLICT (service_point_id, prefix, service_day)
 		DO UPDATE SET last_number = ticket_counters.last_number + 1
-		RETURNING last_number`, sp.tenant, sp.id, prefix, day).Scan(&number)
+		RETURNING last_number`, sp.tenant, sp.id, n.prefix, day).Scan(&number)
 	if err != nil {
 		return Taken{}, err
 	}
-	tokenHash := key.tokenHash
-	if key.hash == nil {
+	tokenHash := n.key.tokenHash
+	if n.key.hash == nil {
 		out.Token, tokenHash = newToken()
 	} else {
-		out.Token = key.token
+		out.Token = n.key.token
 	}
 	out.Ticket, err = scanTicket(tx.QueryRow(ctx, `WITH t AS (
 		INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number,
-			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at, take_key)
-		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at, take_key,
+			for_staff_id, booked_for)
+		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		RETURNING *)
 		SELECT `+ticketCols+cteFrom,
-		sp.tenant, sp.id, r.TopicID, prefix, number, day, r.Language, r.Interpreter, device, now, tokenHash, sp.dayEnd(now), key.hash))
+		sp.tenant, sp.id, n.topicID, n.prefix, number, day, n.language, n.interpreter, n.device, now, tokenHash,
+		sp.dayEnd(now), n.key.hash, n.forStaff, n.bookedFor))
 	if err != nil {
 		return Taken{}, err
 	}

@@ -211,6 +211,32 @@ var rlsFixtures = []rlsFixture{
 				VALUES ($1, $2, $3, now(), 'phone', 'Fixture', $4, $4) RETURNING id`, []any{f.id, f.client, f.client*10 + int64(v), f.staff}
 		},
 	},
+	{table: "appointment_settings",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			if v == 0 {
+				return `INSERT INTO appointment_settings (service_point_id, municipality_id) VALUES ($1, $2) RETURNING service_point_id`,
+					[]any{f.sp, f.id}
+			}
+			// One row per service point: the second row needs one of its own.
+			return `WITH sp AS (INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id)
+				INSERT INTO appointment_settings (service_point_id, municipality_id) SELECT id, $1 FROM sp RETURNING service_point_id`,
+				[]any{f.id, fmt.Sprintf("%s-appt-sp-%d", f.slug, v)}
+		},
+	},
+	{table: "appointments",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, desk_id, topic_id,
+				starts_at, duration_minutes, code, ticket_id)
+				VALUES ($1, $2, $3, $4, 'in_person', $5, $6, now() + interval '1 day', 30, $7, $8) RETURNING id`,
+				[]any{f.id, f.client, f.sp, f.staff, f.desk, f.topic, fmt.Sprintf("1234567%d", v), f.ticket}
+		},
+	},
+	{table: "checkin_failures",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO checkin_failures (municipality_id, device_id, at) VALUES ($1, $2, now() - $3 * interval '1 minute') RETURNING id`,
+				[]any{f.id, f.device, v}
+		},
+	},
 }
 
 func (fx rlsFixture) col() string {
