@@ -159,6 +159,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	staffAuth.Register(work)
 	taskQueue := tasks.NewService(db, nil)
 	taskQueue.Register(work, catalog)
+	queues.UseTasks(taskQueue)
 	if err := work.Start(context.Background()); err != nil {
 		return err
 	}

@@ -2,23 +2,28 @@ package appointments
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/sqldb"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // Arrival is an appointment as a kiosk's check-in finds it by its code:
 // what the ticket needs, and nothing that names the client.
 type Arrival struct {
-	ID          int64
-	StaffID     int64
-	TopicID     *int64
-	StartsAt    time.Time
-	Status      Status
-	TicketID    *int64
-	Interpreter string // the language to interpret, "" for none
+	ID             int64
+	ClientID       int64 // 0 once the client is erased
+	ServicePointID int64
+	StaffID        int64
+	TopicID        *int64
+	StartsAt       time.Time
+	Status         Status
+	TicketID       *int64
+	Interpreter    string // the language to interpret, "" for none
 }
 
 // NormalizeCode reads a check-in code as a person types it or a camera
@@ -55,15 +60,19 @@ func FormatCode(code string) string {
 // the check-in. A code nobody holds is ErrNotFound.
 func FindByCode(ctx context.Context, tx sqldb.Tx, spID int64, code string) (Arrival, error) {
 	var a Arrival
-	err := tx.QueryRow(ctx, `SELECT id, staff_id, topic_id, starts_at, status, ticket_id, interpreter_language
+	err := tx.QueryRow(ctx, `SELECT id, coalesce(client_id, 0), service_point_id, staff_id, topic_id, starts_at, status,
+		ticket_id, interpreter_language
 		FROM appointments WHERE service_point_id = $1 AND code = $2 FOR UPDATE`, spID, code).
-		Scan(&a.ID, &a.StaffID, &a.TopicID, &a.StartsAt, &a.Status, &a.TicketID, &a.Interpreter)
+		Scan(&a.ID, &a.ClientID, &a.ServicePointID, &a.StaffID, &a.TopicID, &a.StartsAt, &a.Status, &a.TicketID, &a.Interpreter)
 	return a, sqldb.NotFound(err)
 }
 
 // MarkCheckedIn records, in the caller's transaction, that an appointment
-// checked in with its ticket, and tells its expert.
-func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, a Arrival, ticketID int64, at time.Time) error {
+// checked in with its ticket (label is its number, e.g. "V 3"), and gives
+// its expert an "appointment checked in" task there too: the task queue
+// shows it live and sends the expert's Web Push. tq nil records no task
+// (a queue built without the task queue, in tests of the queue alone).
+func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, tq *tasks.Service, a Arrival, ticketID int64, label string, at time.Time) error {
 	if !a.Status.Open() {
 		return ErrWrongState
 	}
@@ -71,16 +80,21 @@ func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, a Arrival, ticketID int64, 
 		WHERE id = $1`, a.ID, ticketID, at); err != nil {
 		return err
 	}
-	return tellExpertCheckedIn(ctx, tx, a, ticketID)
-}
-
-// tellExpertCheckedIn is where a check-in reaches its expert beyond the
-// queue screen (which the ticket's own live event already updates): the
-// task queue's "appointment checked in" task, which carries the expert's
-// Web Push, is created here in the check-in's transaction once the task
-// queue exists.
-func tellExpertCheckedIn(ctx context.Context, tx sqldb.Tx, a Arrival, ticketID int64) error {
-	return nil
+	if tq == nil {
+		return nil
+	}
+	n := tasks.New{Kind: tasks.KindCheckedIn, ServicePointID: a.ServicePointID, ClientID: a.ClientID, TicketID: ticketID,
+		AssigneeID: a.StaffID, DueAt: a.StartsAt, Priority: tasks.High,
+		Facts:     tasks.Facts{tasks.FactTime: a.StartsAt.Format(time.RFC3339), tasks.FactTicket: label},
+		SourceKey: fmt.Sprintf("appointment:%d:checked_in", a.ID)}
+	_, _, err := tq.Create(ctx, tx, n)
+	if errors.Is(err, tasks.ErrBadAssignee) {
+		// The expert no longer works there: the client's responsible
+		// expert, or the service point's pool, takes the visitor.
+		n.AssigneeID = 0
+		_, _, err = tq.Create(ctx, tx, n)
+	}
+	return err
 }
 
 // EraseClient removes a client's appointments' personal data in the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/appointments"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // addAppointment books an appointment at the fixture's service point for
@@ -29,6 +30,9 @@ func TestCheckInMakesATicketForTheExpert(t *testing.T) {
 	start := futureWednesday(10, 0)
 	f := newFixture(t, `{}`, start.Add(-10*time.Minute))
 	appt := f.addAppointment(f.staff1, start, "20481735", &f.topicB)
+	f.exec(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert')`,
+		f.tenant, f.staff1, f.sp)
+	f.svc.UseTasks(tasks.NewService(f.db, f.clock.Now))
 	seq := f.seq(SPChannel(f.sp))
 
 	// Arabic-Indic digits, as an Arabic keyboard types them.
@@ -58,6 +62,12 @@ func TestCheckInMakesATicketForTheExpert(t *testing.T) {
 		t.Errorf("the queue's channel moved from %d to %d, want one event", seq, got)
 	}
 
+	// The expert's task came with the check-in, once.
+	if n := f.count(`SELECT count(*) FROM tasks WHERE kind = 'checked_in' AND assignee_id = $1 AND ticket_id = $2`,
+		f.staff1, tk.ID); n != 1 {
+		t.Errorf("%d checked-in tasks for the expert, want 1", n)
+	}
+
 	// The same code again shows the same ticket, and takes no number.
 	again, err := f.checkIn("20481735", "ar")
 	if err != nil || again.Ticket.ID != tk.ID || !again.Repeat || again.Token != "" {
@@ -66,6 +76,9 @@ func TestCheckInMakesATicketForTheExpert(t *testing.T) {
 	}
 	if n := f.count(`SELECT count(*) FROM tickets WHERE service_point_id = $1`, f.sp); n != 1 {
 		t.Errorf("%d tickets after two check-ins, want 1", n)
+	}
+	if n := f.count(`SELECT count(*) FROM tasks`); n != 1 {
+		t.Errorf("%d tasks after two check-ins, want 1", n)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // Defaults of the Service's tunables.
@@ -47,7 +48,14 @@ type Service struct {
 
 	// jobs enqueues the queue's pushes; nil until Register.
 	jobs *jobs.Service
+	// tasks gives a checked-in appointment's expert their task; nil until
+	// UseTasks.
+	tasks *tasks.Service
 }
+
+// UseTasks lets check-ins create their "appointment checked in" tasks in
+// the task queue; call it before use.
+func (s *Service) UseTasks(t *tasks.Service) { s.tasks = t }
 
 // New returns a Service; now is the clock (time.Now in production, a fake
 // one in tests that need a given day or hour).

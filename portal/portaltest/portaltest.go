@@ -28,6 +28,7 @@ import (
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/tasks"
 	"github.com/koto-portal/portal/internal/testdb"
 	"github.com/koto-portal/portal/portal"
 )
@@ -207,13 +208,16 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	t.Cleanup(jobDB.Close)
 	work := jobs.New(jobDB, jobs.Options{Logger: logger, Sender: s.push})
 	queues.Register(work, catalog)
+	taskQueue := tasks.NewService(db, nil)
+	taskQueue.Register(work, catalog)
+	queues.UseTasks(taskQueue)
 	if err := work.Start(context.Background()); err != nil {
 		stopLive()
 		_ = ln.Close()
 		t.Fatalf("portaltest: start the job queue: %v", err)
 	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
+		Queue: queues, Tasks: taskQueue, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)
