@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,6 +52,9 @@ type azFixture struct {
 	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
 	demoTicket            int64                       // any ticket of demo, for refused requests
 	staffIDs              map[string]int64
+	client                int64                       // a client of demo
+	appt                  int64                       // an appointment of that client, to read
+	apptActs              map[string]map[string]int64 // status route → actor → a booked appointment
 }
 
 // azEntry is one route's request and the answers expected.
@@ -155,6 +159,31 @@ var matrix = map[string]azEntry{
 		},
 		want: azPost(az404, az303, az303, az303)},
 
+	// Appointments: experts and up at their service point; the other
+	// municipality finds neither the client nor the appointment.
+	"GET /staff/clients/:id/appointments/new": {params: azClient, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/appointments": {params: azClient,
+		form: func(f *azFixture, actor string) url.Values {
+			return url.Values{"sp": {azID(f.demoSP)}, "staff": {azID(f.staffIDs[actor])}, "channel": {"in_person"},
+				"date": {time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "time": {"10:00"}, "minutes": {"30"}}
+		},
+		want: azPost(az404, az303, az303, az303)},
+	"GET /staff/appointments":                       {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/appointments/at/:sp":                {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
+	"GET /staff/appointments/:id":                   {params: azAppointment, want: azPage(az404, az200, az200, az200)},
+	"GET /staff/appointments/:id/letter":            {params: azAppointment, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/appointments/:id/confirm":          azAppointmentAction("confirm"),
+	"POST /staff/appointments/:id/attended":         azAppointmentAction("attended"),
+	"POST /staff/appointments/:id/no-show":          azAppointmentAction("no-show"),
+	"POST /staff/appointments/:id/cancel-by-client": azAppointmentAction("cancel-by-client"),
+	"POST /staff/appointments/:id/cancel-by-staff":  azAppointmentAction("cancel-by-staff"),
+	"GET /staff/setup/:sp/appointments":             {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
+	"POST /staff/setup/:sp/appointments": {params: azDemoSP,
+		form: func(*azFixture, string) url.Values {
+			return url.Values{"prefix": {"V"}, "early": {"20"}, "late": {"10"}}
+		},
+		want: azPost(az404, az403, az303, az303)},
+
 	// Statistics: leads and admins.
 	"GET /staff/stats":     {want: azPage(az200, az403, az200, az200)},
 	"GET /staff/stats.csv": {want: azPage(az200, az403, az200, az200)},
@@ -227,6 +256,29 @@ var matrix = map[string]azEntry{
 
 	// The access log: admins only.
 	"GET /staff/access-log": {want: azPage(az200, az403, az403, az200)},
+}
+
+func azClient(f *azFixture, _ string) map[string]string {
+	return map[string]string{"id": azID(f.client)}
+}
+
+func azAppointment(f *azFixture, _ string) map[string]string {
+	return map[string]string{"id": azID(f.appt)}
+}
+
+// azAppointmentAction records a status on an appointment of each actor's
+// own, booked for it; the other municipality finds nothing.
+func azAppointmentAction(action string) azEntry {
+	return azEntry{
+		params: func(f *azFixture, actor string) map[string]string {
+			id, ok := f.apptActs[action][actor]
+			if !ok {
+				id = f.appt
+			}
+			return map[string]string{"id": azID(id)}
+		},
+		want: azPost(az404, az303, az303, az303),
+	}
 }
 
 func azServicePointForm() url.Values {
@@ -322,6 +374,26 @@ func azSeed(f *azFixture) portaltest.Option {
 						CASE WHEN $5 = 'waiting' THEN NULL ELSE now() END AS c) x RETURNING id`,
 					demoMuni, f.demoSP, f.topic, n, st.state, f.desk, f.staffIDs[actor], st.recalls)
 				f.acts[action][actor] = tid
+			}
+		}
+
+		// A client of demo with appointments: one to read, and one for
+		// each actor and status route.
+		q(&f.client, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language)
+			VALUES ($1, $2, 'Matrix', 'Client', 'ar') RETURNING id`, demoMuni, f.demoSP)
+		appointment := func(dst *int64, n int) {
+			q(dst, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
+				VALUES ($1, $2, $3, $4, 'in_person', now() + interval '2 days', 30, $5) RETURNING id`,
+				demoMuni, f.client, f.demoSP, f.staffIDs[azExpert], fmt.Sprintf("%08d", 70000000+n))
+		}
+		appointment(&f.appt, 0)
+		f.apptActs = map[string]map[string]int64{}
+		for i, action := range []string{"confirm", "attended", "no-show", "cancel-by-client", "cancel-by-staff"} {
+			f.apptActs[action] = map[string]int64{}
+			for j, actor := range []string{azExpert, azLead, azAdmin} {
+				var id int64
+				appointment(&id, 1+i*3+j)
+				f.apptActs[action][actor] = id
 			}
 		}
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
@@ -83,6 +84,11 @@ var domainErrors = []domainError{
 	{err: queue.ErrOtherDesk, status: http.StatusConflict, key: "queue.other_desk"},
 	{err: queue.ErrRateLimited, status: http.StatusTooManyRequests, key: "kiosk.too_many"},
 	{err: queue.ErrInvalidSubscription, status: http.StatusUnprocessableEntity, key: "follow.push_invalid"},
+
+	{err: appointments.ErrWrongState, status: http.StatusConflict, key: "appt.error.state"},
+	{err: appointments.ErrClientErased, status: http.StatusConflict, key: "appt.error.erased"},
+	{err: appointments.ErrPrefixTaken, status: http.StatusUnprocessableEntity, key: "appt.error.prefix", field: "prefix"},
+	{err: appointments.ErrBadBooking, status: http.StatusUnprocessableEntity, key: "form.out_of_range"},
 
 	{err: stats.ErrBadRange, status: http.StatusUnprocessableEntity, key: "stats.error.range"},
 	{err: stats.ErrRangeTooLong, status: http.StatusUnprocessableEntity, key: "stats.error.too_long"},

@@ -47,6 +47,7 @@ type kioskPage struct {
 	QR        template.HTML
 	FollowURL string
 	Key       string // the interpreter screen's one-time key for the tap
+	Retry     bool   // a message screen offers to type the check-in code again
 }
 
 // kioskLanguage is the visitor's choice, carried in the address (?lang=) and

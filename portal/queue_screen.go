@@ -27,6 +27,10 @@ type queueRow struct {
 	State       string
 	Desk        string
 	Mine        bool
+	// Booked is a checked-in appointment's time ("" for a walk-in), and
+	// BookedMine tells that the appointment is this expert's own.
+	Booked     string
+	BookedMine bool
 }
 
 type queuePage struct {
@@ -142,6 +146,10 @@ func (s *Server) showQueue(c *fiber.Ctx) error {
 			r.ForDesk = deskName[*t.ForDeskID]
 		}
 		r.Mine = t.DeskID != nil && *t.DeskID == desk && desk != 0
+		if t.BookedFor != nil {
+			r.Booked = t.BookedFor.In(sp.Location()).Format("15:04")
+			r.BookedMine = t.ForStaffID != nil && *t.ForStaffID == principal(c).StaffID
+		}
 		return r
 	}
 	for _, w := range state.Waiting {

@@ -36,6 +36,11 @@ func loadTemplates(assets *static.Assets) (*templates, error) {
 			}
 			return m
 		},
+		"join": strings.Join,
+		// keypad is the check-in keypad's keys, in a telephone's order.
+		"keypad": func() []string {
+			return []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"}
+		},
 		"seq": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 	a.Post("/display/pair", s.submitPairCode)
 	a.Get("/kiosk/:sp", s.showKiosk)
 	a.Post("/kiosk/:sp/tickets", s.submitTicket)
+	a.Get("/kiosk/:sp/checkin", s.showCheckIn)
+	a.Post("/kiosk/:sp/checkin", s.submitCheckIn)
 	a.Get("/display/:sp", s.showDisplay)
 
 	// The visitor's phone, following a ticket by its capability link.
@@ -55,6 +57,16 @@ func (s *Server) routes() {
 	st.Post("/queue/:sp/tickets/:id/return", s.submitReturn)
 	st.Get("/visits/new", s.showVisitForm)
 	st.Post("/visits", s.submitVisit)
+	// Appointments: booked from a client's page, worked at the service point.
+	st.Get("/clients/:id/appointments/new", s.showBookingForm)
+	st.Post("/clients/:id/appointments", s.submitBooking)
+	st.Get("/appointments", s.showMyDay)
+	st.Get("/appointments/at/:sp", s.showPointDay)
+	st.Get("/appointments/:id", s.showAppointment)
+	st.Get("/appointments/:id/letter", s.showLetter)
+	for _, act := range statusActions {
+		st.Post("/appointments/:id/"+act.path, s.submitAppointmentStatus(act.status))
+	}
 	st.Get("/stats", s.showStats)
 	st.Get("/stats.csv", s.exportStats)
 
@@ -72,6 +84,8 @@ func (s *Server) routes() {
 	st.Post("/setup/:sp/topics/:id", s.submitTopic)
 	st.Post("/setup/:sp/referrals", s.submitReferral)
 	st.Post("/setup/:sp/referrals/:id", s.submitReferral)
+	st.Get("/setup/:sp/appointments", s.showCheckInSetup)
+	st.Post("/setup/:sp/appointments", s.submitCheckInSetup)
 	st.Get("/setup/:sp/devices", s.showDevices)
 	st.Post("/setup/:sp/devices", s.submitDevice)
 	st.Post("/setup/:sp/devices/:id/code", s.submitDeviceCode)

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -59,27 +60,28 @@ type Deps struct {
 
 // Server holds the app and everything its handlers share.
 type Server struct {
-	cfg         config.Config
-	db          Database
-	logger      *slog.Logger
-	catalog     *i18n.Catalog
-	auth        *auth.Service
-	queue       *queue.Service
-	tasks       *tasks.Service
-	stats       *stats.Service
-	org         *org.Service
-	push        *push.Sender
-	hub         *live.Hub
-	demoDevices []auth.Device
-	phrases     string // the display's spoken call in every language, as JSON
-	assets      *static.Assets
-	templates   *templates
-	metrics     *metrics
-	endpoints   map[string][]string // method → route patterns, in the order they match
-	proxies     []netip.Prefix      // PORTAL_TRUSTED_PROXIES
-	sockets     *live.Caps          // open websockets per ticket and per client address
-	version     string
-	app         *fiber.App
+	cfg          config.Config
+	db           Database
+	logger       *slog.Logger
+	catalog      *i18n.Catalog
+	auth         *auth.Service
+	queue        *queue.Service
+	tasks        *tasks.Service
+	appointments *appointments.Service
+	stats        *stats.Service
+	org          *org.Service
+	push         *push.Sender
+	hub          *live.Hub
+	demoDevices  []auth.Device
+	phrases      string // the display's spoken call in every language, as JSON
+	assets       *static.Assets
+	templates    *templates
+	metrics      *metrics
+	endpoints    map[string][]string // method → route patterns, in the order they match
+	proxies      []netip.Prefix      // PORTAL_TRUSTED_PROXIES
+	sockets      *live.Caps          // open websockets per ticket and per client address
+	version      string
+	app          *fiber.App
 }
 
 // BodyLimit caps every request body; forms and JSON here are small.
@@ -105,6 +107,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.queue == nil && d.DB != nil {
 		s.queue = queue.New(d.DB, nil)
+	}
+	if d.DB != nil {
+		s.appointments = appointments.New(d.DB, nil)
 	}
 	if s.tasks == nil && d.DB != nil {
 		s.tasks = tasks.NewService(d.DB, nil)

@@ -9,6 +9,7 @@ package appointments
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/koto-portal/portal/internal/auth"
@@ -47,6 +48,12 @@ var transitions = map[Status][]Status{
 	Booked:    {Confirmed, CancelledByClient, CancelledByStaff, CheckedIn, Attended, NoShow},
 	Confirmed: {CancelledByClient, CancelledByStaff, CheckedIn, Attended, NoShow},
 	CheckedIn: {Attended, NoShow},
+}
+
+// Allows tells whether a staff member may record to after s. Checked in
+// is not among them: only the kiosk checks in, with its ticket.
+func (s Status) Allows(to Status) bool {
+	return to != CheckedIn && slices.Contains(transitions[s], to)
 }
 
 // Channel is where an appointment takes place.

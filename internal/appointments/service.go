@@ -138,25 +138,34 @@ func (s *Service) Get(ctx context.Context, actor auth.Principal, id int64) (Appo
 	return s.one(ctx, actor, id, audit.ActionRead, false, nil)
 }
 
-// Letter reads one appointment for its printed letter: an export of the
-// client's data, logged as one.
-func (s *Service) Letter(ctx context.Context, actor auth.Principal, id int64) (Appointment, error) {
-	return s.one(ctx, actor, id, audit.ActionExport, false, nil)
+// Letter is an appointment as its printed letter shows it.
+type Letter struct {
+	Appointment
+	// CheckInFrom is when the kiosk starts taking its code.
+	CheckInFrom time.Time
 }
 
-// staffStatuses are the statuses a staff member records by hand; checked
-// in comes from the kiosk alone, with its ticket.
-var staffStatuses = []Status{Confirmed, CancelledByClient, CancelledByStaff, Attended, NoShow}
+// Letter reads one appointment for its printed letter: an export of the
+// client's data, logged as one.
+func (s *Service) Letter(ctx context.Context, actor auth.Principal, id int64) (Letter, error) {
+	var from time.Time
+	a, err := s.one(ctx, actor, id, audit.ActionExport, false, func(tx sqldb.Tx, a *Appointment) error {
+		st, err := ReadSettings(ctx, tx, a.ServicePointID)
+		from, _ = st.Window(a.StartsAt)
+		return err
+	})
+	if err != nil {
+		return Letter{}, err
+	}
+	return Letter{Appointment: a, CheckInFrom: from}, nil
+}
 
 // SetStatus records what happened to an appointment: confirmed by the
 // client, cancelled by either side, attended, or a no-show. An appointment
 // that closes gives up its check-in code.
 func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64, to Status) (Appointment, error) {
-	if !slices.Contains(staffStatuses, to) {
-		return Appointment{}, ErrWrongState
-	}
 	return s.one(ctx, actor, id, audit.ActionUpdate, true, func(tx sqldb.Tx, a *Appointment) error {
-		if !slices.Contains(transitions[a.Status], to) {
+		if !a.Status.Allows(to) {
 			return ErrWrongState
 		}
 		a.Status = to

@@ -64,3 +64,49 @@
     });
   }
 })();
+
+// Check-in: the keypad types into the code field, and a kiosk whose
+// browser can read QR codes (BarcodeDetector) and has a camera offers to
+// read the appointment's QR code instead. No camera, no button.
+(function () {
+  'use strict';
+  var form = document.getElementById('checkin');
+  if (!form) { return; }
+  var input = document.getElementById('code');
+  var pad = form.querySelector('.keypad');
+  pad.hidden = false;
+  pad.addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-key]');
+    if (!b) { return; }
+    var k = b.getAttribute('data-key');
+    if (k === 'back') { input.value = input.value.slice(0, -1); }
+    else if (k === 'clear') { input.value = ''; }
+    else if (input.value.replace(/\D/g, '').length < 8) { input.value += k; }
+  });
+  var scan = document.getElementById('scan');
+  if (!('BarcodeDetector' in window) || !navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) { return; }
+  Promise.all([window.BarcodeDetector.getSupportedFormats(), navigator.mediaDevices.enumerateDevices()]).then(function (r) {
+    var camera = r[1].some(function (d) { return d.kind === 'videoinput'; });
+    scan.hidden = !(camera && r[0].indexOf('qr_code') >= 0);
+  }).catch(function () {});
+  scan.addEventListener('click', function () {
+    var video = document.getElementById('camera');
+    var detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    navigator.mediaDevices.getUserMedia({ video: true }).then(function (stream) {
+      var tries = 0;
+      function stop() { stream.getTracks().forEach(function (t) { t.stop(); }); video.hidden = true; }
+      function look() {
+        detector.detect(video).then(function (codes) {
+          for (var i = 0; i < codes.length; i++) {
+            var v = String(codes[i].rawValue || '').replace(/\D/g, '');
+            if (v.length === 8) { stop(); input.value = v; form.submit(); return; }
+          }
+          if (++tries < 300) { setTimeout(look, 200); } else { stop(); }
+        }).catch(function () { if (++tries < 300) { setTimeout(look, 300); } else { stop(); } });
+      }
+      video.srcObject = stream;
+      video.hidden = false;
+      video.play().then(look, look);
+    }).catch(function () { scan.hidden = true; });
+  });
+})();
