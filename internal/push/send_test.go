@@ -261,6 +261,29 @@ func TestPayloadLimit(t *testing.T) {
 	}
 }
 
+func TestBodyPaddedToBlocks(t *testing.T) {
+	srv := pushtest.NewServer(t)
+	sender := srv.Sender()
+	sub, _ := srv.NewSubscription()
+	// 103 bytes of every body are header, delimiter and tag.
+	for _, tc := range []struct{ payload, body int }{
+		{0, 512}, {1, 512}, {409, 512}, {410, 1024}, {1000, 1536}, {push.MaxPayloadSize, 3584},
+	} {
+		payload := bytes.Repeat([]byte("p"), tc.payload)
+		if out := sender.Send(ctxT(t), sub, push.Message{Payload: payload}); out.Kind != push.Sent {
+			t.Fatalf("%d bytes: %+v", tc.payload, out)
+		}
+		m, err := srv.WaitMessage(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.BodySize != tc.body || !bytes.Equal(m.Payload, payload) {
+			t.Errorf("%d-byte payload: %d-byte body carrying %d bytes, want a %d-byte body", tc.payload, m.BodySize, len(m.Payload), tc.body)
+		}
+	}
+	srv.CheckNoFailures(t)
+}
+
 func TestHeadersArriveAsSet(t *testing.T) {
 	srv := pushtest.NewServer(t)
 	sender := srv.Sender()

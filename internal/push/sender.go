@@ -21,6 +21,23 @@ import (
 // DefaultTimeout bounds one send when Config.Client is nil.
 const DefaultTimeout = 10 * time.Second
 
+// The body of a push message is one RFC 8188 record behind a header: salt
+// (16), record size (4), key id length (1) and the sender's public key (65),
+// then the payload, a one-byte delimiter and the 16-byte AES-GCM tag.
+const bodyOverhead = 16 + 4 + 1 + 65 + 1 + 16
+
+// padBlock is what bodies are padded to a multiple of. The push service sees
+// each body's length, so padding hides which text went out; webpush-go's
+// default pads every body to 4096 bytes, which costs eight times the
+// encryption and upload of a reminder to hide nothing more.
+const padBlock = 512
+
+// recordSize is webpush-go's RecordSize for a payload: the whole body's
+// length, which webpush-go fills with padding.
+func recordSize(payloadLen int) uint32 {
+	return uint32((payloadLen + bodyOverhead + padBlock - 1) / padBlock * padBlock)
+}
+
 // maxDrain bounds how much of an answer body is read so the connection can be
 // reused; push services answer with at most a short error text.
 const maxDrain = 64 << 10
@@ -165,6 +182,7 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) Outcom
 		Keys:     webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth},
 	}, &webpush.Options{
 		HTTPClient:      s.client,
+		RecordSize:      recordSize(len(msg.Payload)),
 		Subscriber:      s.subscriber,
 		Topic:           msg.Topic,
 		TTL:             int(msg.TTL / time.Second),
