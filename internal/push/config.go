@@ -33,7 +33,7 @@ type Config struct {
 }
 
 // GenerateVAPIDKeys makes a new VAPID key pair in the base64url form Config
-// wants (unpadded, like webpush-go's, but in public-then-private order).
+// wants (unpadded base64url, public then private).
 func GenerateVAPIDKeys() (public, private string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,12 +75,11 @@ func checkVAPIDKeys(public, private string) error {
 	return nil
 }
 
-// vapidSubscriber validates Subject and returns what webpush-go's Subscriber
-// option wants: webpush-go v1.4.0 prefixes "mailto:" to anything not starting
-// with "https:", so a mailto subject goes in as the bare address.
-func vapidSubscriber(subject string) (string, error) {
-	bad := func(reason string) (string, error) {
-		return "", &ConfigError{Field: "Subject", Reason: reason}
+// checkSubject validates Subject, the VAPID sub claim, which goes out as
+// written: a mailto: with one plain address, or an https URL.
+func checkSubject(subject string) error {
+	bad := func(reason string) error {
+		return &ConfigError{Field: "Subject", Reason: reason}
 	}
 	switch {
 	case strings.HasPrefix(subject, "mailto:"):
@@ -98,13 +97,13 @@ func vapidSubscriber(subject string) (string, error) {
 		if err != nil || parsed.Address != addr || parsed.Name != "" {
 			return bad("not an e-mail address")
 		}
-		return addr, nil
+		return nil
 	case strings.HasPrefix(subject, "https:"):
 		u, err := url.Parse(subject)
 		if err != nil || u.Scheme != "https" || u.Opaque != "" || u.Hostname() == "" || u.User != nil {
 			return bad("not an https URL with a host")
 		}
-		return subject, nil
+		return nil
 	default:
 		return bad(`must start with "mailto:" or "https:"`)
 	}
