@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -71,8 +72,13 @@ func (s *Server) renderAppointment(c *fiber.Ctx, status int, a appointments.Appo
 func appointmentTime(p Page, a appointments.Appointment) string {
 	loc := a.Location()
 	start := a.StartsAt.In(loc)
-	return p.T.Get("day."+start.Weekday().String()) + " " + p.T.Lang.FormatDate(start) + " " +
-		start.Format("15:04") + "–" + a.Ends().In(loc).Format("15:04")
+	return p.T.Get("day."+start.Weekday().String()) + " " + p.T.Lang.FormatDate(start) + " " + timeSpan(a, loc)
+}
+
+// timeSpan is "09:30–10:15" in loc, isolated left to right: in a
+// right-to-left page bidi would otherwise show it end first.
+func timeSpan(a appointments.Appointment, loc *time.Location) string {
+	return "\u2066" + a.StartsAt.In(loc).Format("15:04") + "–" + a.Ends().In(loc).Format("15:04") + "\u2069"
 }
 
 // appointmentPlace says where: the service point and desk, or phone or video.

@@ -133,8 +133,7 @@ func (s *Server) submitBooking(c *fiber.Ctx) error {
 	if errors.As(err, &dbl) {
 		var clash []string
 		for _, x := range dbl.With {
-			loc := x.Location()
-			clash = append(clash, x.StartsAt.In(loc).Format("15:04")+"–"+x.Ends().In(loc).Format("15:04"))
+			clash = append(clash, timeSpan(x, x.Location()))
 		}
 		return s.renderBooking(c, id, fiber.StatusConflict, v, forms.Errors{}, clash)
 	}

@@ -76,7 +76,7 @@ func (s *Server) renderDay(c *fiber.Ctx, page Page, day appointments.Day, base s
 		Prev: base + "day=" + day.Date.AddDate(0, 0, -1).Format(time.DateOnly),
 		Next: base + "day=" + day.Date.AddDate(0, 0, 1).Format(time.DateOnly)}
 	for _, a := range day.Items {
-		r := appointmentRow{ID: a.ID, Time: a.StartsAt.In(day.Location).Format("15:04") + "–" + a.Ends().In(day.Location).Format("15:04"),
+		r := appointmentRow{ID: a.ID, Time: timeSpan(a, day.Location),
 			Client: a.ClientName, Expert: a.StaffName, Place: appointmentPlace(page, a),
 			Status: page.T.Get("appt.status." + string(a.Status)), Overlap: day.Overlapping[a.ID]}
 		if a.InterpreterLanguage != "" {
