@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -171,10 +173,22 @@ func TestPublishRejectsBadNames(t *testing.T) {
 func TestEncodeNotificationStaysUnderLimit(t *testing.T) {
 	long := strings.Repeat("c", maxChannelLen)
 	for _, size := range []int{0, 7000, 7990, 8000, 100000} {
-		p, err := encodeNotification(Event{Channel: long, Seq: 1 << 62, Type: strings.Repeat("t", maxTypeLen),
-			Data: json.RawMessage(`"` + strings.Repeat("z", size) + `"`)})
+		ev := Event{Channel: long, Seq: math.MaxInt64, Type: strings.Repeat("t", maxTypeLen),
+			Data: json.RawMessage(`"` + strings.Repeat("z", size) + `"`)}
+		head, tail, err := encodeNotification(ev)
+		p := head + strconv.FormatInt(ev.Seq, 10) + tail
 		if err != nil || len(p) > MaxPayload {
 			t.Fatalf("size %d: payload %d bytes, %v", size, len(p), err)
+		}
+		// What the database puts together is the event, whole or without
+		// its data.
+		var got Event
+		if err := json.Unmarshal([]byte(p), &got); err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		whole := !got.Truncated && string(got.Data) == string(ev.Data)
+		if got.Channel != ev.Channel || got.Seq != ev.Seq || got.Type != ev.Type || !whole && (!got.Truncated || got.Data != nil) {
+			t.Fatalf("size %d: decoded %.80s…", size, p)
 		}
 	}
 }
