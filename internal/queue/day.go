@@ -50,6 +50,12 @@ func (s *Service) CloseDay(ctx context.Context, tenant, spID int64) (closed int,
 			WHERE service_point_id = $1 AND service_day < $2 AND token_hash IS NOT NULL`, spID, today); err != nil {
 			return err
 		}
+		// Nobody waits on an earlier day any more: its waiting counts are
+		// all zero, and only today's are read.
+		if _, err := tx.Exec(ctx, `DELETE FROM topic_waiting WHERE service_point_id = $1 AND service_day < $2`,
+			spID, today); err != nil {
+			return err
+		}
 		// Nobody can follow those tickets any more, so their live channels
 		// (TicketChannel) go too; the ones closed just now keep theirs until
 		// the next run, for the event below. A week back is ample: this runs

@@ -325,22 +325,22 @@ func (s *Service) Estimate(ctx context.Context, tx sqldb.Tx, spID, topicID int64
 	now := s.clock()
 	var topicMedian, spMedian *float64
 	var topicN, spN, experts int
+	// Each part reads at most estimateSamples rows through its own index,
+	// and the experts the last hour's calls: the same few rows whether the
+	// history holds a day or years.
 	err = tx.QueryRow(ctx, `
-		WITH recent AS (
-			SELECT topic_id, finished_at, extract(epoch FROM finished_at - serving_at)::float8 AS secs
-			FROM tickets
-			WHERE service_point_id = $1 AND state = 'done' AND finished_at > $3 AND serving_at IS NOT NULL
-		), by_topic AS (
-			SELECT secs FROM recent WHERE topic_id = $2 ORDER BY finished_at DESC LIMIT $5
-		), by_sp AS (
-			SELECT secs FROM recent ORDER BY finished_at DESC LIMIT $5
-		)
-		SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) FROM by_topic),
-		       (SELECT count(*) FROM by_topic),
-		       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) FROM by_sp),
-		       (SELECT count(*) FROM by_sp),
-		       (SELECT count(DISTINCT staff_id) FROM tickets
-		        WHERE service_point_id = $1 AND called_at > $4 AND staff_id IS NOT NULL)`,
+		SELECT tp.median, tp.n, sp.median, sp.n, e.experts
+		FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) AS median, count(*) AS n
+		      FROM (SELECT extract(epoch FROM finished_at - serving_at)::float8 AS secs FROM tickets
+		            WHERE service_point_id = $1 AND topic_id = $2 AND state = 'done' AND finished_at > $3
+		              AND serving_at IS NOT NULL
+		            ORDER BY finished_at DESC LIMIT $5) r) tp,
+		     (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) AS median, count(*) AS n
+		      FROM (SELECT extract(epoch FROM finished_at - serving_at)::float8 AS secs FROM tickets
+		            WHERE service_point_id = $1 AND state = 'done' AND finished_at > $3 AND serving_at IS NOT NULL
+		            ORDER BY finished_at DESC LIMIT $5) r) sp,
+		     (SELECT count(DISTINCT staff_id) AS experts FROM tickets
+		      WHERE service_point_id = $1 AND called_at > $4 AND staff_id IS NOT NULL) e`,
 		spID, topicID, now.Add(-estimateHistory), now.Add(-expertWindow), estimateSamples).
 		Scan(&topicMedian, &topicN, &spMedian, &spN, &experts)
 	if err != nil {

@@ -207,29 +207,18 @@ type newTicket struct {
 func (s *Service) issue(ctx context.Context, tx sqldb.Tx, sp servicePoint, now time.Time, n newTicket, out Taken) (Taken, error) {
 	day := sp.serviceDay(now)
 	// Who is ahead and the wait are read first: the new ticket will be
-	// behind every waiting ticket of its topic not kept for a desk. The two
-	// rows every ticket of the service point updates, its number's counter
-	// and the live channel's sequence, come last, so that their locks are
-	// held for as short a time as possible (they queue the tickets of one
-	// service point one after another).
-	err := tx.QueryRow(ctx, `SELECT count(*) FROM tickets
-		WHERE service_point_id = $1 AND service_day = $2 AND topic_id = $3 AND state = 'waiting' AND for_desk_id IS NULL`,
-		sp.id, day, n.topicID).Scan(&out.Ahead)
+	// behind every waiting ticket of its topic not kept for a desk. Their
+	// number is kept per topic and day by a trigger (migration 00016): one
+	// row, however long the day's queue has grown.
+	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT waiting FROM topic_waiting
+		WHERE municipality_id = $1 AND service_point_id = $2 AND topic_id = $3 AND service_day = $4), 0)`,
+		sp.tenant, sp.id, n.topicID, day).Scan(&out.Ahead)
 	if err != nil {
 		return Taken{}, err
 	}
+	out.Ahead = max(out.Ahead, 0)
 	out.Position = out.Ahead + 1
 	if out.WaitMin, out.WaitMax, err = s.Estimate(ctx, tx, sp.id, n.topicID, out.Ahead); err != nil {
-		return Taken{}, err
-	}
-	var number int
-	err = tx.QueryRow(ctx, `
-		INSERT INTO ticket_counters (municipality_id, service_point_id, prefix, service_day, last_number)
-		VALUES ($1, $2, $3, $4, 1)
-		ON CONFLICT (service_point_id, prefix, service_day)
-		DO UPDATE SET last_number = ticket_counters.last_number + 1
-		RETURNING last_number`, sp.tenant, sp.id, n.prefix, day).Scan(&number)
-	if err != nil {
 		return Taken{}, err
 	}
 	tokenHash := n.key.tokenHash
@@ -238,14 +227,25 @@ func (s *Service) issue(ctx context.Context, tx sqldb.Tx, sp servicePoint, now t
 	} else {
 		out.Token = n.key.token
 	}
-	out.Ticket, err = scanTicket(tx.QueryRow(ctx, `WITH t AS (
+	// The two rows every ticket of the service point updates, its number's
+	// counter and the live channel's sequence, come last, so that their
+	// locks are held for as short a time as possible (they queue the
+	// tickets of one service point one after another): the number and the
+	// ticket are one statement, the announcement the next.
+	out.Ticket, err = scanTicket(tx.QueryRow(ctx, `WITH n AS (
+		INSERT INTO ticket_counters (municipality_id, service_point_id, prefix, service_day, last_number)
+		VALUES ($1, $2, $4, $5, 1)
+		ON CONFLICT (service_point_id, prefix, service_day)
+		DO UPDATE SET last_number = ticket_counters.last_number + 1
+		RETURNING last_number
+	), t AS (
 		INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number,
 			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at, take_key,
 			for_staff_id, booked_for)
-		VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		VALUES ($1, $2, $3, $3, $4, (SELECT last_number FROM n), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		RETURNING *)
 		SELECT `+ticketCols+cteFrom,
-		sp.tenant, sp.id, n.topicID, n.prefix, number, day, n.language, n.interpreter, n.device, now, tokenHash,
+		sp.tenant, sp.id, n.topicID, n.prefix, day, n.language, n.interpreter, n.device, now, tokenHash,
 		sp.dayEnd(now), n.key.hash, n.forStaff, n.bookedFor))
 	if err != nil {
 		return Taken{}, err

@@ -144,6 +144,13 @@ var rlsFixtures = []rlsFixture{
 				VALUES ($1, $2, $3, current_date, 1) RETURNING municipality_id`, []any{f.id, f.sp, fmt.Sprintf("P%d", v)}
 		},
 	},
+	{table: "topic_waiting",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			// Days ahead, clear of the count the tickets below keep for today.
+			return `INSERT INTO topic_waiting (municipality_id, service_point_id, topic_id, service_day, waiting)
+				VALUES ($1, $2, $3, current_date + $4::int, 1) RETURNING municipality_id`, []any{f.id, f.sp, f.topic, v + 10}
+		},
+	},
 	{table: "tickets", seed: []int{0, 2},
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO tickets (municipality_id, service_point_id, topic_id, original_topic_id, prefix, number, service_day, language, device_id)
