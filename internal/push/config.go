@@ -33,7 +33,7 @@ type Config struct {
 }
 
 // GenerateVAPIDKeys makes a new VAPID key pair in the base64url form Config
-// wants (unpadded base64url, public then private).
+// wants (unpadded, like webpush-go's, but in public-then-private order).
 func GenerateVAPIDKeys() (public, private string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,11 +75,12 @@ func checkVAPIDKeys(public, private string) error {
 	return nil
 }
 
-// checkSubject validates Subject, the VAPID sub claim, which goes out as
-// written: a mailto: with one plain address, or an https URL.
-func checkSubject(subject string) error {
-	bad := func(reason string) error {
-		return &ConfigError{Field: "Subject", Reason: reason}
+// vapidSubscriber validates Subject and returns what webpush-go's Subscriber
+// option wants: webpush-go v1.4.0 prefixes "mailto:" to anything not starting
+// with "https:", so a mailto subject goes in as the bare address.
+func vapidSubscriber(subject string) (string, error) {
+	bad := func(reason string) (string, error) {
+		return "", &ConfigError{Field: "Subject", Reason: reason}
 	}
 	switch {
 	case strings.HasPrefix(subject, "mailto:"):
@@ -97,13 +98,13 @@ func checkSubject(subject string) error {
 		if err != nil || parsed.Address != addr || parsed.Name != "" {
 			return bad("not an e-mail address")
 		}
-		return nil
+		return addr, nil
 	case strings.HasPrefix(subject, "https:"):
 		u, err := url.Parse(subject)
 		if err != nil || u.Scheme != "https" || u.Opaque != "" || u.Hostname() == "" || u.User != nil {
 			return bad("not an https URL with a host")
 		}
-		return nil
+		return subject, nil
 	default:
 		return bad(`must start with "mailto:" or "https:"`)
 	}

@@ -1,20 +1,11 @@
 // Package push owns sending Web Push messages: validating browser
-// subscriptions, encrypting (RFC 8291) and signing with VAPID (RFC 8292), and
+// subscriptions, encrypting and signing with VAPID (via webpush-go), and
 // turning the push service's answer into an Outcome the caller acts on.
 // Ticket notifications and client outreach both send through it.
-//
-// It does the protocol itself with the standard library's crypto rather than
-// through webpush-go: webpush-go signs a fresh VAPID token and derives the
-// public key again for every message, which is half of its CPU time per send,
-// and no option lets a caller hand it a token to reuse
-// (BenchmarkPushRates compares the two).
 package push
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,16 +13,30 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	webpush "github.com/SherClockHolmes/webpush-go"
 )
 
 // DefaultTimeout bounds one send when Config.Client is nil.
 const DefaultTimeout = 10 * time.Second
 
-// maxIdlePerHost is how many idle connections the default client keeps to
-// one push service: enough for every job worker to send at once.
-const maxIdlePerHost = 64
+// The body of a push message is one RFC 8188 record behind a header: salt
+// (16), record size (4), key id length (1) and the sender's public key (65),
+// then the payload, a one-byte delimiter and the 16-byte AES-GCM tag.
+const bodyOverhead = 16 + 4 + 1 + 65 + 1 + 16
+
+// padBlock is what bodies are padded to a multiple of. The push service sees
+// each body's length, so padding hides which text went out; webpush-go's
+// default pads every body to 4096 bytes, which costs eight times the
+// encryption and upload of a reminder to hide nothing more.
+const padBlock = 512
+
+// recordSize is webpush-go's RecordSize for a payload: the whole body's
+// length, which webpush-go fills with padding.
+func recordSize(payloadLen int) uint32 {
+	return uint32((payloadLen + bodyOverhead + padBlock - 1) / padBlock * padBlock)
+}
 
 // maxDrain bounds how much of an answer body is read so the connection can be
 // reused; push services answer with at most a short error text.
@@ -90,11 +95,13 @@ type Outcome struct {
 // Sender sends Web Push messages. Build one with NewSender and share it; it is
 // safe for concurrent use and reuses one HTTP client's connections.
 type Sender struct {
-	policy   policy
-	client   *http.Client
-	vapid    *vapid
-	topicKey []byte // keys Topic, derived from the VAPID private key
-	now      func() time.Time
+	policy     policy
+	client     *http.Client
+	publicKey  string // canonical base64url
+	privateKey string // canonical base64url
+	subscriber string // webpush-go's Subscriber: bare address or https URL
+	topicKey   []byte // keys Topic, derived from the VAPID private key
+	now        func() time.Time
 }
 
 // NewSender validates cfg and builds a Sender.
@@ -102,12 +109,12 @@ func NewSender(cfg Config) (*Sender, error) {
 	if err := checkVAPIDKeys(cfg.VAPIDPublicKey, cfg.VAPIDPrivateKey); err != nil {
 		return nil, err
 	}
-	if err := checkSubject(cfg.Subject); err != nil {
+	subscriber, err := vapidSubscriber(cfg.Subject)
+	if err != nil {
 		return nil, err
 	}
 	pub, _ := decodeKey(cfg.VAPIDPublicKey)
 	priv, _ := decodeKey(cfg.VAPIDPrivateKey)
-	key, _ := ecdsa.ParseRawPrivateKey(elliptic.P256(), priv)
 
 	var client http.Client
 	if cfg.Client != nil {
@@ -116,26 +123,21 @@ func NewSender(cfg Config) (*Sender, error) {
 		client = *cfg.Client
 	} else {
 		transport := http.DefaultTransport.(*http.Transport).Clone()
-		// Nearly all sends go to a handful of push-service hosts, from as
-		// many job workers at once.
-		transport.MaxIdleConnsPerHost = maxIdlePerHost
+		// Nearly all sends go to a handful of push-service hosts.
+		transport.MaxIdleConnsPerHost = 32
 		client = http.Client{Transport: transport, Timeout: DefaultTimeout}
 	}
 	// Following a redirect would post to a host the allow-list never saw.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	return &Sender{
-		policy: newPolicy(cfg),
-		client: &client,
-		vapid: &vapid{
-			key:     key,
-			k:       base64.RawURLEncoding.EncodeToString(pub),
-			subject: cfg.Subject,
-			now:     time.Now,
-			tokens:  make(map[string]vapidHeader),
-		},
-		topicKey: mac(priv, "koto-portal push topic key"),
-		now:      time.Now,
+		policy:     newPolicy(cfg),
+		client:     &client,
+		publicKey:  base64.RawURLEncoding.EncodeToString(pub),
+		privateKey: base64.RawURLEncoding.EncodeToString(priv),
+		subscriber: subscriber,
+		topicKey:   mac(priv, "koto-portal push topic key"),
+		now:        time.Now,
 	}, nil
 }
 
@@ -155,7 +157,7 @@ func mac(key []byte, msg string) []byte {
 }
 
 // PublicKey is the VAPID public key for the browser's applicationServerKey.
-func (s *Sender) PublicKey() string { return s.vapid.k }
+func (s *Sender) PublicKey() string { return s.publicKey }
 
 // ParseSubscription parses browser JSON with this Sender's allow-list and
 // AllowInsecure setting.
@@ -169,13 +171,25 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) Outcom
 	if err := msg.Validate(); err != nil {
 		return Outcome{Kind: Failed, Err: err}
 	}
-	dest, err := s.policy.check(sub)
+	sub, err := s.policy.validate(sub)
 	if err != nil {
 		return Outcome{Kind: Failed, Err: err}
 	}
-	host := dest.url.Host
+	host := RedactEndpoint(sub.Endpoint)
 
-	resp, err := s.post(ctx, dest, msg)
+	resp, err := webpush.SendNotificationWithContext(ctx, msg.Payload, &webpush.Subscription{
+		Endpoint: sub.Endpoint,
+		Keys:     webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth},
+	}, &webpush.Options{
+		HTTPClient:      s.client,
+		RecordSize:      recordSize(len(msg.Payload)),
+		Subscriber:      s.subscriber,
+		Topic:           msg.Topic,
+		TTL:             int(msg.TTL / time.Second),
+		Urgency:         webpush.Urgency(msg.Urgency),
+		VAPIDPublicKey:  s.publicKey,
+		VAPIDPrivateKey: s.privateKey,
+	})
 	if err != nil {
 		// *url.Error quotes the full endpoint; keep only its cause.
 		var ue *url.Error
@@ -190,34 +204,6 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) Outcom
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 
 	return classify(resp, host, s.now())
-}
-
-// post encrypts msg to dest and posts it with the RFC 8030 headers.
-func (s *Sender) post(ctx context.Context, dest destination, msg Message) (*http.Response, error) {
-	body, err := encrypt(dest.ua, dest.auth, msg.Payload)
-	if err != nil {
-		return nil, err
-	}
-	authorization, err := s.vapid.authorization(dest.url.Scheme + "://" + dest.url.Host)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest.url.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	h := req.Header
-	h.Set("Authorization", authorization)
-	h.Set("Content-Encoding", "aes128gcm")
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("TTL", strconv.Itoa(int(msg.TTL/time.Second)))
-	if msg.Urgency != "" {
-		h.Set("Urgency", msg.Urgency)
-	}
-	if msg.Topic != "" {
-		h.Set("Topic", msg.Topic)
-	}
-	return s.client.Do(req)
 }
 
 // classify maps a push service's answer to an Outcome.

@@ -132,96 +132,78 @@ func (p policy) parse(data []byte) (Subscription, error) {
 	return p.validate(Subscription{Endpoint: j.Endpoint, P256dh: j.Keys.P256dh, Auth: j.Keys.Auth})
 }
 
-// destination is a subscription checked and decoded for sending.
-type destination struct {
-	url  *url.URL
-	ua   *ecdh.PublicKey
-	auth []byte
-}
-
 // validate checks s and returns it with keys in canonical unpadded base64url.
 func (p policy) validate(s Subscription) (Subscription, error) {
-	d, err := p.check(s)
-	if err != nil {
+	if err := p.checkEndpoint(s.Endpoint); err != nil {
 		return Subscription{}, err
-	}
-	return Subscription{
-		Endpoint: s.Endpoint,
-		P256dh:   base64.RawURLEncoding.EncodeToString(d.ua.Bytes()),
-		Auth:     base64.RawURLEncoding.EncodeToString(d.auth),
-	}, nil
-}
-
-// check validates s and decodes what sending needs.
-func (p policy) check(s Subscription) (destination, error) {
-	u, err := p.checkEndpoint(s.Endpoint)
-	if err != nil {
-		return destination{}, err
 	}
 	dh, err := decodeKey(s.P256dh)
 	if err != nil {
-		return destination{}, &SubscriptionError{Field: "p256dh", Reason: err.Error()}
+		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: err.Error()}
 	}
 	if len(dh) != p256dhLen {
-		return destination{}, &SubscriptionError{Field: "p256dh", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(dh), p256dhLen)}
+		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(dh), p256dhLen)}
 	}
-	ua, err := ecdh.P256().NewPublicKey(dh)
-	if err != nil {
-		return destination{}, &SubscriptionError{Field: "p256dh", Reason: "not an uncompressed P-256 point"}
+	if _, err := ecdh.P256().NewPublicKey(dh); err != nil {
+		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: "not an uncompressed P-256 point"}
 	}
 	auth, err := decodeKey(s.Auth)
 	if err != nil {
-		return destination{}, &SubscriptionError{Field: "auth", Reason: err.Error()}
+		return Subscription{}, &SubscriptionError{Field: "auth", Reason: err.Error()}
 	}
 	if len(auth) != authLen {
-		return destination{}, &SubscriptionError{Field: "auth", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(auth), authLen)}
+		return Subscription{}, &SubscriptionError{Field: "auth", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(auth), authLen)}
 	}
-	return destination{url: u, ua: ua, auth: auth}, nil
+	return Subscription{
+		Endpoint: s.Endpoint,
+		P256dh:   base64.RawURLEncoding.EncodeToString(dh),
+		Auth:     base64.RawURLEncoding.EncodeToString(auth),
+	}, nil
 }
 
-func (p policy) checkEndpoint(endpoint string) (*url.URL, error) {
+func (p policy) checkEndpoint(endpoint string) error {
 	bad := func(reason string, sentinel error) error {
 		return &SubscriptionError{Field: "endpoint", Reason: reason, Err: sentinel}
 	}
 	if endpoint == "" {
-		return nil, bad("missing", nil)
+		return bad("missing", nil)
 	}
 	for _, r := range endpoint {
 		if r <= ' ' || r == 0x7f {
-			return nil, bad("contains whitespace or control characters", nil)
+			return bad("contains whitespace or control characters", nil)
 		}
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, bad("not a URL", nil)
+		return bad("not a URL", nil)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && p.allowInsecure:
 	case u.Scheme == "http":
-		return nil, bad("must be https", ErrInsecureEndpoint)
+		return bad("must be https", ErrInsecureEndpoint)
 	default:
-		return nil, bad("scheme must be https", ErrInsecureEndpoint)
+		return bad("scheme must be https", ErrInsecureEndpoint)
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return nil, bad("has no host", nil)
+		return bad("has no host", nil)
 	}
 	if port := u.Port(); port != "" && port != "443" && !p.allowInsecure {
 		// Browsers' push services all listen on 443; another port means
 		// the portal would be made to post somewhere it was never meant to.
-		return nil, bad("must use port 443", ErrEndpointPort)
+		return bad("must use port 443", ErrEndpointPort)
 	}
 	if u.User != nil {
 		// Credentials in the URL could smuggle a different host past a reader.
-		return nil, bad("must not contain user info", nil)
+		return bad("must not contain user info", nil)
 	}
 	if u.Fragment != "" || strings.Contains(endpoint, "#") {
-		return nil, bad("must not contain a fragment", nil)
+		return bad("must not contain a fragment", nil)
 	}
 	if !p.hostAllowed(u.Hostname()) {
-		return nil, bad("host not in allow-list", ErrHostNotAllowed)
+		return bad("host not in allow-list", ErrHostNotAllowed)
 	}
-	return u, nil
+	return nil
 }
 
 // decodeKey accepts base64url with or without padding, as browsers and older
