@@ -43,6 +43,7 @@ type rlsTenant struct {
 	sp, desk, topic, staff, device, referral int64
 	client                                   int64
 	task                                     int64
+	phone                                    int64 // a client_devices row
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
 }
 
@@ -236,6 +237,25 @@ var rlsFixtures = []rlsFixture{
 				starts_at, duration_minutes, code, ticket_id)
 				VALUES ($1, $2, $3, $4, 'in_person', $5, $6, now() + interval '1 day', 30, $7, $8) RETURNING id`,
 				[]any{f.id, f.client, f.sp, f.staff, f.desk, f.topic, fmt.Sprintf("1234567%d", v), f.ticket}
+		},
+	},
+	{table: "client_enrolments",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_enrolments (municipality_id, client_id, token_hash, expires_at)
+				VALUES ($1, $2, $3, now() + interval '7 days') RETURNING id`, []any{f.id, f.client, []byte(fmt.Sprintf("%s-enrol-%d", f.slug, v))}
+		},
+	},
+	{table: "client_devices",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_devices (municipality_id, client_id, credential_hash) VALUES ($1, $2, $3) RETURNING id`,
+				[]any{f.id, f.client, []byte(fmt.Sprintf("%s-phone-%d", f.slug, v))}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.phone = id },
+	},
+	{table: "client_answers",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_answers (municipality_id, client_id, device_id, kind) VALUES ($1, $2, $3, $4) RETURNING id`,
+				[]any{f.id, f.client, f.phone, []string{"call_me", "interpreter"}[v]}
 		},
 	},
 	{table: "checkin_failures",

@@ -1,0 +1,130 @@
+package outreach
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/store"
+	"github.com/koto-portal/portal/internal/tasks"
+	"github.com/koto-portal/portal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+var slugs atomic.Int64
+
+// fixture is one municipality with two service points, an expert at each
+// (Anna at the first is the client's responsible expert), and a client of
+// the first; the clock can be moved.
+type fixture struct {
+	t      testing.TB
+	ctx    context.Context
+	db     *store.DB
+	owner  *pgxpool.Pool
+	svc    *Service
+	now    time.Time
+	tenant int64
+	sp     int64
+	sp2    int64
+	anna   int64
+	ben    int64 // expert at sp too, not responsible
+	cecil  int64 // expert at sp2
+	client int64
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	db, url := testdb.New(t)
+	ctx := context.Background()
+	owner, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	f := &fixture{t: t, ctx: ctx, db: db, owner: owner, now: time.Now().Truncate(time.Second)}
+	clock := func() time.Time { return f.now }
+	f.svc = New(db, tasks.NewService(db, clock), clock)
+	f.tenant = f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("o%d", slugs.Add(1)))
+	f.sp = f.addServicePoint()
+	f.sp2 = f.addServicePoint()
+	f.anna = f.addStaff(f.sp, "Anna")
+	f.ben = f.addStaff(f.sp, "Ben")
+	f.cecil = f.addStaff(f.sp2, "Cecil")
+	f.client = f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language, responsible_staff_id)
+		VALUES ($1, $2, 'Amina', 'Hassan', 'so', $3) RETURNING id`, f.tenant, f.sp, f.anna)
+	return f
+}
+
+func (f *fixture) id(sql string, args ...any) int64 {
+	f.t.Helper()
+	var id int64
+	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
+		f.t.Fatalf("%s: %v", sql, err)
+	}
+	return id
+}
+
+func (f *fixture) addServicePoint() int64 {
+	return f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`,
+		f.tenant, fmt.Sprintf("sp%d", slugs.Add(1)))
+}
+
+func (f *fixture) addStaff(sp int64, name string) int64 {
+	id := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
+		f.tenant, fmt.Sprintf("o%d@example.org", slugs.Add(1)), name)
+	f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING staff_id`,
+		f.tenant, id, sp)
+	return id
+}
+
+// stranger is an expert of another municipality in the same database, and
+// an appointment of that municipality's own client.
+func (f *fixture) stranger() (auth.Principal, int64) {
+	tenant := f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("o%d", slugs.Add(1)))
+	sp := f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`, tenant, fmt.Sprintf("sp%d", slugs.Add(1)))
+	staff := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, 'Stranger', 'x') RETURNING id`,
+		tenant, fmt.Sprintf("o%d@example.org", slugs.Add(1)))
+	f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING staff_id`,
+		tenant, staff, sp)
+	client := f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name) VALUES ($1, $2, 'Other', 'Client') RETURNING id`,
+		tenant, sp)
+	appt := f.id(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes)
+		VALUES ($1, $2, $3, $4, 'phone', $5, 30) RETURNING id`, tenant, client, sp, staff, f.now.Add(time.Hour))
+	return auth.Principal{StaffID: staff, Tenant: tenant, Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}, appt
+}
+
+// actor is a staff member as the web layer hands them over.
+func (f *fixture) actor(staffID int64) auth.Principal {
+	var sp int64
+	if err := f.owner.QueryRow(f.ctx, `SELECT service_point_id FROM staff_roles WHERE staff_id = $1`, staffID).Scan(&sp); err != nil {
+		f.t.Fatal(err)
+	}
+	return auth.Principal{StaffID: staffID, Tenant: f.tenant, Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}
+}
+
+// appointment books the client with an expert at sp, starting in.
+func (f *fixture) appointment(staff int64, in time.Duration, code string) int64 {
+	return f.id(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
+		VALUES ($1, $2, $3, $4, 'in_person', $5, 30, nullif($6, '')) RETURNING id`, f.tenant, f.client, f.sp, staff, f.now.Add(in), code)
+}
+
+// phone enrols a phone for the client and returns its credential.
+func (f *fixture) phone() string {
+	f.t.Helper()
+	e, err := f.svc.CreateEnrolment(f.ctx, f.actor(f.anna), f.client)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cred, err := f.svc.Enrol(f.ctx, e.Token)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cred
+}
