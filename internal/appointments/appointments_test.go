@@ -240,7 +240,17 @@ func TestEraseClientKeepsNoPersonalData(t *testing.T) {
 	if _, err := f.svc.SetStatus(f.ctx, f.expert, past.ID, Attended); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error { return EraseClient(f.ctx, tx, f.client) }); err != nil {
+	part := ClientPart()
+	var exported any
+	err = f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+		var err error
+		exported, err = part.Export(f.ctx, tx, f.client)
+		return err
+	})
+	if got, ok := exported.([]Exported); err != nil || !ok || len(got) != 2 || got[1].Status != Attended {
+		t.Fatalf("export: %v, %#v, want both appointments", err, exported)
+	}
+	if err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error { return part.Erase(f.ctx, tx, f.client) }); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.id(`SELECT count(*) FROM appointments WHERE id = $1`, ahead.ID); n != 0 {

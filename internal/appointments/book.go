@@ -51,17 +51,15 @@ type Form struct {
 func (s *Service) BookingForm(ctx context.Context, actor auth.Principal, clientID int64) (Form, error) {
 	var f Form
 	err := org.InTenant(ctx, s.db, actor, func(tx sqldb.Tx) error {
-		c, err := readClient(ctx, tx, clientID)
+		c, err := accessibleClient(ctx, tx, actor, clientID, audit.ActionRead)
 		if err != nil {
 			return err
 		}
-		if err := mayWork(ctx, tx, actor, c.servicePointID, clientID, audit.ActionRead); err != nil {
-			return err
-		}
-		if c.erased {
+		if c.Erased {
 			return ErrClientErased
 		}
-		f = Form{ClientID: c.id, ClientName: c.name, ClientLanguage: c.language, Interpreter: c.interpreter, ClientPoint: c.servicePointID}
+		f = Form{ClientID: c.ID, ClientName: c.FirstNames + " " + c.LastName, ClientLanguage: c.Language,
+			Interpreter: c.InterpreterLanguage, ClientPoint: c.ServicePointID}
 		points, err := org.ListServicePoints(ctx, tx)
 		if err != nil {
 			return err
@@ -138,19 +136,16 @@ func (s *Service) Book(ctx context.Context, actor auth.Principal, b Booking) (Ap
 	}
 	var a Appointment
 	err := org.InTenant(ctx, s.db, actor, func(tx sqldb.Tx) error {
-		c, err := readClient(ctx, tx, b.ClientID)
+		// The actor must work both with the client and where the
+		// appointment takes place.
+		c, err := accessibleClient(ctx, tx, actor, b.ClientID, audit.ActionCreate)
 		if err != nil {
 			return err
 		}
-		// The actor must work both with the client and where the
-		// appointment takes place.
-		if err := mayWork(ctx, tx, actor, c.servicePointID, c.id, audit.ActionCreate); err != nil {
+		if err := mayWork(ctx, tx, actor, b.ServicePointID, c.ID, audit.ActionCreate); err != nil {
 			return err
 		}
-		if err := mayWork(ctx, tx, actor, b.ServicePointID, c.id, audit.ActionCreate); err != nil {
-			return err
-		}
-		if c.erased {
+		if c.Erased {
 			return ErrClientErased
 		}
 		if err := checkBooking(ctx, tx, b); err != nil {
@@ -179,7 +174,7 @@ func (s *Service) Book(ctx context.Context, actor auth.Principal, b Booking) (Ap
 		err = tx.QueryRow(ctx, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel,
 			desk_id, topic_id, starts_at, duration_minutes, interpreter_language, code, created_at, created_by, updated_at, updated_by)
 			VALUES ($1, $2, $3, $4, $5, nullif($6, 0), nullif($7, 0), $8, $9, $10, $11, $12, $13, $12, $13) RETURNING id`,
-			actor.Tenant, c.id, b.ServicePointID, b.StaffID, b.Channel, b.DeskID, b.TopicID, b.StartsAt, b.Minutes,
+			actor.Tenant, c.ID, b.ServicePointID, b.StaffID, b.Channel, b.DeskID, b.TopicID, b.StartsAt, b.Minutes,
 			b.InterpreterLanguage, code, now, actor.StaffID).Scan(&id)
 		if err != nil {
 			return err

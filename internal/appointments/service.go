@@ -8,6 +8,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -183,13 +184,10 @@ func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64,
 func (s *Service) ForClient(ctx context.Context, actor auth.Principal, clientID int64) ([]Appointment, error) {
 	var out []Appointment
 	err := org.InTenant(ctx, s.db, actor, func(tx sqldb.Tx) error {
-		c, err := readClient(ctx, tx, clientID)
-		if err != nil {
+		if _, err := accessibleClient(ctx, tx, actor, clientID, audit.ActionRead); err != nil {
 			return err
 		}
-		if err := mayWork(ctx, tx, actor, c.servicePointID, clientID, audit.ActionRead); err != nil {
-			return err
-		}
+		var err error
 		if out, err = list(ctx, tx, `WHERE a.client_id = $1 ORDER BY a.starts_at DESC, a.id`, clientID); err != nil {
 			return err
 		}
@@ -198,20 +196,13 @@ func (s *Service) ForClient(ctx context.Context, actor auth.Principal, clientID 
 	return out, err
 }
 
-// client is what a booking needs to know of a client.
-type client struct {
-	id             int64
-	name           string
-	language       string
-	interpreter    string
-	servicePointID int64
-	erased         bool
-}
-
-func readClient(ctx context.Context, tx sqldb.Tx, id int64) (client, error) {
-	c := client{id: id}
-	err := tx.QueryRow(ctx, `SELECT first_names || ' ' || last_name, language, interpreter_language, service_point_id,
-		erased_at IS NOT NULL FROM clients WHERE id = $1`, id).
-		Scan(&c.name, &c.language, &c.interpreter, &c.servicePointID, &c.erased)
-	return c, sqldb.NotFound(err)
+// accessibleClient reads a client the actor may work with, by the client
+// register's own rule (clients.Accessible); a refusal is logged against
+// the client for action.
+func accessibleClient(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, action string) (clients.Client, error) {
+	c, err := clients.Accessible(ctx, tx, actor, id)
+	if errors.Is(err, auth.ErrForbidden) {
+		return c, refusal(actor, id, action)
+	}
+	return c, err
 }
