@@ -97,6 +97,19 @@ func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, tq *tasks.Service, a Arriva
 	return err
 }
 
+// TicketClosed records, in the caller's transaction, how a checked-in
+// appointment ended when its ticket closed: attended when the visitor was
+// served, else a no-show. Its check-in code goes with it.
+func TicketClosed(ctx context.Context, tx sqldb.Tx, ticketID int64, served bool) error {
+	to := NoShow
+	if served {
+		to = Attended
+	}
+	_, err := tx.Exec(ctx, `UPDATE appointments SET status = $2, code = NULL, updated_at = now()
+		WHERE ticket_id = $1 AND status = 'checked_in'`, ticketID, to)
+	return err
+}
+
 // EraseClient removes a client's appointments' personal data in the
 // caller's transaction, for a data subject's erasure: appointments still
 // ahead are deleted (nobody will come), the rest lose the link to the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -132,6 +133,13 @@ func (s *Service) transition(ctx context.Context, tx sqldb.Tx, sp servicePoint, 
 	if t.State.Closed() {
 		if err := dropPush(ctx, tx, t.ID); err != nil {
 			return Ticket{}, err
+		}
+		// A checked-in appointment's ticket tells the appointment how it
+		// ended: served is attended, a no-show is a no-show.
+		if t.BookedFor != nil && (t.State == Done || t.State == NoShow) {
+			if err := appointments.TicketClosed(ctx, tx, t.ID, t.State == Done); err != nil {
+				return Ticket{}, err
+			}
 		}
 	}
 	return t, publish(ctx, tx, typ, t)

@@ -107,6 +107,13 @@ func TestCallNextGivesAnAppointmentToItsExpert(t *testing.T) {
 	if err != nil || got.ID != checked.Ticket.ID {
 		t.Fatalf("the expert called %d (%v), want their appointment's ticket %d", got.ID, err, checked.Ticket.ID)
 	}
+
+	// Served and finished: the appointment was attended.
+	must[Ticket](t)(f.svc.Start(f.ctx, own, got.ID))
+	must[Finished](t)(f.svc.Finish(f.ctx, own, got.ID))
+	if n := f.count(`SELECT count(*) FROM appointments WHERE ticket_id = $1 AND status = 'attended' AND code IS NULL`, got.ID); n != 1 {
+		t.Error("finishing the ticket did not mark its appointment attended")
+	}
 }
 
 func TestCheckInWindows(t *testing.T) {
