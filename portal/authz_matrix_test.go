@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/internal/store"
@@ -51,6 +52,9 @@ type azFixture struct {
 	called                map[string]int64            // a ticket called by each actor, to recall
 	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
 	demoTicket            int64                       // any ticket of demo, for refused requests
+	apiKey                int64                       // a key of demo's to revoke
+	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
+	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
 	client                int64                       // a client of demo
 	appt                  int64                       // an appointment of that client, to read
@@ -256,6 +260,40 @@ var matrix = map[string]azEntry{
 
 	// The access log: admins only.
 	"GET /staff/access-log": {want: azPage(az200, az403, az403, az200)},
+
+	// API keys and webhooks: admins only; another municipality's admin
+	// makes their own, and finds none of demo's.
+	"GET /staff/api-keys": {want: azPage(az200, az403, az403, az200)},
+	"POST /staff/api-keys": {
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Key of " + actor}, "scopes": {"stats:read"}}
+		},
+		want: azPost(az200, az403, az403, az200)},
+	"POST /staff/api-keys/:id/revoke": {params: azIDParam(func(f *azFixture) int64 { return f.apiKey }),
+		want: azPost(az404, az403, az403, az303)},
+	"GET /staff/webhooks": {want: azPage(az200, az403, az403, az200)},
+	"POST /staff/webhooks": {
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"url": {"https://example.org/hooks/" + actor}, "events": {"client.created"}}
+		},
+		want: azPost(az200, az403, az403, az200)},
+	"GET /staff/webhooks/:id": {params: azIDParam(func(f *azFixture) int64 { return f.hook }),
+		want: azPage(az404, az403, az403, az200)},
+	"POST /staff/webhooks/:id/test": {params: azIDParam(func(f *azFixture) int64 { return f.hook }),
+		want: azPost(az404, az403, az403, az303)},
+	"POST /staff/webhooks/:id/enable": {params: azIDParam(func(f *azFixture) int64 { return f.hookOn }),
+		form: func(*azFixture, string) url.Values { return url.Values{"version": {"1"}} },
+		want: azPost(az404, az403, az403, az303)},
+	"POST /staff/webhooks/:id/disable": {params: azIDParam(func(f *azFixture) int64 { return f.hookOff }),
+		form: func(*azFixture, string) url.Values { return url.Values{"version": {"1"}} },
+		want: azPost(az404, az403, az403, az303)},
+	"POST /staff/webhooks/:id/delete": {params: azIDParam(func(f *azFixture) int64 { return f.hookDel }),
+		want: azPost(az404, az403, az403, az303)},
+}
+
+// azIDParam names one object by :id, whoever asks.
+func azIDParam(pick func(f *azFixture) int64) func(*azFixture, string) map[string]string {
+	return func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(pick(f))} }
 }
 
 func azClient(f *azFixture, _ string) map[string]string {
@@ -333,6 +371,15 @@ func azSeed(f *azFixture) portaltest.Option {
 			demoMuni, hash)
 		var role int64
 		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING id`, demoMuni, f.person, f.demoSP)
+		q(&f.apiKey, `INSERT INTO api_keys (municipality_id, name, token_hash, prefix, scopes) VALUES ($1, 'Matrix key', $2, 'koto_x', '{stats:read}') RETURNING id`,
+			demoMuni, auth.Hash(auth.NewToken()))
+		for _, h := range []struct {
+			dst    *int64
+			active bool
+		}{{&f.hook, true}, {&f.hookOn, false}, {&f.hookOff, true}, {&f.hookDel, true}} {
+			q(h.dst, `INSERT INTO webhook_endpoints (municipality_id, url, events, secret, active) VALUES ($1, 'https://example.org/matrix', '{client.created}', $2, $3) RETURNING id`,
+				demoMuni, api.NewSecret(), h.active)
+		}
 
 		f.staffIDs = map[string]int64{}
 		for actor, email := range map[string]string{azExpert: demo.ExpertEmail, azLead: demo.LeadEmail, azAdmin: demo.AdminEmail} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/forms"
@@ -78,6 +79,18 @@ var domainErrors = []domainError{
 	{err: org.ErrOwnAdmin, status: http.StatusUnprocessableEntity, key: "people.own_admin", field: "role"},
 	{err: org.ErrOwnAccount, status: http.StatusUnprocessableEntity, key: "people.own_account", field: "active"},
 	{err: org.ErrBadGrant, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "role"},
+
+	{err: api.ErrName, status: http.StatusUnprocessableEntity, key: "form.required", field: "name"},
+	{err: api.ErrNoScope, status: http.StatusUnprocessableEntity, key: "form.required", field: "scopes"},
+	{err: api.ErrUnknownScope, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "scopes"},
+	{err: api.ErrExpiryPast, status: http.StatusUnprocessableEntity, key: "api_keys.expiry_past", field: "expires"},
+	{err: api.ErrUnknownServicePoint, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "service_point"},
+	{err: api.ErrWebhookURL, status: http.StatusUnprocessableEntity, key: "webhooks.url_invalid", field: "url"},
+	{err: api.ErrNoEvents, status: http.StatusUnprocessableEntity, key: "form.required", field: "events"},
+	{err: api.ErrUnknownEvent, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "events"},
+	{err: api.ErrDescription, status: http.StatusUnprocessableEntity, key: "form.too_long", field: "description"},
+	{err: api.ErrVersion, status: http.StatusConflict, key: "webhooks.changed"},
+	{err: api.ErrVersionNeeded, status: http.StatusBadRequest, key: "error.bad_request"},
 
 	{err: queue.ErrWrongState, status: http.StatusConflict, key: "queue.wrong_state"},
 	{err: queue.ErrTooEarlyForNoShow, status: http.StatusConflict, key: "queue.too_early"},
@@ -159,6 +172,9 @@ func keyForStatus(status int) string {
 // under /api/. The cause of a server fault goes to the log with the request
 // id; the person sees the id, never the cause.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	if isKeyAPI(c.Path()) {
+		return s.renderProblem(c, err)
+	}
 	status := http.StatusInternalServerError
 	key := "error.internal"
 	var args []any

@@ -43,6 +43,13 @@ func (s *Server) routes() {
 	a.Get("/api/v1/queue/:sp", s.apiQueueSnapshot)
 	a.Get("/ws", s.upgradeWebsocket, s.serveWebsocket())
 
+	// The JSON API for municipal systems: its contract and reference page,
+	// then every call of the contract (generated glue, see api.go) behind
+	// the key check.
+	a.Get("/api/v1/openapi.json", s.serveContract)
+	a.Get("/api/v1/docs", s.showAPIDocs)
+	s.registerAPI(a.Group(apiBase, s.authenticateKey))
+
 	// Staff.
 	st := a.Group("/staff", s.requireStaff)
 	st.Get("/", s.showStaffHome)
@@ -96,4 +103,16 @@ func (s *Server) routes() {
 	st.Get("/people/:id", s.showPersonForm)
 	st.Post("/people/:id", s.submitPerson)
 	st.Get("/access-log", s.showAccessLog)
+
+	// The JSON API's keys and webhooks: the municipality's admins.
+	st.Get("/api-keys", s.showAPIKeys)
+	st.Post("/api-keys", s.submitAPIKey)
+	st.Post("/api-keys/:id/revoke", s.submitAPIKeyRevoke)
+	st.Get("/webhooks", s.showWebhooks)
+	st.Post("/webhooks", s.submitWebhook)
+	st.Get("/webhooks/:id", s.showWebhook)
+	st.Post("/webhooks/:id/test", s.submitWebhookTest)
+	st.Post("/webhooks/:id/enable", s.submitWebhookSwitch(true))
+	st.Post("/webhooks/:id/disable", s.submitWebhookSwitch(false))
+	st.Post("/webhooks/:id/delete", s.submitWebhookDelete)
 }

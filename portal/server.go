@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
@@ -46,7 +47,10 @@ type Deps struct {
 	Queue   *queue.Service
 	// Tasks is the task queue; other domain services create tasks through
 	// it inside their own transactions (tasks.Service.Create).
-	Tasks   *tasks.Service
+	Tasks *tasks.Service
+	// API is the JSON API's keys, limits and webhooks; nil builds one
+	// whose webhooks cannot be delivered (no job queue).
+	API     *api.Service
 	Push    *push.Sender // nil: Web Push is switched off
 	Hub     *live.Hub
 	Version string
@@ -70,6 +74,8 @@ type Server struct {
 	appointments *appointments.Service
 	stats        *stats.Service
 	org          *org.Service
+	api          *api.Service
+	contract     *apiContract
 	push         *push.Sender
 	hub          *live.Hub
 	demoDevices  []auth.Device
@@ -94,7 +100,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, tasks: d.Tasks, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
+		auth: d.Auth, queue: d.Queue, tasks: d.Tasks, api: d.API, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
 	if d.Config.Demo {
 		s.demoDevices = d.DemoDevices
 	}
@@ -116,6 +122,12 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.DB != nil {
 		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
+	}
+	if s.api == nil && d.DB != nil {
+		s.api = api.New(d.DB, nil)
+	}
+	if s.contract, err = loadContract(); err != nil {
+		return nil, err
 	}
 	if s.templates, err = loadTemplates(assets); err != nil {
 		return nil, err
@@ -156,12 +168,13 @@ func New(d Deps) (*Server, error) {
 // App is the Fiber app, for listening and for tests.
 func (s *Server) App() *fiber.App { return s.app }
 
-// skipForAssets runs h except for assets and operations endpoints, which
-// need no session (and should not cost a database round trip each).
+// skipForAssets runs h except for assets, operations endpoints and the
+// JSON API, which need no session (and should not cost a database round
+// trip each): an API call comes with a key instead.
 func (s *Server) skipForAssets(h fiber.Handler) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
-		if strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || s.db == nil {
+		if strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || isKeyAPI(p) || s.db == nil {
 			return c.Next()
 		}
 		return h(c)

@@ -134,6 +134,11 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
+	if isKeyAPI(c.Path()) {
+		// A key in the Authorization header, never a cookie: a browser
+		// cannot be made to send it from another site.
+		return c.Next()
+	}
 	// Pages under Referrer-Policy no-referrer (the capability links) make
 	// browsers send "Origin: null"; the token then carries the check.
 	if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" && !s.sameOrigin(c, o) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
@@ -151,7 +152,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	queues.CacheKiosks(listener.Listening)
 	listener.Watch(queues.Forget)
 	staffAuth := auth.New(db, nil)
-	// Durable jobs: ticket pushes, the day closing and the session sweep.
+	// Durable jobs: ticket pushes, the day closing, the session sweep and
+	// webhook deliveries.
 	// Not tied to ctx, which ends at SIGTERM: the jobs in hand get to
 	// finish below.
 	work := jobs.New(db, jobs.Options{Logger: logger, Sender: sender})
@@ -160,6 +162,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	taskQueue := tasks.NewService(db, nil)
 	taskQueue.Register(work, catalog)
 	queues.UseTasks(taskQueue)
+	apis := api.New(db, nil)
+	apis.Register(work, api.HookOptions{})
 	if err := work.Start(context.Background()); err != nil {
 		return err
 	}
@@ -172,7 +176,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}()
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: staffAuth, Queue: queues, Tasks: taskQueue, Push: sender, Hub: hub, DemoDevices: demoDevices,
+		Auth: staffAuth, Queue: queues, Tasks: taskQueue, API: apis, Push: sender, Hub: hub, DemoDevices: demoDevices,
 		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		return err

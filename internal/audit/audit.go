@@ -33,8 +33,9 @@ type Entry struct {
 	ID          int64
 	At          time.Time
 	Tenant      int64
-	StaffID     int64 // 0 when no staff member acted
-	StaffName   string
+	StaffID     int64  // 0 when no staff member acted
+	APIKeyID    int64  // the API key that acted, when one did
+	StaffName   string // or the API key's name
 	SubjectKind string // "staff", "client", …
 	SubjectID   int64
 	Action      string
@@ -49,12 +50,15 @@ func Write(ctx context.Context, tx sqldb.Tx, e Entry) error {
 	if e.StaffID != 0 {
 		staff = &e.StaffID
 	}
-	var subject *int64
+	var subject, key *int64
 	if e.SubjectID != 0 {
 		subject = &e.SubjectID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO access_log (municipality_id, staff_id, subject_kind, subject_id, action, purpose, result)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.Tenant, staff, e.SubjectKind, subject, e.Action, e.Purpose, e.Result)
+	if e.APIKeyID != 0 {
+		key = &e.APIKeyID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO access_log (municipality_id, staff_id, api_key_id, subject_kind, subject_id, action, purpose, result)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, e.Tenant, staff, key, e.SubjectKind, subject, e.Action, e.Purpose, e.Result)
 	return err
 }
 
@@ -74,9 +78,9 @@ func List(ctx context.Context, tx sqldb.Tx, f Filter) ([]Entry, error) {
 		f.Limit = 200
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT a.id, a.at, a.municipality_id, coalesce(a.staff_id, 0), coalesce(s.name, ''), a.subject_kind,
-		       coalesce(a.subject_id, 0), a.action, a.purpose, a.result
-		FROM access_log a LEFT JOIN staff s ON s.id = a.staff_id
+		SELECT a.id, a.at, a.municipality_id, coalesce(a.staff_id, 0), coalesce(a.api_key_id, 0),
+		       coalesce(s.name, k.name, ''), a.subject_kind, coalesce(a.subject_id, 0), a.action, a.purpose, a.result
+		FROM access_log a LEFT JOIN staff s ON s.id = a.staff_id LEFT JOIN api_keys k ON k.id = a.api_key_id
 		WHERE ($1 = 0 OR a.staff_id = $1) AND ($2 = '' OR a.subject_kind = $2) AND ($3 = 0 OR a.subject_id = $3)
 		  AND ($4 = '' OR a.action = $4) AND ($5::timestamptz IS NULL OR a.at >= $5) AND ($6::timestamptz IS NULL OR a.at < $6)
 		ORDER BY a.at DESC, a.id DESC LIMIT $7`,
@@ -86,7 +90,7 @@ func List(ctx context.Context, tx sqldb.Tx, f Filter) ([]Entry, error) {
 	}
 	return sqldb.CollectRows(rows, func(r sqldb.Row) (Entry, error) {
 		var e Entry
-		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result)
+		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.APIKeyID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result)
 		return e, err
 	})
 }

@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 
+	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -21,9 +23,13 @@ type Grant struct {
 	ServicePointID int64
 }
 
-// Principal is a staff member and what they hold.
+// Principal is who acts: a staff member and what they hold, or an API key
+// (APIKeyID set, StaffID zero), whose grants stand for its service point
+// restriction and whose Scopes say which of the API's calls it may make.
 type Principal struct {
 	StaffID   int64
+	APIKeyID  int64
+	Scopes    []string
 	Tenant    int64
 	Name      string
 	Email     string
@@ -92,6 +98,16 @@ func (p Principal) CanWork(servicePointID int64) bool { return p.holds(RoleExper
 // CanManage: the service point's set-up, devices, topics, staff and statistics.
 func (p Principal) CanManage(servicePointID int64) bool { return p.holds(RoleLead, servicePointID) }
 
+// HasScope tells whether p may make calls of scope: an API key holds only
+// the scopes it was given; a staff member's roles decide for them, so
+// scopes do not narrow a staff member.
+func (p Principal) HasScope(scope string) bool {
+	return p.APIKeyID == 0 || slices.Contains(p.Scopes, scope)
+}
+
+// IsAPIKey tells an API key from a staff member.
+func (p Principal) IsAPIKey() bool { return p.APIKeyID != 0 }
+
 // IsAdmin: everything within the municipality.
 func (p Principal) IsAdmin() bool { return p.holds(RoleAdmin, 0) }
 
@@ -127,7 +143,7 @@ func (p Principal) ServicePointScope(role string) (ids []int64, all bool) {
 // before anything is read or written. Domain packages call it so that a
 // handler's mistake cannot bypass their rules.
 func Authorize(ctx context.Context, tx sqldb.Tx, actor Principal, allowed bool) error {
-	if !allowed || actor.StaffID == 0 || actor.Tenant == 0 {
+	if !allowed || actor.StaffID == 0 && actor.APIKeyID == 0 || actor.Tenant == 0 {
 		return ErrForbidden
 	}
 	var tenant *int64
@@ -138,4 +154,11 @@ func Authorize(ctx context.Context, tx sqldb.Tx, actor Principal, allowed bool) 
 		return ErrForbidden
 	}
 	return nil
+}
+
+// Audit is the access-log row of p's access: a staff member or an API key
+// stands in it as the actor.
+func (p Principal) Audit(kind string, subject int64, action, purpose, result string) audit.Entry {
+	return audit.Entry{Tenant: p.Tenant, StaffID: p.StaffID, APIKeyID: p.APIKeyID, SubjectKind: kind,
+		SubjectID: subject, Action: action, Purpose: purpose, Result: result}
 }

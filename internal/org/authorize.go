@@ -16,11 +16,9 @@ var ErrForbidden = auth.ErrForbidden
 const PurposeAdministration = "administration"
 
 func refuse(actor auth.Principal, kind string, subject int64, action string) error {
-	return &audit.Refusal{Err: ErrForbidden, Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
-		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultDenied}}
+	return &audit.Refusal{Err: ErrForbidden, Entry: actor.Audit(kind, subject, action, PurposeAdministration, audit.ResultDenied)}
 }
 
 func logOK(ctx context.Context, tx sqldb.Tx, actor auth.Principal, kind string, subject int64, action string) error {
-	return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: kind,
-		SubjectID: subject, Action: action, Purpose: PurposeAdministration, Result: audit.ResultOK})
+	return audit.Write(ctx, tx, actor.Audit(kind, subject, action, PurposeAdministration, audit.ResultOK))
 }

@@ -44,6 +44,7 @@ type rlsTenant struct {
 	client                                   int64
 	task                                     int64
 	phone                                    int64 // a client_devices row
+	apiKey, webhook, webhookEvent            int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
 }
 
@@ -262,6 +263,45 @@ var rlsFixtures = []rlsFixture{
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO checkin_failures (municipality_id, device_id, at) VALUES ($1, $2, now() - $3 * interval '1 minute') RETURNING id`,
 				[]any{f.id, f.device, v}
+		},
+	},
+	{table: "api_keys",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO api_keys (municipality_id, name, token_hash, prefix, scopes) VALUES ($1, 'Fixture', $2, 'x', '{stats:read}') RETURNING id`,
+				[]any{f.id, []byte(fmt.Sprintf("%s-api-key-%d", f.slug, v))}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.apiKey = id },
+	},
+	{table: "api_rate",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO api_rate (municipality_id, api_key_id, window_start, hits) VALUES ($1, $2, now() + make_interval(mins => $3), 1) RETURNING api_key_id`,
+				[]any{f.id, f.apiKey, v}
+		},
+	},
+	{table: "api_idempotency",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO api_idempotency (municipality_id, api_key_id, key, request_hash) VALUES ($1, $2, $3, 'h') RETURNING api_key_id`,
+				[]any{f.id, f.apiKey, fmt.Sprintf("key-%d", v)}
+		},
+	},
+	{table: "webhook_endpoints",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO webhook_endpoints (municipality_id, url, events, secret) VALUES ($1, $2, '{client.created}', 'whsec_x') RETURNING id`,
+				[]any{f.id, fmt.Sprintf("https://%s.example/hook/%d", f.slug, v)}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.webhook = id },
+	},
+	{table: "webhook_events",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO webhook_events (municipality_id, type, data) VALUES ($1, 'client.created', jsonb_build_object('client_id', $2::int)) RETURNING id`,
+				[]any{f.id, v}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.webhookEvent = id },
+	},
+	{table: "webhook_deliveries",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO webhook_deliveries (municipality_id, endpoint_id, event_id, attempt) VALUES ($1, $2, $3, $4) RETURNING id`,
+				[]any{f.id, f.webhook, f.webhookEvent, v + 1}
 		},
 	},
 }

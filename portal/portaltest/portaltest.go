@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/demo"
@@ -42,6 +43,7 @@ type Instance struct {
 	Config   config.Config // as the portal got it, after every WithConfig
 	Hub      *live.Hub
 	Listener *live.Listener
+	API      *api.Service
 }
 
 // Option changes how Start builds the portal.
@@ -53,6 +55,13 @@ type settings struct {
 	database  string // an existing database to share (another instance's OwnerURL)
 	push      *push.Sender
 	queue     func(*queue.Service)
+	hooks     api.HookOptions
+}
+
+// WithWebhooks sets how webhooks are delivered: a client that trusts a
+// test receiver's certificate and may reach loopback, a shorter schedule.
+func WithWebhooks(o api.HookOptions) Option {
+	return func(s *settings) { s.hooks = o }
 }
 
 // WithDatabase serves from an existing database instead of a fresh one, so
@@ -211,13 +220,15 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	taskQueue := tasks.NewService(db, nil)
 	taskQueue.Register(work, catalog)
 	queues.UseTasks(taskQueue)
+	apis := api.New(db, nil)
+	apis.Register(work, s.hooks)
 	if err := work.Start(context.Background()); err != nil {
 		stopLive()
 		_ = ln.Close()
 		t.Fatalf("portaltest: start the job queue: %v", err)
 	}
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Tasks: taskQueue, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
+		Queue: queues, Tasks: taskQueue, API: apis, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		_ = ln.Close()
 		t.Fatalf("portaltest: build portal: %v", err)
@@ -255,6 +266,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		Config:   cfg,
 		Hub:      hub,
 		Listener: listener,
+		API:      apis,
 	}
 }
 
