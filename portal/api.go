@@ -50,6 +50,18 @@ func loadContract() (*apiContract, error) {
 	return c, nil
 }
 
+// has tells whether the contract has an operation at method and path.
+func (c *apiContract) has(method, path string) bool {
+	cfg := fiber.Config{}
+	for r := range c.scopes {
+		m, pattern, _ := strings.Cut(r, " ")
+		if (m == method || method == fiber.MethodHead && m == fiber.MethodGet) && fiber.RoutePatternMatch(path, pattern, cfg) {
+			return true
+		}
+	}
+	return false
+}
+
 // pathToRoute writes an OpenAPI path as Fiber's route pattern, as the
 // generated glue registers it: {id} becomes :id.
 func pathToRoute(p string) string {
@@ -94,6 +106,9 @@ func apiPrincipal(c *fiber.Ctx) auth.Principal {
 // rate limit; an unknown, revoked or expired key is 401, one over its limit
 // 429. Every answer says where the key stands (RateLimit headers).
 func (s *Server) authenticateKey(c *fiber.Ctx) error {
+	if !s.contract.has(c.Method(), c.Path()) {
+		return c.Next() // no such call: a 404 (or 405) problem, key or not
+	}
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {

@@ -173,7 +173,8 @@ func TestErrorsAreLocalizedAndJSONUnderAPI(t *testing.T) {
 		t.Errorf("404 page: %d %q", resp.StatusCode, body)
 	}
 	resp, body = do(t, s, httptest.NewRequest("GET", "/api/v1/nothing?lang=en", nil))
-	if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(body, `"code":"error.not_found"`) {
+	// Under the API an error is a problem document (RFC 9457).
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("API 404: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
