@@ -58,7 +58,7 @@ type apiKeysPage struct {
 		ID   int64
 		Name string
 	}
-	Scopes []scopeOption
+	Scopes []codeOption
 	Form   formView
 	Secret string // a key just made, shown once
 	Made   string // its name
@@ -115,7 +115,7 @@ func (s *Server) renderAPIKeys(c *fiber.Ctx, status int, kp api.KeysPage, typed 
 		Saved: c.Query("saved") != "" && secret == "" && typed == nil}
 	page.Body = "staff setup"
 	page.Title = page.T.Get("api_keys.title")
-	page.Scopes = scopeOptions(page.T)
+	page.Scopes = codeOptions(page.T, "api_keys.scope_", api.Scopes)
 	page.Form = newFormView(page.T, "key-", typed, errs)
 	names := servicePointNames(kp.Points, page.T.Lang.Code)
 	for _, sp := range kp.Points {
@@ -147,13 +147,16 @@ func (s *Server) renderAPIKeys(c *fiber.Ctx, status int, kp api.KeysPage, typed 
 	return s.renderStatus(c, status, "api_keys", page)
 }
 
-// scopeOption is a scope with its description in the page's language.
-type scopeOption struct{ Code, Label string }
+// codeOption is a code of the API (a scope, an event) with its description
+// in the page's language.
+type codeOption struct{ Code, Label string }
 
-func scopeOptions(t *i18n.T) []scopeOption {
-	out := make([]scopeOption, len(api.Scopes))
-	for i, sc := range api.Scopes {
-		out[i] = scopeOption{Code: sc, Label: t.Get("api_keys.scope_" + strings.ReplaceAll(sc, ":", "_"))}
+// codeOptions describes codes by the messages keyPrefix + code, the code's
+// punctuation written as _ (clients:read → api_keys.scope_clients_read).
+func codeOptions(t *i18n.T, keyPrefix string, codes []string) []codeOption {
+	out := make([]codeOption, len(codes))
+	for i, c := range codes {
+		out[i] = codeOption{Code: c, Label: t.Get(keyPrefix + strings.NewReplacer(":", "_", ".", "_").Replace(c))}
 	}
 	return out
 }

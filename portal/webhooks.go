@@ -3,7 +3,6 @@ package portal
 import (
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,16 +26,6 @@ func decodeWebhookForm(v url.Values) (api.EndpointInput, forms.Errors) {
 	return in, f.Errors
 }
 
-type eventOption struct{ Code, Label string }
-
-func eventOptions(t *i18n.T) []eventOption {
-	out := make([]eventOption, len(api.Events))
-	for i, e := range api.Events {
-		out[i] = eventOption{Code: e, Label: t.Get("webhooks.event_" + strings.ReplaceAll(e, ".", "_"))}
-	}
-	return out
-}
-
 type webhookRow struct {
 	api.Endpoint
 	Disabled string // when the portal switched it off
@@ -45,7 +34,7 @@ type webhookRow struct {
 type webhooksPage struct {
 	Page
 	Hooks    []webhookRow
-	Events   []eventOption
+	Events   []codeOption
 	Form     formView
 	Secret   string
 	Made     string
@@ -84,7 +73,7 @@ func (s *Server) renderWebhooks(c *fiber.Ctx, status int, typed url.Values, errs
 		Saved: c.Query("saved") != "" && secret == "" && typed == nil}
 	page.Body = "staff setup"
 	page.Title = page.T.Get("webhooks.title")
-	page.Events = eventOptions(page.T)
+	page.Events = codeOptions(page.T, "webhooks.event_", api.Events)
 	page.Form = newFormView(page.T, "hook-", typed, errs)
 	for _, h := range hooks {
 		row := webhookRow{Endpoint: h}
