@@ -142,10 +142,7 @@ func (s *Server) showLetter(c *fiber.Ctx) error {
 		return err
 	}
 	page := s.page(c, "")
-	langs := []string{"fi"}
-	if l, ok := s.catalog.Lookup(a.ClientLanguage); ok && l.Code != "fi" {
-		langs = []string{l.Code, "fi"}
-	}
+	langs := letterLanguages(s, a.ClientLanguage)
 	lp := letterPage{Page: page, A: a, Code: appointments.FormatCode(a.Code)}
 	for _, code := range langs {
 		l, _ := s.catalog.Lookup(code)

@@ -38,6 +38,16 @@ func (s *Server) routes() {
 	a.Post("/t/:token/cancel", s.submitTicketCancel)
 	a.Post("/t/:token/push", s.submitTicketPush)
 
+	// The client's phone: an enrolment link binds it once, then its own
+	// credential opens the client's page.
+	a.Get("/e/:token", s.showEnrol)
+	a.Post("/e/:token", s.submitEnrol)
+	a.Get("/c/:cred", s.showClientHome)
+	a.Post("/c/:cred/answers", s.submitClientAnswer)
+	a.Post("/c/:cred/forget", s.submitClientForget)
+	a.Post("/c/:cred/push", s.submitClientPush)
+	a.Get("/c/:cred/manifest.webmanifest", s.serveClientManifest)
+
 	// JSON for the live screens, and their websocket.
 	a.Get("/api/v1/tickets/:token", s.apiTicketSnapshot)
 	a.Get("/api/v1/queue/:sp", s.apiQueueSnapshot)
@@ -67,6 +77,9 @@ func (s *Server) routes() {
 	// Appointments: booked from a client's page, worked at the service point.
 	st.Get("/clients/:id/appointments/new", s.showBookingForm)
 	st.Post("/clients/:id/appointments", s.submitBooking)
+	// Outreach: a client's phone is enrolled from their page.
+	st.Post("/clients/:id/enrolments", s.submitEnrolment)
+	st.Post("/clients/:id/enrolments/revoke", s.submitEnrolmentRevoke)
 	st.Get("/appointments", s.showMyDay)
 	st.Get("/appointments/at/:sp", s.showPointDay)
 	st.Get("/appointments/:id", s.showAppointment)

@@ -21,6 +21,7 @@ import (
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -72,6 +73,7 @@ type Server struct {
 	queue        *queue.Service
 	tasks        *tasks.Service
 	appointments *appointments.Service
+	outreach     *outreach.Service
 	stats        *stats.Service
 	org          *org.Service
 	api          *api.Service
@@ -122,6 +124,7 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.DB != nil {
 		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
+		s.outreach = outreach.New(d.DB, s.tasks, nil)
 	}
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)

@@ -17,7 +17,7 @@ func (s *Service) CreateEnrolment(ctx context.Context, actor auth.Principal, cli
 	err := s.asStaff(ctx, actor, clientID, audit.ActionCreate, func(tx sqldb.Tx, c client) error {
 		token, hash := newSecret()
 		e = Enrolment{ClientID: c.id, Token: token, ExpiresAt: s.clock().Add(EnrolmentLifetime),
-			FirstNames: c.firstNames, ClientName: c.name, Language: c.language}
+			FirstNames: c.firstNames, ClientName: c.name, Language: c.language, TimeZone: c.timeZone}
 		return tx.QueryRow(ctx, `INSERT INTO client_enrolments (municipality_id, client_id, token_hash, created_by, created_at, expires_at)
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5) RETURNING id`,
 			c.id, hash, actor.StaffID, s.clock(), e.ExpiresAt).Scan(&e.ID)

@@ -78,6 +78,7 @@ type Enrolment struct {
 	FirstNames string
 	ClientName string
 	Language   string
+	TimeZone   string // the client's service point's, for the date on the letter
 }
 
 // Device is one phone bound to a client, as staff see it.

@@ -171,3 +171,13 @@ func (s *Service) Forget(ctx context.Context, credential string) error {
 		return err
 	})
 }
+
+// SetPush stores this phone's Web Push subscription (already validated
+// against the push services' allow-list), replacing the one before.
+func (s *Service) SetPush(ctx context.Context, credential string, subscription []byte) error {
+	return s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
+		_, err := tx.Exec(ctx, `UPDATE client_devices SET push_subscription = $2, push_updated_at = $3 WHERE id = $1`,
+			p.id, subscription, s.clock())
+		return err
+	})
+}

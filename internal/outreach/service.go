@@ -66,14 +66,15 @@ type client struct {
 	name           string
 	language       string
 	servicePointID int64
+	timeZone       string
 	erased         bool
 }
 
 func readClient(ctx context.Context, tx sqldb.Tx, id int64) (client, error) {
 	c := client{id: id}
-	err := tx.QueryRow(ctx, `SELECT first_names, first_names || ' ' || last_name, language, service_point_id,
-		erased_at IS NOT NULL FROM clients WHERE id = $1`, id).
-		Scan(&c.firstNames, &c.name, &c.language, &c.servicePointID, &c.erased)
+	err := tx.QueryRow(ctx, `SELECT c.first_names, c.first_names || ' ' || c.last_name, c.language, c.service_point_id,
+		sp.time_zone, c.erased_at IS NOT NULL FROM clients c JOIN service_points sp ON sp.id = c.service_point_id WHERE c.id = $1`, id).
+		Scan(&c.firstNames, &c.name, &c.language, &c.servicePointID, &c.timeZone, &c.erased)
 	return c, sqldb.NotFound(err)
 }
 
