@@ -172,6 +172,10 @@ var matrix = map[string]azEntry{
 				"date": {time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "time": {"10:00"}, "minutes": {"30"}}
 		},
 		want: azPost(az404, az303, az303, az303)},
+	// Outreach: a client's phone is enrolled by experts and up at the
+	// client's service point.
+	"POST /staff/clients/:id/enrolments":            {params: azClient, want: azPost(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/enrolments/revoke":     {params: azClient, want: azPost(az404, az200, az200, az200)},
 	"GET /staff/appointments":                       {want: azPage(az200, az200, az200, az200)},
 	"GET /staff/appointments/at/:sp":                {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
 	"GET /staff/appointments/:id":                   {params: azAppointment, want: azPage(az404, az200, az200, az200)},

@@ -132,7 +132,7 @@ func (s *Server) serveClientManifest(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, "application/manifest+json")
 	return c.JSON(fiber.Map{
-		"name": t.Get("client.title"), "short_name": "Koto", "lang": t.Lang.Code, "dir": t.Lang.Dir,
+		"name": t.Get("client.title"), "short_name": "Koto", "lang": t.Lang.Code, "dir": t.Lang.Dir(),
 		"start_url": "/c/" + cred, "scope": "/c/" + cred, "id": "/c/" + cred,
 		"display": "standalone", "background_color": "#ffffff", "theme_color": "#0b4f8a",
 		"icons": []fiber.Map{

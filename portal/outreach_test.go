@@ -1,0 +1,135 @@
+package portal_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/koto-portal/portal/internal/demo"
+)
+
+var enrolLink = regexp.MustCompile(`/e/([A-Za-z0-9_-]{43})\b`)
+
+// The whole way from the expert's letter to a task: the letter in the
+// client's language and Finnish, the phone's link used once, the client's
+// page in their language with the check-in code, and "I can't come" with a
+// reason landing as a task for the appointment's expert.
+func TestClientEnrolsSeesAppointmentAndAnswers(t *testing.T) {
+	in := secStart(t)
+	owner := secOwner(t, in)
+	ctx := context.Background()
+	var client, expert, appt int64
+	if err := owner.QueryRow(ctx, `SELECT id FROM staff WHERE email = $1`, demo.ExpertEmail).Scan(&expert); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.QueryRow(ctx, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language, responsible_staff_id)
+		SELECT municipality_id, id, 'Hodan', 'Warsame', 'so', $2 FROM service_points WHERE slug = $1 RETURNING id`,
+		demo.ServicePoint, expert).Scan(&client); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.QueryRow(ctx, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel,
+		starts_at, duration_minutes, code) SELECT municipality_id, $1, id, $2, 'in_person', $3, 30, '31415926'
+		FROM service_points WHERE slug = $4 RETURNING id`, client, expert, time.Now().Add(26*time.Hour), demo.ServicePoint).Scan(&appt); err != nil {
+		t.Fatal(err)
+	}
+
+	staff := newSecBrowser(t, in)
+	staff.login(demo.ExpertEmail)
+	letter := staff.do(http.MethodPost, fmt.Sprintf("/staff/clients/%d/enrolments", client), url.Values{"_csrf": {staff.csrf}}, nil)
+	if letter.Status != http.StatusOK || !strings.Contains(letter.Body, `lang="so"`) || !strings.Contains(letter.Body, `lang="fi"`) ||
+		!strings.Contains(letter.Body, "<svg") {
+		t.Fatalf("letter: %d\n%s", letter.Status, letter.Body)
+	}
+	if cc := letter.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("letter Cache-Control %q", cc)
+	}
+	m := enrolLink.FindStringSubmatch(letter.Body)
+	if m == nil {
+		t.Fatalf("no enrolment link in the letter")
+	}
+	link := m[0]
+
+	phone := newSecBrowser(t, in)
+	first := phone.get(link)
+	tok := secHiddenCSRF.FindStringSubmatch(first.Body)
+	if first.Status != http.StatusOK || tok == nil || first.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("GET %s: %d, referrer policy %q", link, first.Status, first.Header.Get("Referrer-Policy"))
+	}
+	bound := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil)
+	if bound.Status != http.StatusSeeOther || !strings.HasPrefix(bound.Location, "/c/") {
+		t.Fatalf("POST %s: %d to %q", link, bound.Status, bound.Location)
+	}
+	home := bound.Location
+	if again := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil); again.Status != http.StatusGone {
+		t.Errorf("the link worked twice: %d", again.Status)
+	}
+
+	page := phone.get(home)
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `<html lang="so" dir="ltr">`) ||
+		!strings.Contains(page.Body, "3141 5926") || !strings.Contains(page.Body, "Hodan") ||
+		page.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("client page: %d\n%s", page.Status, page.Body)
+	}
+	if strings.Contains(page.Body, "Warsame") {
+		t.Error("the client page shows more of the name than it needs")
+	}
+	csrf := secHiddenCSRF.FindStringSubmatch(page.Body)[1]
+	answer := phone.do(http.MethodPost, home+"/answers", url.Values{"_csrf": {csrf}, "kind": {"cannot_come"},
+		"appointment": {fmt.Sprint(appt)}, "reason": {"Lapsi on sairaana"}}, nil)
+	if answer.Status != http.StatusSeeOther || answer.Location != home+"?done=answer" {
+		t.Fatalf("answer: %d to %q\n%s", answer.Status, answer.Location, answer.Body)
+	}
+	var kind, details string
+	var assignee int64
+	if err := owner.QueryRow(ctx, `SELECT kind, details, assignee_id FROM tasks WHERE client_id = $1`, client).
+		Scan(&kind, &details, &assignee); err != nil || kind != "cannot_come" || details != "Lapsi on sairaana" || assignee != expert {
+		t.Errorf("task %s %q for %d, %v", kind, details, assignee, err)
+	}
+	after := phone.get(home + "?done=answer")
+	if strings.Contains(after.Body, "3141 5926") || !strings.Contains(after.Body, `id="client-notice"`) {
+		t.Errorf("after I can't come the appointment is still listed or no notice:\n%s", after.Body)
+	}
+
+	if ar := phone.get(home + "?lang=ar"); !strings.Contains(ar.Body, `<html lang="ar" dir="rtl">`) {
+		t.Errorf("?lang=ar: %.300s", ar.Body)
+	}
+	if kept := phone.get(home); !strings.Contains(kept.Body, `<html lang="ar" dir="rtl">`) {
+		t.Errorf("the chosen language was not kept over the client's own")
+	}
+
+	man := phone.get(home + "/manifest.webmanifest")
+	var manifest struct {
+		StartURL string `json:"start_url"`
+		Display  string `json:"display"`
+		Icons    []struct {
+			Sizes string `json:"sizes"`
+		} `json:"icons"`
+	}
+	if err := json.Unmarshal([]byte(man.Body), &manifest); err != nil || manifest.StartURL != home || manifest.Display != "standalone" ||
+		len(manifest.Icons) < 2 || manifest.Icons[0].Sizes != "192x192" || manifest.Icons[1].Sizes != "512x512" {
+		t.Errorf("manifest %d %+v %v", man.Status, manifest, err)
+	}
+
+	for _, bad := range []url.Values{{"kind": {"maybe"}}, {"kind": {"coming"}, "appointment": {"x"}}} {
+		bad.Set("_csrf", csrf)
+		if r := phone.do(http.MethodPost, home+"/answers", bad, nil); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("answer %v: %d, want 422", bad, r.Status)
+		}
+	}
+	if r := phone.get("/c/" + strings.Repeat("A", 43)); r.Status != http.StatusNotFound {
+		t.Errorf("unknown credential: %d", r.Status)
+	}
+	forget := phone.do(http.MethodPost, home+"/forget", url.Values{"_csrf": {csrf}}, nil)
+	if forget.Status != http.StatusOK {
+		t.Errorf("forget: %d", forget.Status)
+	}
+	if r := phone.get(home); r.Status != http.StatusNotFound {
+		t.Errorf("forgotten phone still opens the page: %d", r.Status)
+	}
+}
