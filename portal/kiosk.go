@@ -94,7 +94,7 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 		return s.render(c, "kiosk", kp)
 	case !chosen:
 		kp.Step = stepLanguage
-		return s.render(c, "kiosk", kp)
+		return s.renderKiosk(c, screen.Version, kp)
 	}
 	if id, err := strconv.ParseInt(c.Query("topic"), 10, 64); err == nil {
 		for _, t := range screen.Topics {
@@ -108,7 +108,7 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 				// ticket's follow link: the next person at a shared kiosk
 				// must not get this screen from the browser's cache.
 				c.Set(fiber.HeaderCacheControl, "no-store")
-				return s.render(c, "kiosk", kp)
+				return s.renderKiosk(c, screen.Version, kp)
 			}
 		}
 	}
@@ -116,7 +116,7 @@ func (s *Server) showKiosk(c *fiber.Ctx) error {
 	for _, t := range screen.Topics {
 		kp.Topics = append(kp.Topics, kioskTopic{ID: t.ID, Label: t.Labels.In(lang.Code), Pictogram: t.Pictogram})
 	}
-	return s.render(c, "kiosk", kp)
+	return s.renderKiosk(c, screen.Version, kp)
 }
 
 // errChoiceGone: the tap's form lost the visitor's choices (an old screen,

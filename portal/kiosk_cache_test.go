@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"strings"
@@ -140,5 +141,78 @@ func TestKioskRevokedIsRefusedAtOnceOnEveryInstance(t *testing.T) {
 			status, page := kioskTopics(t, in.URL, cookie)
 			return status != http.StatusOK && !strings.Contains(page, "kiosk-topics")
 		})
+	}
+}
+
+// kioskPage fetches a kiosk screen of the demo kiosk with the given CSRF
+// cookie and returns its body.
+func kioskPage(t *testing.T, base, path, csrf string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Header.Set("Cookie", "koto_csrf="+csrf)
+	resp, err := kioskClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	return string(b)
+}
+
+// The screens before the tap are drawn once per set-up and language and
+// then written from memory with the visitor's own CSRF token and one-time
+// key: what a visitor gets from memory must be exactly the full drawing.
+// A token no escaper leaves alone (a forged cookie) is always drawn in
+// full, which gives the drawing to compare with.
+func TestKioskScreensFromMemoryAreTheFullDrawing(t *testing.T) {
+	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
+	topic := firstTopic(t, in.OwnerURL)
+	safe := strings.Repeat("Ab0_-", 8)
+	forged := strings.Repeat("Ab0.+", 8)
+	for _, path := range []string{"/kiosk/demo", "/kiosk/demo?lang=fi", "/kiosk/demo?lang=ar",
+		"/kiosk/demo?lang=en&topic=" + itoa(topic)} {
+		var kept []string
+		for range 3 {
+			kept = append(kept, kioskPage(t, in.URL, path, safe))
+		}
+		full := kioskPage(t, in.URL, path, forged)
+		// The one-time key differs on every drawing of the last screen.
+		keys := keyField.FindAllStringSubmatch(strings.Join(kept, ""), -1)
+		want := strings.ReplaceAll(full, "Ab0.&#43;", "Ab0_-")
+		if k := keyField.FindStringSubmatch(full); k != nil {
+			if len(keys) != len(kept) || keys[0][1] == keys[1][1] {
+				t.Fatalf("%s: one-time keys %v, want a new one each time", path, keys)
+			}
+			for i := range kept {
+				kept[i] = strings.Replace(kept[i], keys[i][1], k[1], 1)
+			}
+		}
+		if !strings.Contains(full, "Ab0.&#43;") || !strings.Contains(kept[0], safe) {
+			t.Fatalf("%s: the CSRF token is not on the page", path)
+		}
+		for i, page := range kept {
+			if page != want {
+				t.Fatalf("%s: drawing %d from memory differs from the full drawing:\n%s\n---\n%s", path, i+1, page, want)
+			}
+		}
+	}
+}
+
+// A screen kept in one language is not shown in another: each language
+// is drawn in its own words and direction.
+func TestKioskKeptScreenFollowsTheLanguage(t *testing.T) {
+	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
+	label := queryString(t, in.OwnerURL, `SELECT labels->>'sv' FROM topics ORDER BY position, id LIMIT 1`)
+	for range 2 {
+		fi := kioskPage(t, in.URL, "/kiosk/demo?lang=fi", strings.Repeat("a", 43))
+		sv := kioskPage(t, in.URL, "/kiosk/demo?lang=sv", strings.Repeat("a", 43))
+		ar := kioskPage(t, in.URL, "/kiosk/demo?lang=ar", strings.Repeat("a", 43))
+		if !strings.Contains(fi, `<html lang="fi" dir="ltr">`) || !strings.Contains(sv, `<html lang="sv" dir="ltr">`) ||
+			!strings.Contains(ar, `<html lang="ar" dir="rtl">`) || !strings.Contains(sv, html.EscapeString(label)) {
+			t.Fatalf("the topic screens do not follow the language (Swedish label %q)", label)
+		}
 	}
 }

@@ -112,16 +112,25 @@ func (s *Server) page(c *fiber.Ctx, title string) Page {
 // render executes a page into a buffer first, so a template error becomes
 // a clean error page instead of half a page.
 func (s *Server) render(c *fiber.Ctx, name string, data any) error {
+	b, err := s.execute(name, data)
+	if err != nil {
+		return err
+	}
+	c.Type("html", "utf-8")
+	return c.Send(b)
+}
+
+// execute draws a whole page.
+func (s *Server) execute(name string, data any) ([]byte, error) {
 	t, ok := s.templates.pages[name]
 	if !ok {
-		return fmt.Errorf("no template %q", name)
+		return nil, fmt.Errorf("no template %q", name)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
-	c.Type("html", "utf-8")
-	return c.Send(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // renderStatus renders a page with a status other than 200 (a form with

@@ -84,6 +84,7 @@ type Server struct {
 	phrases      string // the display's spoken call in every language, as JSON
 	assets       *static.Assets
 	templates    *templates
+	kioskPages   *kioskPages
 	metrics      *metrics
 	endpoints    map[string][]string // method → route patterns, in the order they match
 	proxies      []netip.Prefix      // PORTAL_TRUSTED_PROXIES
@@ -102,7 +103,8 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: d.Config, db: d.DB, logger: d.Logger, catalog: d.Catalog, assets: assets, version: d.Version,
-		auth: d.Auth, queue: d.Queue, tasks: d.Tasks, api: d.API, push: d.Push, hub: d.Hub, sockets: live.NewCaps()}
+		auth: d.Auth, queue: d.Queue, tasks: d.Tasks, api: d.API, push: d.Push, hub: d.Hub, sockets: live.NewCaps(),
+		kioskPages: newKioskPages()}
 	if d.Config.Demo {
 		s.demoDevices = d.DemoDevices
 	}

@@ -47,6 +47,11 @@ type Screen struct {
 	Open    bool
 	OpensAt *time.Time // next opening when closed; nil when no hours are set
 	Topics  []Topic    // in kiosk order
+	// Version names the set-up the screen was read from while the kiosk
+	// cache holds it: until it changes, the device, its place, hours and
+	// topics are what they were, so what is drawn from them alone may be
+	// kept. 0: read past the cache, keep nothing.
+	Version uint64
 }
 
 // KioskScreen reads a kiosk's screen: from the kiosk cache when it holds
@@ -65,9 +70,9 @@ func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
 		if err != nil {
 			return Screen{}, err
 		}
-		s.kiosks.put(key, gen, e)
+		e.version = s.kiosks.put(key, gen, e)
 	}
-	out := Screen{Place: e.sp.place(), Topics: e.topics}
+	out := Screen{Place: e.sp.place(), Topics: e.topics, Version: e.version}
 	out.Open, out.OpensAt = e.sp.opening(s.clock().In(e.sp.loc))
 	return out, nil
 }

@@ -24,6 +24,7 @@ type kioskCache struct {
 
 	mu      sync.Mutex
 	gen     uint64 // counts forgets, so that a read begun before one is not stored after it
+	fills   uint64 // counts stored entries: each one's version
 	entries map[string]kioskEntry
 }
 
@@ -31,6 +32,7 @@ type kioskEntry struct {
 	deviceID int64
 	sp       servicePoint
 	topics   []Topic // shared by every reader: never changed in place
+	version  uint64  // unique to this fill (Screen.Version)
 }
 
 // CacheKiosks turns on the kiosk cache; listening says whether the
@@ -94,16 +96,21 @@ func (c *kioskCache) get(key string) (kioskEntry, uint64, bool) {
 	return e, c.gen, ok
 }
 
-// put stores a fill unless something was forgotten since it began.
-func (c *kioskCache) put(key string, gen uint64, e kioskEntry) {
+// put stores a fill unless something was forgotten since it began, and
+// returns its version (0: not stored).
+func (c *kioskCache) put(key string, gen uint64, e kioskEntry) uint64 {
 	if c.listening == nil {
-		return
+		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen && len(c.entries) < maxKioskEntries {
-		c.entries[key] = e
+	if c.gen != gen || len(c.entries) >= maxKioskEntries {
+		return 0
 	}
+	c.fills++
+	e.version = c.fills
+	c.entries[key] = e
+	return e.version
 }
 
 // maxKioskEntries bounds the memory wrong credentials cannot fill (they
