@@ -56,9 +56,12 @@ type azFixture struct {
 	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
 	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
-	client                int64                       // a client of demo
+	client, eraseClient   int64                       // demo's clients: one everyone works on, one the admin erases
 	appt                  int64                       // an appointment of that client, to read
 	apptActs              map[string]map[string]int64 // status route → actor → a booked appointment
+	contact               int64                       // a line of client's contact log
+	activeClient          map[string]int64            // per actor, a client whose clientship ends
+	endedClient           map[string]int64            // per actor, one whose clientship continues
 }
 
 // azEntry is one route's request and the answers expected.
@@ -262,6 +265,45 @@ var matrix = map[string]azEntry{
 		form: func(f *azFixture, _ string) url.Values { return azPersonForm(f.demoSP) },
 		want: azPost(az404, az403, az303, az303)},
 
+	// Clients: experts and up at the client's service point; the other
+	// municipality finds none of demo's. A new client goes to the actor's
+	// own municipality.
+	"GET /staff/clients":     {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/clients/new": {want: azPage(az200, az200, az200, az200)},
+	"POST /staff/clients/new": {
+		form: func(f *azFixture, actor string) url.Values { return azClientForm(f.tenantSP(actor), "New by "+actor) },
+		want: azPost(az303, az303, az303, az303)},
+	"GET /staff/clients/:id":      {params: azClient, want: azPage(az404, az200, az200, az200)},
+	"GET /staff/clients/:id/edit": {params: azClient, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/edit": {params: azClient,
+		form: func(f *azFixture, actor string) url.Values { return azClientForm(f.demoSP, "Edited by "+actor) },
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/expert": {params: azClient,
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"responsible": {azID(f.staffIDs[azExpert])}}
+		},
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/end": {params: azClientOf(func(f *azFixture) map[string]int64 { return f.activeClient }),
+		form: func(*azFixture, string) url.Values { return url.Values{"on": {"2026-01-02"}, "reason": {"moved"}} },
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/continue": {params: azClientOf(func(f *azFixture) map[string]int64 { return f.endedClient }),
+		form: func(*azFixture, string) url.Values { return url.Values{"on": {"2026-01-02"}} },
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/contacts": {params: azClient,
+		form: func(_ *azFixture, actor string) url.Values { return azContactForm("Met by " + actor) },
+		want: azPost(az404, az303, az303, az303)},
+	"GET /staff/clients/:id/contacts/:contact": {params: azContact, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/contacts/:contact": {params: azContact,
+		form: func(_ *azFixture, actor string) url.Values { return azContactForm("Corrected by " + actor) },
+		want: azPost(az404, az303, az303, az303)},
+	// A data subject's requests: admins only.
+	"GET /staff/clients/:id/export":     {params: azClient, want: azPage(az404, az403, az403, az200)},
+	"GET /staff/clients/:id/access-log": {params: azClient, want: azPage(az404, az403, az403, az200)},
+	"GET /staff/clients/:id/erase":      {params: azClient, want: azPage(az404, az403, az403, az200)},
+	"POST /staff/clients/:id/erase": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.eraseClient)} },
+		form: func(*azFixture, string) url.Values { return url.Values{"confirm": {"1"}} },
+		want: azPost(az404, az403, az403, az303)},
+
 	// The access log: admins only.
 	"GET /staff/access-log": {want: azPage(az200, az403, az403, az200)},
 
@@ -321,6 +363,30 @@ func azAppointmentAction(action string) azEntry {
 		},
 		want: azPost(az404, az303, az303, az303),
 	}
+}
+
+func azContact(f *azFixture, _ string) map[string]string {
+	return map[string]string{"id": azID(f.client), "contact": azID(f.contact)}
+}
+
+// azClientOf names each actor's own client of a kind (demo's first client
+// for the other municipality, which must not find it).
+func azClientOf(pick func(f *azFixture) map[string]int64) func(*azFixture, string) map[string]string {
+	return func(f *azFixture, actor string) map[string]string {
+		id, ok := pick(f)[actor]
+		if !ok {
+			id = f.client
+		}
+		return map[string]string{"id": azID(id)}
+	}
+}
+
+func azClientForm(sp int64, last string) url.Values {
+	return url.Values{"first_names": {"Matrix"}, "last_name": {last}, "language": {"fi"}, "service_point": {azID(sp)}}
+}
+
+func azContactForm(summary string) url.Values {
+	return url.Values{"date": {"2026-01-02"}, "time": {"10:00"}, "channel": {"phone"}, "summary": {summary}}
 }
 
 func azServicePointForm() url.Values {
@@ -446,6 +512,25 @@ func azSeed(f *azFixture) portaltest.Option {
 				appointment(&id, 1+i*3+j)
 				f.apptActs[action][actor] = id
 			}
+		}
+
+		// Demo's clients.
+		client := func(last string) int64 {
+			var id int64
+			q(&id, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name) VALUES ($1, $2, 'Matrix', $3) RETURNING id`,
+				demoMuni, f.demoSP, last)
+			return id
+		}
+		f.eraseClient = client("To erase")
+		q(&f.contact, `WITH n AS (SELECT nextval(pg_get_serial_sequence('client_contacts', 'id')) AS id)
+			INSERT INTO client_contacts (id, entry_id, municipality_id, client_id, occurred_at, channel, summary)
+			SELECT n.id, n.id, $1, $2, now() - interval '1 day', 'meeting', 'First meeting' FROM n RETURNING id`, demoMuni, f.client)
+		f.activeClient, f.endedClient = map[string]int64{}, map[string]int64{}
+		for _, actor := range []string{azExpert, azLead, azAdmin} {
+			f.activeClient[actor] = client("Active of " + actor)
+			f.endedClient[actor] = client("Ended of " + actor)
+			var ended int64
+			q(&ended, `UPDATE clients SET status = 'ended' WHERE id = $1 RETURNING id`, f.endedClient[actor])
 		}
 
 		// The second municipality, with its own service point and admin.

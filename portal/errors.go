@@ -11,6 +11,7 @@ import (
 	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/queue"
@@ -102,6 +103,15 @@ var domainErrors = []domainError{
 	{err: appointments.ErrClientErased, status: http.StatusConflict, key: "appt.error.erased"},
 	{err: appointments.ErrPrefixTaken, status: http.StatusUnprocessableEntity, key: "appt.error.prefix", field: "prefix"},
 	{err: appointments.ErrBadBooking, status: http.StatusUnprocessableEntity, key: "form.out_of_range"},
+
+	{err: clients.ErrErased, status: http.StatusGone, key: "clients.error.erased"},
+	{err: clients.ErrUnknownExpert, status: http.StatusUnprocessableEntity, key: "clients.error.unknown_expert", field: "responsible"},
+	{err: clients.ErrUnknownServicePoint, status: http.StatusUnprocessableEntity, key: "clients.error.unknown_point", field: "service_point"},
+	{err: clients.ErrAlreadyEnded, status: http.StatusConflict, key: "clients.error.already_ended"},
+	{err: clients.ErrNotEnded, status: http.StatusConflict, key: "clients.error.not_ended"},
+	{err: clients.ErrExternalIDTaken, status: http.StatusUnprocessableEntity, key: "clients.error.external_id_taken"},
+	{err: clients.ErrNotConfirmed, status: http.StatusUnprocessableEntity, key: "clients.error.not_confirmed", field: "confirm"},
+	{err: clients.ErrUnknownContact, status: http.StatusNotFound, key: "error.not_found"},
 
 	{err: stats.ErrBadRange, status: http.StatusUnprocessableEntity, key: "stats.error.range"},
 	{err: stats.ErrRangeTooLong, status: http.StatusUnprocessableEntity, key: "stats.error.too_long"},

@@ -49,7 +49,8 @@ func loadTemplates(assets *static.Assets) (*templates, error) {
 			return out
 		},
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
+	// Files named _*.html hold blocks that several pages share.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func loadTemplates(assets *static.Assets) (*templates, error) {
 	t := &templates{pages: map[string]*template.Template{}}
 	for _, e := range entries {
 		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		clone, err := layout.Clone()

@@ -17,6 +17,7 @@ import (
 	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
@@ -72,6 +73,7 @@ type Server struct {
 	auth         *auth.Service
 	queue        *queue.Service
 	tasks        *tasks.Service
+	clients      *clients.Service
 	appointments *appointments.Service
 	outreach     *outreach.Service
 	stats        *stats.Service
@@ -127,6 +129,11 @@ func New(d Deps) (*Server, error) {
 	if d.DB != nil {
 		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
 		s.outreach = outreach.New(d.DB, s.tasks, nil)
+		s.clients = clients.New(d.DB, nil)
+		// What other packages keep about a client goes with the client's
+		// export and erasure: each registers its part here.
+		s.clients.AddPart(clients.Part{Name: "tasks", Erase: tasks.EraseClient})
+		s.clients.AddPart(appointments.ClientPart())
 	}
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)

@@ -177,7 +177,8 @@ func addEvent(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, 
 
 // Update changes a client's information. Moving a client to another service
 // point needs the right to work at both. An empty identity code keeps the
-// stored one unless in.RemoveIdentityCode.
+// stored one unless in.RemoveIdentityCode, and an empty external id the
+// stored key (the import and the API own it).
 func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in Input) (Client, error) {
 	if p := in.Check(s.now()); p != nil {
 		return Client{}, invalid(p)
@@ -191,7 +192,7 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 		if err := checkExpert(ctx, tx, in.ServicePointID, in.ResponsibleStaffID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE clients SET service_point_id = $2, external_id = $3, first_names = $4, last_name = $5,
+		_, err := tx.Exec(ctx, `UPDATE clients SET service_point_id = $2, external_id = coalesce($3, external_id), first_names = $4, last_name = $5,
 				native_name = $6, birth_date = $7,
 				identity_code = CASE WHEN $8 THEN '' WHEN $9 <> '' THEN $9 ELSE identity_code END,
 				language = $10, interpreter_language = $11, phone = $12, email = $13, responsible_staff_id = $14, note = $15,
