@@ -38,7 +38,7 @@ func decodeClientForm(v url.Values, lang i18n.Language, now time.Time) (clients.
 		in.ResponsibleStaffID = n
 	}
 	if f.OK() {
-		return in, nil
+		return in, f.Errors
 	}
 	checked := in
 	for field, key := range checked.Check(now) {

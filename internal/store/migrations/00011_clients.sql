@@ -25,13 +25,15 @@ $$;
 -- survive transliteration. Arabic, Cyrillic and other scripts reach Latin
 -- letters by several conventions (Mohammed, Muhammad, Mohamed; Oleksandr,
 -- Aleksandr, Alexander; Hussein, Husain): the vowels and doubled letters
--- differ, the consonant skeleton rarely does (mhmd, lksndr, hsn).
+-- differ, the consonant skeleton rarely does (mhmd, lksndr, hsn). Digraphs
+-- first become the letter other conventions use (ch as in Ševčenko, kh as
+-- in Haled, ph, sh, th…), then c, q and x become k and ks.
 -- +goose StatementBegin
 CREATE FUNCTION koto_name_skeleton(word text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
   SELECT regexp_replace(regexp_replace(
-    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
+    replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
       regexp_replace(koto_fold(word), '[^a-z]', '', 'g'),
-      'ph', 'f'), 'x', 'ks'), 'q', 'k'), 'w', 'v'), 'kh', 'h'), 'gh', 'g'), 'th', 't'), 'dh', 'd'), 'sh', 's'), 'zh', 'z'), 'c', 'k'),
+      'ch', 'c'), 'ph', 'f'), 'x', 'ks'), 'q', 'k'), 'w', 'v'), 'kh', 'h'), 'gh', 'g'), 'th', 't'), 'dh', 'd'), 'sh', 's'), 'zh', 'z'), 'c', 'k'),
     '[aeiouy]', '', 'g'), '(.)\1+', '\1', 'g')
 $$;
 -- +goose StatementEnd
