@@ -44,9 +44,9 @@ func checkInHTTP(t *testing.T, c *http.Client, base, lang, code string) (int, st
 var mainPart = regexp.MustCompile(`(?s)<main[^>]*>(.*)</main>`)
 
 // A code that was never given, one cancelled, one of another service
-// point and one whose appointment is over all
-// get the same page, word for word: the kiosk tells nobody which codes
-// exist. After five, the kiosk stops taking codes for a while.
+// point and one whose appointment is over all get the same page, word for
+// word: the kiosk tells nobody which codes exist. After five, the kiosk
+// stops taking codes for a while.
 func TestWrongCheckInCodesAllLookTheSame(t *testing.T) {
 	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
 	ctx := context.Background()
