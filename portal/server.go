@@ -79,6 +79,7 @@ type Server struct {
 	stats        *stats.Service
 	org          *org.Service
 	api          *api.Service
+	clients      *clients.Service
 	contract     *apiContract
 	push         *push.Sender
 	hub          *live.Hub
@@ -95,8 +96,22 @@ type Server struct {
 	app          *fiber.App
 }
 
-// BodyLimit caps every request body; forms and JSON here are small.
-const BodyLimit = 64 * 1024
+// BodyLimit caps every request body; forms and JSON here are small. The
+// API's client transfer takes up to TransferBodyLimit (a thousand clients):
+// the server reads that much, and limitBody holds everything else to
+// BodyLimit.
+const (
+	BodyLimit         = 64 * 1024
+	TransferBodyLimit = 2 * 1024 * 1024
+)
+
+// limitBody refuses a body over BodyLimit, except the client transfer's.
+func limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > BodyLimit && !(c.Method() == fiber.MethodPost && c.Path() == apiBase+"/clients/transfer") {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
 
 // New builds the portal's HTTP app.
 func New(d Deps) (*Server, error) {
@@ -138,6 +153,9 @@ func New(d Deps) (*Server, error) {
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)
 	}
+	if d.DB != nil {
+		s.clients = clients.New(d.DB, nil)
+	}
 	if s.contract, err = loadContract(); err != nil {
 		return nil, err
 	}
@@ -154,7 +172,7 @@ func New(d Deps) (*Server, error) {
 		// Immutable copies every string Fiber hands out, so nothing we keep
 		// past a handler points into a reused buffer.
 		Immutable:             true,
-		BodyLimit:             BodyLimit,
+		BodyLimit:             TransferBodyLimit,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
@@ -166,7 +184,7 @@ func New(d Deps) (*Server, error) {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.Config.TrustedProxies,
 	})
-	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, s.skipForAssets(s.withSession), s.checkCSRF)
+	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, limitBody, s.skipForAssets(s.withSession), s.checkCSRF)
 	s.routes()
 	s.endpoints = map[string][]string{}
 	for _, r := range s.app.GetRoutes(true) {

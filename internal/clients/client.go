@@ -151,7 +151,7 @@ func (s *Service) Create(ctx context.Context, actor auth.Principal, in Input) (C
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id`,
 			in.ServicePointID, nullText(in.ExternalID), in.FirstNames, in.LastName, in.NativeName, nullDate(in.BirthDate),
 			in.IdentityCode, in.Language, in.InterpreterLanguage, in.Phone, in.Email, nullID(in.ResponsibleStaffID), in.Note,
-			actor.StaffID).Scan(&id)
+			nullID(actor.StaffID)).Scan(&id)
 		if sqldb.IsUniqueViolation(err) {
 			return ErrExternalIDTaken
 		} else if err != nil {
@@ -171,7 +171,7 @@ func (s *Service) Create(ctx context.Context, actor auth.Principal, in Input) (C
 
 func addEvent(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, kind string, on time.Time, reason string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO clientship_events (municipality_id, client_id, kind, on_date, reason, staff_id)
-		VALUES (koto_tenant(), $1, $2, $3, $4, $5)`, id, kind, on, reason, actor.StaffID)
+		VALUES (koto_tenant(), $1, $2, $3, $4, $5)`, id, kind, on, reason, nullID(actor.StaffID))
 	return err
 }
 
@@ -200,7 +200,7 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 			WHERE id = $1`,
 			id, in.ServicePointID, nullText(in.ExternalID), in.FirstNames, in.LastName, in.NativeName, nullDate(in.BirthDate),
 			in.RemoveIdentityCode, in.IdentityCode, in.Language, in.InterpreterLanguage, in.Phone, in.Email,
-			nullID(in.ResponsibleStaffID), in.Note, actor.StaffID)
+			nullID(in.ResponsibleStaffID), in.Note, nullID(actor.StaffID))
 		if sqldb.IsUniqueViolation(err) {
 			return ErrExternalIDTaken
 		} else if err != nil {
@@ -222,7 +222,7 @@ func (s *Service) AssignExpert(ctx context.Context, actor auth.Principal, id, st
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE clients SET responsible_staff_id = $2, updated_by = $3, updated_at = now() WHERE id = $1`,
-			id, nullID(staffID), actor.StaffID)
+			id, nullID(staffID), nullID(actor.StaffID))
 		return err
 	})
 }
@@ -268,7 +268,7 @@ func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on ti
 		if c.Status != StatusActive {
 			return ErrAlreadyEnded
 		}
-		if _, err := tx.Exec(ctx, `UPDATE clients SET status = 'ended', updated_by = $2, updated_at = now() WHERE id = $1`, id, actor.StaffID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE clients SET status = 'ended', updated_by = $2, updated_at = now() WHERE id = $1`, id, nullID(actor.StaffID)); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, actor, id, "ended", on, reason)
@@ -284,7 +284,7 @@ func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, 
 		if c.Status != StatusEnded {
 			return ErrNotEnded
 		}
-		if _, err := tx.Exec(ctx, `UPDATE clients SET status = 'active', updated_by = $2, updated_at = now() WHERE id = $1`, id, actor.StaffID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE clients SET status = 'active', updated_by = $2, updated_at = now() WHERE id = $1`, id, nullID(actor.StaffID)); err != nil {
 			return err
 		}
 		return addEvent(ctx, tx, actor, id, "continued", on, "")

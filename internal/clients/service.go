@@ -43,7 +43,7 @@ func (s *Service) AddPart(p Part) { s.parts = append(s.parts, p) }
 // inTenant runs fn in the actor's tenant transaction; a refusal's
 // access-log row is written after the rollback.
 func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx sqldb.Tx) error) error {
-	if actor.Tenant == 0 || actor.StaffID == 0 {
+	if actor.Tenant == 0 || actor.StaffID == 0 && !actor.IsAPIKey() {
 		return ErrForbidden
 	}
 	return audit.InTenant(ctx, s.db, actor.Tenant, fn)
@@ -52,14 +52,12 @@ func (s *Service) inTenant(ctx context.Context, actor auth.Principal, fn func(tx
 // logAccess writes the access-log row of an allowed access to a client
 // (id 0: a search or list, which names no one client).
 func logAccess(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, action, purpose string) error {
-	return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: SubjectClient,
-		SubjectID: id, Action: action, Purpose: purpose, Result: audit.ResultOK})
+	return audit.Write(ctx, tx, actor.Audit(SubjectClient, id, action, purpose, audit.ResultOK))
 }
 
 // refuse is the refusal of action on client id, logged as denied.
 func refuse(actor auth.Principal, id int64, action, purpose string) error {
-	return &audit.Refusal{Err: ErrForbidden, Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID,
-		SubjectKind: SubjectClient, SubjectID: id, Action: action, Purpose: purpose, Result: audit.ResultDenied}}
+	return &audit.Refusal{Err: ErrForbidden, Entry: actor.Audit(SubjectClient, id, action, purpose, audit.ResultDenied)}
 }
 
 // authorize is auth.Authorize whose refusal is logged against the client.

@@ -14,6 +14,42 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ClientStatus.
+const (
+	ClientStatusActive ClientStatus = "active"
+	ClientStatusEnded  ClientStatus = "ended"
+)
+
+// Valid indicates whether the value is a known member of the ClientStatus enum.
+func (e ClientStatus) Valid() bool {
+	switch e {
+	case ClientStatusActive:
+		return true
+	case ClientStatusEnded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientSummaryStatus.
+const (
+	ClientSummaryStatusActive ClientSummaryStatus = "active"
+	ClientSummaryStatusEnded  ClientSummaryStatus = "ended"
+)
+
+// Valid indicates whether the value is a known member of the ClientSummaryStatus enum.
+func (e ClientSummaryStatus) Valid() bool {
+	switch e {
+	case ClientSummaryStatusActive:
+		return true
+	case ClientSummaryStatusEnded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	AppointmentCheckedIn EventType = "appointment.checked_in"
@@ -42,6 +78,124 @@ func (e EventType) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Defines values for TransferRowOutcome.
+const (
+	Created   TransferRowOutcome = "created"
+	Invalid   TransferRowOutcome = "invalid"
+	Unchanged TransferRowOutcome = "unchanged"
+	Updated   TransferRowOutcome = "updated"
+)
+
+// Valid indicates whether the value is a known member of the TransferRowOutcome enum.
+func (e TransferRowOutcome) Valid() bool {
+	switch e {
+	case Created:
+		return true
+	case Invalid:
+		return true
+	case Unchanged:
+		return true
+	case Updated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListClientsParamsStatus.
+const (
+	ListClientsParamsStatusActive ListClientsParamsStatus = "active"
+	ListClientsParamsStatusEnded  ListClientsParamsStatus = "ended"
+)
+
+// Valid indicates whether the value is a known member of the ListClientsParamsStatus enum.
+func (e ListClientsParamsStatus) Valid() bool {
+	switch e {
+	case ListClientsParamsStatusActive:
+		return true
+	case ListClientsParamsStatusEnded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Client defines model for Client.
+type Client struct {
+	BirthDate *openapi_types.Date `json:"birth_date"`
+	CreatedAt time.Time           `json:"created_at"`
+	Email     string              `json:"email"`
+
+	// ExternalId The municipality's own key.
+	ExternalId *string `json:"external_id"`
+	FirstNames string  `json:"first_names"`
+	Id         int64   `json:"id"`
+
+	// InterpreterLanguage Empty when no interpreter is needed.
+	InterpreterLanguage string `json:"interpreter_language"`
+
+	// Language The client's language, one the portal serves.
+	Language           string       `json:"language"`
+	LastName           string       `json:"last_name"`
+	NativeName         string       `json:"native_name"`
+	Phone              string       `json:"phone"`
+	ResponsibleStaffId *int64       `json:"responsible_staff_id"`
+	ServicePointId     int64        `json:"service_point_id"`
+	Status             ClientStatus `json:"status"`
+	UpdatedAt          time.Time    `json:"updated_at"`
+}
+
+// ClientStatus defines model for Client.Status.
+type ClientStatus string
+
+// ClientInput defines model for ClientInput.
+type ClientInput struct {
+	// BirthDate YYYY-MM-DD; checked per row.
+	BirthDate           *string `json:"birth_date,omitempty"`
+	Email               *string `json:"email,omitempty"`
+	ExternalId          string  `json:"external_id"`
+	FirstNames          *string `json:"first_names,omitempty"`
+	InterpreterLanguage *string `json:"interpreter_language,omitempty"`
+	Language            string  `json:"language"`
+	LastName            *string `json:"last_name,omitempty"`
+	NativeName          *string `json:"native_name,omitempty"`
+	Note                *string `json:"note,omitempty"`
+	Phone               *string `json:"phone,omitempty"`
+	ResponsibleStaffId  *int64  `json:"responsible_staff_id,omitempty"`
+	ServicePointId      int64   `json:"service_point_id"`
+}
+
+// ClientList defines model for ClientList.
+type ClientList struct {
+	Data []ClientSummary `json:"data"`
+
+	// NextCursor Send as cursor for the next page; null on the last.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ClientSummary defines model for ClientSummary.
+type ClientSummary struct {
+	BirthDate  *openapi_types.Date `json:"birth_date"`
+	FirstNames string              `json:"first_names"`
+	Id         int64               `json:"id"`
+	LastName   string              `json:"last_name"`
+
+	// NativeName The name as the client writes it in their own script.
+	NativeName         string              `json:"native_name"`
+	Phone              string              `json:"phone"`
+	ResponsibleStaffId *int64              `json:"responsible_staff_id"`
+	ServicePointId     int64               `json:"service_point_id"`
+	Status             ClientSummaryStatus `json:"status"`
+}
+
+// ClientSummaryStatus defines model for ClientSummary.Status.
+type ClientSummaryStatus string
+
+// ClientTransfer defines model for ClientTransfer.
+type ClientTransfer struct {
+	Clients []ClientInput `json:"clients"`
 }
 
 // Count A count; null when under 5 (suppressed).
@@ -149,6 +303,29 @@ type Tally struct {
 	// Visits A count; null when under 5 (suppressed).
 	Visits *Count `json:"visits"`
 }
+
+// TransferResult defines model for TransferResult.
+type TransferResult struct {
+	Created   int           `json:"created"`
+	Invalid   int           `json:"invalid"`
+	Results   []TransferRow `json:"results"`
+	Unchanged int           `json:"unchanged"`
+	Updated   int           `json:"updated"`
+}
+
+// TransferRow defines model for TransferRow.
+type TransferRow struct {
+	Errors     *[]FieldError `json:"errors,omitempty"`
+	ExternalId string        `json:"external_id"`
+	Id         *int64        `json:"id"`
+
+	// Index The row's place in the call, from 0.
+	Index   int                `json:"index"`
+	Outcome TransferRowOutcome `json:"outcome"`
+}
+
+// TransferRowOutcome defines model for TransferRow.Outcome.
+type TransferRowOutcome string
 
 // VisitStatistics defines model for VisitStatistics.
 type VisitStatistics struct {
@@ -278,6 +455,27 @@ type Unprocessable = Problem
 // UnsupportedMediaType An error as RFC 9457 describes it.
 type UnsupportedMediaType = Problem
 
+// ListClientsParams defines parameters for ListClients.
+type ListClientsParams struct {
+	// Q Name parts or a phone number.
+	Q              *string                  `form:"q,omitempty" json:"q,omitempty"`
+	Status         *ListClientsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	ServicePointId *int64                   `form:"service_point_id,omitempty" json:"service_point_id,omitempty"`
+	Limit          *int                     `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListClientsParamsStatus defines parameters for ListClients.
+type ListClientsParamsStatus string
+
+// TransferClientsParams defines parameters for TransferClients.
+type TransferClientsParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // GetVisitStatisticsParams defines parameters for GetVisitStatistics.
 type GetVisitStatisticsParams struct {
 	// From The first day, inclusive (Europe/Helsinki).
@@ -308,6 +506,9 @@ type TestWebhookParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// TransferClientsJSONRequestBody defines body for TransferClients for application/json ContentType.
+type TransferClientsJSONRequestBody = ClientTransfer
+
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookCreate
 
@@ -316,6 +517,15 @@ type UpdateWebhookJSONRequestBody = WebhookUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListClients Search the client register
+	// (GET /clients)
+	ListClients(c *fiber.Ctx, params ListClientsParams) error
+	// TransferClients Bring clients over from the municipality's own system
+	// (POST /clients/transfer)
+	TransferClients(c *fiber.Ctx, params TransferClientsParams) error
+	// GetClient One client's basic information
+	// (GET /clients/{clientId})
+	GetClient(c *fiber.Ctx, clientId int64) error
 	// ListServicePoints The service points the key can see
 	// (GET /service-points)
 	ListServicePoints(c *fiber.Ctx) error
@@ -356,6 +566,143 @@ type ServerInterfaceWrapper struct {
 
 type MiddlewareFunc fiber.Handler
 type HandlerMiddlewareFunc func(c *fiber.Ctx, next fiber.Handler) error
+
+// ListClients operation middleware
+func (siw *ServerInterfaceWrapper) ListClients(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListClientsParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", query, &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter q: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", query, &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter status: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "service_point_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "service_point_id", query, &params.ServicePointId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter service_point_id: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListClients(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// TransferClients operation middleware
+func (siw *ServerInterfaceWrapper) TransferClients(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params TransferClientsParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.TransferClients(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetClient operation middleware
+func (siw *ServerInterfaceWrapper) GetClient(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", c.Params("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter clientId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetClient(c, clientId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
 
 // ListServicePoints operation middleware
 func (siw *ServerInterfaceWrapper) ListServicePoints(c *fiber.Ctx) error {
@@ -727,6 +1074,12 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 	for _, m := range options.Middlewares {
 		router.Use(fiber.Handler(m))
 	}
+
+	router.Get(options.BaseURL+"/clients", wrapper.ListClients)
+
+	router.Get(options.BaseURL+"/clients/:clientId", wrapper.GetClient)
+
+	router.Post(options.BaseURL+"/clients/transfer", wrapper.TransferClients)
 
 	router.Get(options.BaseURL+"/service-points", wrapper.ListServicePoints)
 
