@@ -79,7 +79,6 @@ type Server struct {
 	stats        *stats.Service
 	org          *org.Service
 	api          *api.Service
-	clients      *clients.Service
 	contract     *apiContract
 	push         *push.Sender
 	hub          *live.Hub
@@ -152,9 +151,6 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)
-	}
-	if d.DB != nil {
-		s.clients = clients.New(d.DB, nil)
 	}
 	if s.contract, err = loadContract(); err != nil {
 		return nil, err
