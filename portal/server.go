@@ -50,6 +50,9 @@ type Deps struct {
 	// Tasks is the task queue; other domain services create tasks through
 	// it inside their own transactions (tasks.Service.Create).
 	Tasks *tasks.Service
+	// Outreach reaches clients' phones; nil builds one on DB whose
+	// reminders are not sent from this process.
+	Outreach *outreach.Service
 	// API is the JSON API's keys, limits and webhooks; nil builds one
 	// whose webhooks cannot be delivered (no job queue).
 	API     *api.Service
@@ -142,7 +145,10 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.DB != nil {
 		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
-		s.outreach = outreach.New(d.DB, s.tasks, nil)
+		s.outreach = d.Outreach
+		if s.outreach == nil {
+			s.outreach = outreach.New(d.DB, s.tasks, nil)
+		}
 		s.clients = clients.New(d.DB, nil)
 		// What other packages keep about a client goes with the client's
 		// export and erasure: each registers its part here.

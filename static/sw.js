@@ -19,7 +19,7 @@ self.addEventListener('push', function (event) {
     requireInteraction: !!msg.urgent,
     vibrate: msg.urgent ? [300, 100, 300, 100, 300] : undefined,
     icon: '/icon.svg',
-    data: { url: msg.url || '', ticket: msg.ticket || 0 }
+    data: { url: msg.url || '', ticket: msg.ticket || 0, client: !!msg.client }
   };
   event.waitUntil(self.registration.showNotification(title, options));
 });
@@ -29,6 +29,12 @@ self.addEventListener('push', function (event) {
 var FOLLOW_CACHE = 'koto-follow';
 self.addEventListener('message', function (event) {
   var m = event.data || {};
+  if (m.type === 'client' && typeof m.url === 'string' && m.url.indexOf('/c/') === 0) {
+    // The client's page: its address holds the phone's credential, which
+    // never travels in a push message.
+    event.waitUntil(caches.open(FOLLOW_CACHE).then(function (c) { return c.put('/__client', new Response(m.url)); }));
+    return;
+  }
   if (m.type !== 'follow' || !m.ticket || typeof m.url !== 'string' || m.url.indexOf('/t/') !== 0) { return; }
   event.waitUntil(caches.open(FOLLOW_CACHE).then(function (c) {
     return c.put('/__follow/' + m.ticket, new Response(m.url));
@@ -37,6 +43,10 @@ self.addEventListener('message', function (event) {
 
 function followURL(data) {
   if (data.url) { return Promise.resolve(data.url); }
+  if (data.client) {
+    return caches.open(FOLLOW_CACHE).then(function (c) { return c.match('/__client'); })
+      .then(function (r) { return r ? r.text() : '/'; });
+  }
   if (!data.ticket) { return Promise.resolve('/'); }
   return caches.open(FOLLOW_CACHE).then(function (c) { return c.match('/__follow/' + data.ticket); })
     .then(function (r) { return r ? r.text() : '/'; });

@@ -19,6 +19,7 @@ import (
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
@@ -162,6 +163,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	taskQueue := tasks.NewService(db, nil)
 	taskQueue.Register(work, catalog)
 	queues.UseTasks(taskQueue)
+	reach := outreach.New(db, taskQueue, nil)
+	reach.Register(work, catalog)
 	apis := api.New(db, nil)
 	apis.Register(work, api.HookOptions{})
 	if err := work.Start(context.Background()); err != nil {
@@ -176,7 +179,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}()
 
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: staffAuth, Queue: queues, Tasks: taskQueue, API: apis, Push: sender, Hub: hub, DemoDevices: demoDevices,
+		Auth: staffAuth, Queue: queues, Tasks: taskQueue, Outreach: reach, API: apis, Push: sender, Hub: hub, DemoDevices: demoDevices,
 		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		return err

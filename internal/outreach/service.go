@@ -9,6 +9,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/tasks"
@@ -27,6 +28,7 @@ const secretBytes = 32
 type Service struct {
 	db    sqldb.DB
 	tasks *tasks.Service
+	jobs  *jobs.Service // nil until Register: reminders are then only recorded
 	now   func() time.Time
 }
 

@@ -44,6 +44,7 @@ type rlsTenant struct {
 	client                                   int64
 	task                                     int64
 	phone                                    int64 // a client_devices row
+	appt                                     int64
 	apiKey, webhook, webhookEvent            int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
 }
@@ -239,6 +240,7 @@ var rlsFixtures = []rlsFixture{
 				VALUES ($1, $2, $3, $4, 'in_person', $5, $6, now() + interval '1 day', 30, $7, $8) RETURNING id`,
 				[]any{f.id, f.client, f.sp, f.staff, f.desk, f.topic, fmt.Sprintf("1234567%d", v), f.ticket}
 		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.appt = id },
 	},
 	{table: "client_enrolments",
 		row: func(f *rlsTenant, v int) (string, []any) {
@@ -257,6 +259,13 @@ var rlsFixtures = []rlsFixture{
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO client_answers (municipality_id, client_id, device_id, kind) VALUES ($1, $2, $3, $4) RETURNING id`,
 				[]any{f.id, f.client, f.phone, []string{"call_me", "interpreter"}[v]}
+		},
+	},
+	{table: "client_deliveries",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+				[]any{f.id, f.client, f.phone, f.appt, []string{"reminder_24h", "reminder_2h"}[v]}
 		},
 	},
 	{table: "checkin_failures",

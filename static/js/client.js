@@ -14,6 +14,10 @@
 
   var ready = navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(function () {
     return navigator.serviceWorker.ready;
+  }).then(function (reg) {
+    // A tapped reminder opens this page: the worker keeps its address.
+    if (reg.active) { reg.active.postMessage({ type: 'client', url: window.location.pathname }); }
+    return reg;
   });
 
   function b64(s) {

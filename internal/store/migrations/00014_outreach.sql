@@ -51,11 +51,31 @@ CREATE TABLE client_answers (
 );
 CREATE INDEX ON client_answers (client_id, created_at);
 
+-- One reminder to one phone, and how far it got: queued → sent → delivered →
+-- opened → answered, or failed with a reason. The unique key makes the
+-- reminder for an appointment go to a phone once however often the check
+-- runs or on how many instances.
+CREATE TABLE client_deliveries (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  municipality_id bigint NOT NULL REFERENCES municipalities(id),
+  client_id       bigint NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+  device_id       bigint NOT NULL REFERENCES client_devices(id) ON DELETE CASCADE,
+  appointment_id  bigint NOT NULL REFERENCES appointments(id) ON DELETE CASCADE,
+  kind            text NOT NULL CHECK (kind IN ('reminder_24h','reminder_2h')),
+  status          text NOT NULL DEFAULT 'queued'
+                  CHECK (status IN ('queued','sent','delivered','opened','answered','failed')),
+  reason          text NOT NULL DEFAULT '' CHECK (length(reason) <= 100),
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (municipality_id, appointment_id, device_id, kind)
+);
+CREATE INDEX ON client_deliveries (client_id, created_at);
+
 -- +goose StatementBegin
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['client_enrolments','client_devices','client_answers']
+  FOREACH t IN ARRAY ARRAY['client_enrolments','client_devices','client_answers','client_deliveries']
   LOOP
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY tenant ON %I USING (municipality_id = koto_tenant()) WITH CHECK (municipality_id = koto_tenant())', t);
@@ -79,6 +99,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
 $$;
 REVOKE ALL ON FUNCTION koto_client_device_tenant(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION koto_client_device_tenant(bytea) TO koto_app;
+
+-- The municipalities with an open appointment of a client within the next
+-- day: the reminder check visits only those. It reveals ids only.
+CREATE FUNCTION koto_reminder_tenants() RETURNS SETOF bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT DISTINCT municipality_id FROM appointments
+  WHERE status IN ('booked','confirmed') AND client_id IS NOT NULL AND starts_at > now() AND starts_at <= now() + interval '24 hours'
+$$;
+REVOKE ALL ON FUNCTION koto_reminder_tenants() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION koto_reminder_tenants() TO koto_app;
 
 -- +goose Down
 SELECT 'down migrations are not supported: restore from a backup';
