@@ -62,6 +62,9 @@ type azFixture struct {
 	contact               int64                       // a line of client's contact log
 	activeClient          map[string]int64            // per actor, a client whose clientship ends
 	endedClient           map[string]int64            // per actor, one whose clientship continues
+	task                  int64                       // a pool task of demo, for reads and refused requests
+	taskActs              map[string]map[string]int64 // task action → actor → a pool task of demo
+	devices               map[string]int64            // actor → a browser of theirs that takes task pushes
 }
 
 // azEntry is one route's request and the answers expected.
@@ -335,11 +338,79 @@ var matrix = map[string]azEntry{
 		want: azPost(az404, az403, az403, az303)},
 	"POST /staff/webhooks/:id/delete": {params: azIDParam(func(f *azFixture) int64 { return f.hookDel }),
 		want: azPost(az404, az403, az403, az303)},
+
+	// Tasks: everyone has their own list and may write a task at a service
+	// point where they work; a service point's pool and tasks are for those
+	// who work there, its load view for its leads.
+	"GET /staff/tasks":       {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/tasks/count": {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/tasks/new":   {want: azPage(az200, az200, az200, az200)},
+	"POST /staff/tasks": {
+		form: func(f *azFixture, actor string) url.Values {
+			sp := demo.ServicePoint
+			if actor == azOther {
+				sp = "other-sp"
+			}
+			return url.Values{"sp": {sp}, "title": {"Written by " + actor}, "assign": {"me"}}
+		},
+		want: azPost(az303, az303, az303, az303)},
+	"GET /staff/tasks/pool/:sp": {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
+	"GET /staff/tasks/load/:sp": {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
+	"GET /staff/tasks/:id": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.task)} },
+		want: azPage(az404, az200, az200, az200)},
+	"POST /staff/tasks/:id/claim": azTaskAction("claim", nil),
+	"POST /staff/tasks/:id/assign": azTaskAction("assign", func(f *azFixture, actor string) url.Values {
+		to, ok := f.staffIDs[actor]
+		if !ok {
+			to = f.staffIDs[azExpert] // the other municipality names demo's expert
+		}
+		return url.Values{"to": {azID(to)}}
+	}),
+	"POST /staff/tasks/:id/comment":  azTaskAction("comment", func(*azFixture, string) url.Values { return url.Values{"comment": {"Called"}} }),
+	"POST /staff/tasks/:id/complete": azTaskAction("complete", nil),
+	"POST /staff/tasks/:id/cancel":   azTaskAction("cancel", nil),
+	"GET /staff/clients/:id/summary": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.client)} },
+		want: azPage(az404, az200, az200, az200)},
+
+	// One's own settings and browsers. The matrix portal has no push
+	// sender, so storing a subscription is unavailable to all alike.
+	"GET /staff/settings":       {want: azPage(az200, az200, az200, az200)},
+	"POST /staff/settings/push": {want: azPost(503, 503, 503, 503)},
+	"POST /staff/settings/devices/:id/remove": {
+		params: func(f *azFixture, actor string) map[string]string {
+			d, ok := f.devices[actor]
+			if !ok {
+				d = f.devices[azExpert]
+			}
+			return map[string]string{"id": azID(d)}
+		},
+		want: azPost(az303, az303, az303, az303)},
 }
 
 // azIDParam names one object by :id, whoever asks.
 func azIDParam(pick func(f *azFixture) int64) func(*azFixture, string) map[string]string {
 	return func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(pick(f))} }
+}
+
+// azTaskActions are the actions on a task each actor gets a pool task of
+// demo for.
+var azTaskActions = []string{"claim", "assign", "comment", "complete", "cancel"}
+
+// azTaskAction is one action on a task: each actor acts on a pool task of
+// their own, so an expert and up succeed; the other municipality finds
+// nothing.
+func azTaskAction(action string, form func(*azFixture, string) url.Values) azEntry {
+	return azEntry{
+		params: func(f *azFixture, actor string) map[string]string {
+			t, ok := f.taskActs[action][actor]
+			if !ok {
+				t = f.task
+			}
+			return map[string]string{"id": azID(t)}
+		},
+		form: form,
+		want: azPost(az404, az303, az303, az303),
+	}
 }
 
 func azClient(f *azFixture, _ string) map[string]string {
@@ -513,6 +584,28 @@ func azSeed(f *azFixture) portaltest.Option {
 				f.apptActs[action][actor] = id
 			}
 		}
+		// A pool task to read, one pool task per action and actor, and a
+		// browser of each person that takes task pushes.
+		newTask := func() int64 {
+			var id int64
+			q(&id, `INSERT INTO tasks (municipality_id, service_point_id, kind) VALUES ($1, $2, 'walk_in') RETURNING id`, demoMuni, f.demoSP)
+			return id
+		}
+		f.task = newTask()
+		f.taskActs = map[string]map[string]int64{}
+		for _, action := range azTaskActions {
+			f.taskActs[action] = map[string]int64{}
+			for _, actor := range []string{azExpert, azLead, azAdmin} {
+				f.taskActs[action][actor] = newTask()
+			}
+		}
+		f.devices = map[string]int64{}
+		for actor, sid := range f.staffIDs {
+			var id int64
+			q(&id, `INSERT INTO staff_push (municipality_id, staff_id, endpoint_hash, subscription, label)
+				VALUES ($1, $2, $3, '{}', 'Matrix browser') RETURNING id`, demoMuni, sid, []byte("matrix-"+actor))
+			f.devices[actor] = id
+		}
 
 		// Demo's clients.
 		client := func(last string) int64 {
@@ -543,6 +636,10 @@ func azSeed(f *azFixture) portaltest.Option {
 		q(&otherAdmin, `INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, 'Other Admin', $3) RETURNING id`,
 			otherMuni, azOtherEmail, hash)
 		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, role) VALUES ($1, $2, 'admin') RETURNING id`, otherMuni, otherAdmin)
+		var otherDevice int64
+		q(&otherDevice, `INSERT INTO staff_push (municipality_id, staff_id, endpoint_hash, subscription, label)
+			VALUES ($1, $2, 'matrix-other', '{}', 'Matrix browser') RETURNING id`, otherMuni, otherAdmin)
+		f.devices[azOther] = otherDevice
 	})
 }
 
@@ -551,7 +648,8 @@ func azSeed(f *azFixture) portaltest.Option {
 // minute) and the access log may gain rows recording refusals, so those are
 // left out here and checked on their own. The job queue's own bookkeeping
 // (leader election, queues, clients) changes on its own clock, and so does
-// the periodic day closing; any other job a refused request enqueued counts.
+// the periodic day closing and overdue check; any other job a refused
+// request enqueued counts.
 type azFingerprint struct {
 	tables    map[string]string
 	accessLog int64 // max(id)
@@ -578,7 +676,7 @@ func azSnapshot(t *testing.T, owner *pgx.Conn) azFingerprint {
 		}
 		where := ""
 		if name == "river_job" {
-			sel, where = "(x.id, x.kind, x.args)", " WHERE x.kind <> 'close_service_days'"
+			sel, where = "(x.id, x.kind, x.args)", " WHERE x.kind NOT IN ('close_service_days', 'task_overdue')"
 		}
 		var s string
 		if err := owner.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(md5(string_agg(%s::text, ',' ORDER BY %s::text)), '') FROM %s x%s`,
@@ -795,6 +893,12 @@ func TestCrossTenantIDsAreNotFound(t *testing.T) {
 		{other, http.MethodPost, "/staff/queue/other-sp/tickets/" + azID(f.called[azAdmin]) + "/recall", url.Values{}, az303,
 			"/staff/queue/other-sp?err=1&msg=queue.gone"},
 		{other, http.MethodPost, "/staff/visits", url.Values{"sp": {"other-sp"}, "channel": {"desk"}, "topics": {azID(f.topic)}, "language": {"fi"}}, 422, ""},
+		{other, http.MethodGet, "/staff/tasks/pool/" + demo.ServicePoint, nil, az404, ""},
+		{other, http.MethodGet, "/staff/clients/" + azID(f.client) + "/summary", nil, az404, ""},
+		{other, http.MethodPost, "/staff/settings/devices/" + azID(f.devices[azExpert]) + "/remove", url.Values{}, az404, ""},
+		{other, http.MethodPost, "/staff/tasks/" + azID(f.task) + "/assign", url.Values{"to": {azID(f.staffIDs[azExpert])}}, az404, ""},
+		{admin, http.MethodPost, "/staff/settings/devices/" + azID(f.devices[azOther]) + "/remove", url.Values{}, az404, ""},
+		{admin, http.MethodGet, "/staff/tasks/pool/other-sp", nil, az404, ""},
 		{admin, http.MethodGet, "/staff/setup/other-sp", nil, az404, ""},
 		{admin, http.MethodGet, "/staff/queue/other-sp", nil, az404, ""},
 		{admin, http.MethodPost, "/staff/setup/other-sp/desks", url.Values{"name": {"Planted"}}, az404, ""},

@@ -17,6 +17,7 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // Error is an error a person should see: an HTTP status and a message id
@@ -103,6 +104,9 @@ var domainErrors = []domainError{
 	{err: appointments.ErrClientErased, status: http.StatusConflict, key: "appt.error.erased"},
 	{err: appointments.ErrPrefixTaken, status: http.StatusUnprocessableEntity, key: "appt.error.prefix", field: "prefix"},
 	{err: appointments.ErrBadBooking, status: http.StatusUnprocessableEntity, key: "form.out_of_range"},
+	{err: tasks.ErrNotFound, status: http.StatusNotFound, key: "error.not_found"},
+	{err: tasks.ErrInvalidSubscription, status: http.StatusUnprocessableEntity, key: "follow.push_invalid"},
+	{err: tasks.ErrTooManyDevices, status: http.StatusUnprocessableEntity, key: "settings.too_many"},
 
 	{err: clients.ErrErased, status: http.StatusGone, key: "clients.error.erased"},
 	{err: clients.ErrUnknownExpert, status: http.StatusUnprocessableEntity, key: "clients.error.unknown_expert", field: "responsible"},

@@ -86,6 +86,9 @@ type Page struct {
 	Bare      bool   // no site header and footer: kiosk and waiting-room screens
 	CSRF      string
 	Staff     *auth.Principal // the logged-in staff member, if any
+	// TaskCount is the staff member's unfinished tasks, for the count in
+	// the navigation (kept live by tasks_live.js).
+	TaskCount int
 }
 
 // Lang is the page's language (for <html lang dir>).
@@ -103,6 +106,15 @@ func (s *Server) page(c *fiber.Ctx, title string) Page {
 	p := Page{T: s.translator(c), Title: title, Path: c.Path(), Languages: i18n.Languages}
 	if sess, ok := session(c); ok {
 		p.Staff = &sess.Principal
+		if s.tasks != nil {
+			// The count is a convenience: a page still shows without it,
+			// and the live navigation fetches it again.
+			if b, err := s.tasks.Badge(c.UserContext(), sess.Principal, ""); err == nil {
+				p.TaskCount = b.Count
+			} else {
+				s.logger.Warn("task count", "request_id", requestID(c), "err", err)
+			}
+		}
 	}
 	if s.db != nil {
 		p.CSRF = s.csrfToken(c)

@@ -104,6 +104,22 @@ func (s *Server) routes() {
 	for _, act := range statusActions {
 		st.Post("/appointments/:id/"+act.path, s.submitAppointmentStatus(act.status))
 	}
+	st.Get("/tasks", s.showMyTasks)
+	st.Get("/tasks/count", s.apiTaskBadge)
+	st.Get("/tasks/new", s.showTaskForm)
+	st.Post("/tasks", s.submitTask)
+	st.Get("/tasks/pool/:sp", s.showTaskPool)
+	st.Get("/tasks/load/:sp", s.showTaskLoad)
+	st.Get("/tasks/:id", s.showTask)
+	st.Post("/tasks/:id/claim", s.submitTaskClaim)
+	st.Post("/tasks/:id/assign", s.submitTaskAssign)
+	st.Post("/tasks/:id/comment", s.submitTaskComment)
+	st.Post("/tasks/:id/complete", s.submitTaskComplete)
+	st.Post("/tasks/:id/cancel", s.submitTaskCancel)
+	st.Get("/clients/:id/summary", s.showClientSummary)
+	st.Get("/settings", s.showStaffSettings)
+	st.Post("/settings/push", s.submitStaffPush)
+	st.Post("/settings/devices/:id/remove", s.submitStaffDeviceRemove)
 	st.Get("/stats", s.showStats)
 	st.Get("/stats.csv", s.exportStats)
 

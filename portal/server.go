@@ -27,6 +27,7 @@ import (
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/summary"
 	"github.com/koto-portal/portal/internal/tasks"
 	"github.com/koto-portal/portal/static"
 )
@@ -77,6 +78,7 @@ type Server struct {
 	queue        *queue.Service
 	tasks        *tasks.Service
 	clients      *clients.Service
+	summary      *summary.Service
 	appointments *appointments.Service
 	outreach     *outreach.Service
 	stats        *stats.Service
@@ -144,7 +146,8 @@ func New(d Deps) (*Server, error) {
 		s.tasks = tasks.NewService(d.DB, nil)
 	}
 	if d.DB != nil {
-		s.stats, s.org = stats.New(d.DB), org.New(d.DB, s.auth)
+		s.summary = summary.New(d.DB, summary.Parts(), nil)
+		s.stats, s.org = stats.New(d.DB, s.tasks), org.New(d.DB, s.auth)
 		s.outreach = d.Outreach
 		if s.outreach == nil {
 			s.outreach = outreach.New(d.DB, s.tasks, nil)
@@ -152,7 +155,7 @@ func New(d Deps) (*Server, error) {
 		s.clients = clients.New(d.DB, nil)
 		// What other packages keep about a client goes with the client's
 		// export and erasure: each registers its part here.
-		s.clients.AddPart(clients.Part{Name: "tasks", Erase: tasks.EraseClient})
+		s.clients.AddPart(clients.Part{Name: "tasks", Export: tasks.ExportClient, Erase: tasks.EraseClient})
 		s.clients.AddPart(appointments.ClientPart())
 	}
 	if s.api == nil && d.DB != nil {

@@ -31,7 +31,15 @@ type visitInput struct {
 	ReferralID   int64
 	AgeGroup     string
 	Gender       string
+	// A follow-up task: asked for, what to do, and for whom (the expert
+	// or, otherwise, the service point's pool).
+	FollowUp   bool
+	FollowNote string
+	FollowToMe bool
 }
+
+// maxFollowNote bounds the follow-up's note.
+const maxFollowNote = 1000
 
 // maxVisitTopics bounds the topic checkboxes a submission may carry.
 const maxVisitTopics = 50
@@ -86,6 +94,9 @@ func decodeVisitForm(v url.Values) (visitInput, forms.Errors) {
 	if in.Gender == "" {
 		in.Gender = stats.NotAsked
 	}
+	in.FollowUp = f.Bool("follow_up")
+	in.FollowNote = f.Lines("follow_note", in.FollowUp, maxFollowNote)
+	in.FollowToMe = f.Choice("follow_to", false, "me", "pool") == "me"
 	return in, f.Errors
 }
 
@@ -169,6 +180,10 @@ type visitFormPage struct {
 	Genders         []visitOption
 	Errors          forms.Errors
 	Problems        []visitProblem
+	// The follow-up, as typed.
+	FollowUp   bool
+	FollowNote string
+	FollowToMe bool
 }
 
 // Err is the translated error of a field, or "".
@@ -243,11 +258,15 @@ func (s *Server) submitVisit(c *fiber.Ctx) error {
 	var rejected *stats.ValidationError
 	var err error
 	if len(errs) == 0 {
-		_, err = s.stats.Record(c.UserContext(), actor, in.ServicePoint, stats.Visit{
+		v := stats.Visit{
 			TicketID: in.TicketID, Channel: in.Channel, TopicIDs: in.TopicIDs,
 			Language: in.Language, Interpreter: in.Interpreter, Outcomes: in.Outcomes, ReferralID: in.ReferralID,
 			AgeGroup: in.AgeGroup, Gender: in.Gender,
-		})
+		}
+		if in.FollowUp {
+			v.FollowUp = &stats.FollowUp{Note: in.FollowNote, ToMe: in.FollowToMe}
+		}
+		_, err = s.stats.Record(c.UserContext(), actor, in.ServicePoint, v)
 	}
 	switch {
 	case errors.As(err, &rejected):
@@ -358,6 +377,8 @@ func (s *Server) visitForm(c *fiber.Ctx, page visitFormPage, form stats.Form, va
 		}
 	}
 	picked := func(field, value string) bool { return slices.Contains(values[field], value) }
+	page.FollowUp, page.FollowToMe = values.Get("follow_up") != "", values.Get("follow_to") == "me"
+	page.FollowNote = strings.ToValidUTF8(values.Get("follow_note"), "\uFFFD")
 
 	if page.TicketID == 0 {
 		for _, ch := range stats.ChannelsWithoutTicket {
@@ -392,7 +413,7 @@ func (s *Server) visitForm(c *fiber.Ctx, page visitFormPage, form stats.Form, va
 		page.Genders = append(page.Genders, visitOption{Value: v, Label: p.T.Get("visit.gender." + v), Checked: picked("gender", v)})
 	}
 	// The summary lists problems in the order of the form.
-	for _, field := range []string{"ticket", "sp", "channel", "topics", "language", "interpreter", "outcomes", "referral", "age_group", "gender"} {
+	for _, field := range []string{"ticket", "sp", "channel", "topics", "language", "interpreter", "outcomes", "referral", "age_group", "gender", "follow_note"} {
 		if key, ok := errs[field]; ok {
 			anchor := "field-" + field
 			if field == "ticket" || field == "sp" {

@@ -52,7 +52,8 @@ func (s *Server) liveAccess(c *fiber.Ctx, slug string) (tenant, spID int64, keys
 // and who is asking for what. What a socket sees comes from the credential,
 // never from the client's say-so: ?display=<slug> or ?queue=<slug> for a
 // service point's queue, ?ticket=<token> for one ticket, which follows its
-// queue only bare (that it moved, not who moved).
+// queue only bare (that it moved, not who moved), ?tasks=mine (and
+// &point=<slug>) for a staff member's tasks (and a service point's).
 func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 	if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 		return newError(fiber.StatusUpgradeRequired, "error.bad_request")
@@ -80,6 +81,23 @@ func (s *Server) upgradeWebsocket(c *fiber.Ctx) error {
 			return err
 		}
 		sub = live.Subscription{Channels: []string{queue.SPChannel(spID)}, Keys: keys}
+	case c.Query("tasks") == "mine":
+		// A staff page's own tasks, and a service point's where the page
+		// shows one (its pool, its load, one of its tasks).
+		sess, ok := session(c)
+		if !ok {
+			return errForbidden
+		}
+		point := c.Query("point")
+		if point != "" && !slugInPath.MatchString(point) {
+			return errNotFound
+		}
+		chans, err := s.tasks.Watch(c.UserContext(), sess.Principal, point)
+		if err != nil {
+			return err
+		}
+		sub = live.Subscription{Channels: chans,
+			Keys: []string{live.SessionKey(auth.Hash(sess.Token)), live.StaffKey(sess.Principal.StaffID)}}
 	default:
 		return errBadRequest
 	}

@@ -144,3 +144,14 @@ func contacts(ctx context.Context, tx sqldb.Tx, clientID int64) ([]Contact, erro
 	sort.SliceStable(out, func(i, j int) bool { return out[i].OccurredAt.After(out[j].OccurredAt) })
 	return out, nil
 }
+
+// LatestContacts reads the newest n lines of a client's contact log
+// inside the caller's transaction: the client's summary, which has checked
+// the reader and logs the read itself.
+func LatestContacts(ctx context.Context, tx sqldb.Tx, clientID int64, n int) ([]Contact, error) {
+	all, err := contacts(ctx, tx, clientID)
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all, err
+}

@@ -7,16 +7,19 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // Service records visits and reads statistics, each call in one tenant
 // transaction with the actor checked once.
 type Service struct {
-	db sqldb.DB
+	db    sqldb.DB
+	tasks *tasks.Service
 }
 
-// New returns a Service over the database.
-func New(db sqldb.DB) *Service { return &Service{db: db} }
+// New returns a Service over the database; follow-ups of visits become
+// tasks through t.
+func New(db sqldb.DB, t *tasks.Service) *Service { return &Service{db: db, tasks: t} }
 
 // FormRequest names what the visit form is for: a finished ticket, or a
 // contact at the service point Slug (a form sent back names both). With
@@ -123,7 +126,16 @@ func (s *Service) Record(ctx context.Context, actor auth.Principal, slug string,
 			return err
 		}
 		v.ServicePointID = sp.ID
-		id, err = record(ctx, tx, actor, v)
+		if id, err = record(ctx, tx, actor, v); err != nil || v.FollowUp == nil {
+			return err
+		}
+		// In the visit's transaction: the task exists exactly when the
+		// visit was recorded.
+		n := tasks.New{Kind: tasks.KindWalkIn, ServicePointID: sp.ID, Details: v.FollowUp.Note, By: actor.StaffID}
+		if v.FollowUp.ToMe {
+			n.AssigneeID = actor.StaffID
+		}
+		_, _, err = s.tasks.Create(ctx, tx, n)
 		return err
 	})
 	return id, err

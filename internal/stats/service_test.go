@@ -8,6 +8,7 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
+	"github.com/koto-portal/portal/internal/tasks"
 )
 
 // The visit form is for the ticket's service point, the named one, or the
@@ -15,7 +16,7 @@ import (
 // the expert of several service points is asked to choose.
 func TestVisitFormChoosesItsServicePoint(t *testing.T) {
 	f := newFixture(t)
-	svc := New(f.db)
+	svc := New(f.db, tasks.NewService(f.db, nil))
 	slug := func(sp int64) string {
 		var s string
 		if err := f.owner.QueryRow(f.ctx, `SELECT slug FROM service_points WHERE id = $1`, sp).Scan(&s); err != nil {

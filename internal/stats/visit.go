@@ -24,6 +24,17 @@ type Visit struct {
 	ReferralID     int64  // 0: none; required iff Outcomes has "referred"
 	AgeGroup       string // empty means not asked
 	Gender         string // empty means not asked
+	// FollowUp, when set, asks for a task after the visit.
+	FollowUp *FollowUp
+}
+
+// FollowUp is a walk-in follow-up: a task for the expert who recorded the
+// visit, or for the service point's pool. The task names no visit, ticket,
+// topic or time of its own beyond its creation, so that it cannot be joined
+// back to the anonymous visit record; what must be done is in the note.
+type FollowUp struct {
+	Note string
+	ToMe bool
 }
 
 // maxTopics bounds a visit's topics: far above any real service point and

@@ -158,18 +158,19 @@ func (n New) check() error {
 	return nil
 }
 
-// taskCols reads a task aliased t; taskJoins names its client and assignee.
+// taskCols reads a task aliased t; taskJoins names its service point, client and assignee.
 const taskCols = `t.id, t.service_point_id, t.kind, t.title, t.details, t.facts, coalesce(t.client_id, 0),
 	coalesce(nullif(trim(c.first_names || ' ' || c.last_name), ''), ''), coalesce(t.ticket_id, 0),
-	coalesce(t.assignee_id, 0), coalesce(a.name, ''), t.priority, t.status, t.due_at, t.created_at, t.updated_at, t.closed_at`
+	coalesce(t.assignee_id, 0), coalesce(a.name, ''), t.priority, t.status, t.due_at, t.created_at, t.updated_at, t.closed_at, sp.slug, sp.time_zone`
 
-const taskJoins = ` LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN staff a ON a.id = t.assignee_id `
+const taskJoins = ` JOIN service_points sp ON sp.id = t.service_point_id
+	LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN staff a ON a.id = t.assignee_id `
 
 func scanTask(row sqldb.Row) (Task, error) {
 	var t Task
 	var due *time.Time
 	err := row.Scan(&t.ID, &t.ServicePointID, &t.Kind, &t.Title, &t.Details, &t.Facts, &t.ClientID, &t.ClientName,
-		&t.TicketID, &t.AssigneeID, &t.Assignee, &t.Priority, &t.Status, &due, &t.CreatedAt, &t.UpdatedAt, &t.ClosedAt)
+		&t.TicketID, &t.AssigneeID, &t.Assignee, &t.Priority, &t.Status, &due, &t.CreatedAt, &t.UpdatedAt, &t.ClosedAt, &t.PointSlug, &t.TimeZone)
 	if due != nil {
 		t.DueAt = *due
 	}

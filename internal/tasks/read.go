@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -282,20 +283,60 @@ func history(ctx context.Context, tx sqldb.Tx, taskID int64) ([]Event, error) {
 	})
 }
 
-// Count is the number of the actor's unfinished tasks, for the count in
-// every staff page's navigation, and the seq of their channel.
-func (s *Service) Count(ctx context.Context, actor auth.Principal) (n int, seq int64, err error) {
-	err = s.asActor(ctx, actor, func(tx sqldb.Tx) error {
-		if err := auth.Authorize(ctx, tx, actor, true); err != nil {
+// Badge is what every staff page's navigation shows: the number of the
+// actor's unfinished tasks, and the seqs of the live channels the page
+// follows (the actor's own, and a service point's where the page shows
+// one) as of the moment it was counted.
+type Badge struct {
+	Count int              `json:"count"`
+	Seqs  map[string]int64 `json:"seqs"`
+}
+
+// Badge counts the actor's unfinished tasks; slug, when not empty, names
+// a service point whose channel the page follows too (the actor must work
+// there).
+func (s *Service) Badge(ctx context.Context, actor auth.Principal, slug string) (Badge, error) {
+	b := Badge{Seqs: map[string]int64{}}
+	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
+		channels := []string{StaffChannel(actor.StaffID)}
+		if slug != "" {
+			var id int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM service_points WHERE slug = $1`, slug).Scan(&id); err != nil {
+				return sqldb.NotFound(err)
+			}
+			if err := auth.Authorize(ctx, tx, actor, actor.CanWork(id)); err != nil {
+				return err
+			}
+			channels = append(channels, PointChannel(id))
+		} else if err := auth.Authorize(ctx, tx, actor, true); err != nil {
 			return err
 		}
-		if seq, err = live.CurrentSeq(ctx, tx, StaffChannel(actor.StaffID)); err != nil {
-			return err
+		for _, ch := range channels {
+			seq, err := live.CurrentSeq(ctx, tx, ch)
+			if err != nil {
+				return err
+			}
+			b.Seqs[ch] = seq
 		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE assignee_id = $1 AND status IN ('open','in_progress')`,
-			actor.StaffID).Scan(&n)
+			actor.StaffID).Scan(&b.Count)
 	})
-	return n, seq, err
+	return b, err
+}
+
+// Watch names the live channels a staff member's socket follows: their own
+// tasks, and a service point's (slug, where they work) when not empty.
+func (s *Service) Watch(ctx context.Context, actor auth.Principal, slug string) ([]string, error) {
+	b, err := s.Badge(ctx, actor, slug)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(b.Seqs))
+	for ch := range b.Seqs {
+		out = append(out, ch)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // OpenForClient lists a client's unfinished tasks inside the caller's

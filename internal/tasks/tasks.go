@@ -74,10 +74,10 @@ type Task struct {
 	// Title and Details are free text: a hand-written task's own words, a
 	// client's reason. Screens draw the kind's title in the reader's
 	// language when Title is empty.
-	Title   string `json:"-"`
-	Details string `json:"-"`
+	Title   string `json:"title,omitempty"`
+	Details string `json:"details,omitempty"`
 	// Facts are what a localized title and details are drawn from.
-	Facts      Facts    `json:"-"`
+	Facts      Facts    `json:"facts,omitempty"`
 	ClientID   int64    `json:"client_id,omitempty"`
 	ClientName string   `json:"-"`
 	TicketID   int64    `json:"ticket_id,omitempty"`
@@ -90,6 +90,10 @@ type Task struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	// PointSlug and TimeZone are the service point's address and zone:
+	// times are shown in the zone where the work is.
+	PointSlug string `json:"-"`
+	TimeZone  string `json:"-"`
 }
 
 // Overdue tells an unfinished task past its due time at now.
@@ -120,7 +124,7 @@ type Event struct {
 	// ToStaffID is the new assignee of an assignment (0: the pool).
 	ToStaffID int64  `json:"to_staff_id,omitempty"`
 	ToStaff   string `json:"-"`
-	Comment   string `json:"-"`
+	Comment   string `json:"comment,omitempty"`
 }
 
 // Actions recorded in a task's history.

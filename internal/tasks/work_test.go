@@ -210,10 +210,12 @@ func TestListsFiltersLoadAndCount(t *testing.T) {
 	_, err = f.svc.Load(f.ctx, anna, slug)
 	wantErr(t, "an expert's look at the load", err, auth.ErrForbidden)
 
-	n, _, err := f.svc.Count(f.ctx, anna)
-	if err != nil || n != 3 {
-		t.Fatalf("count %d, %v", n, err)
+	b, err := f.svc.Badge(f.ctx, anna, slug)
+	if err != nil || b.Count != 3 || len(b.Seqs) != 2 || b.Seqs[PointChannel(f.sp)] == 0 {
+		t.Fatalf("badge %+v, %v", b, err)
 	}
+	_, err = f.svc.Badge(f.ctx, f.actor(f.cecil), slug)
+	wantErr(t, "another service point's channel", err, auth.ErrForbidden)
 }
 
 // Erasing a client takes the personal data out of their tasks and their
@@ -241,6 +243,15 @@ func TestEraseClientClearsTasks(t *testing.T) {
 	}
 	if n := f.count(`SELECT count(*) FROM tasks WHERE id = $1 AND details = 'kept'`, other.ID); n != 1 {
 		t.Fatal("another task was touched")
+	}
+	var export any
+	err = f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+		var err error
+		export, err = ExportClient(f.ctx, tx, f.client)
+		return err
+	})
+	if list, ok := export.([]ClientTask); err != nil || !ok || len(list) != 1 || len(list[0].History) != 2 || list[0].Details != "" {
+		t.Fatalf("export after erasure: %+v, %v", export, err)
 	}
 }
 

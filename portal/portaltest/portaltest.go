@@ -44,6 +44,7 @@ type Instance struct {
 	Hub      *live.Hub
 	Listener *live.Listener
 	API      *api.Service
+	Tasks    *tasks.Service
 }
 
 // Option changes how Start builds the portal.
@@ -267,6 +268,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		Hub:      hub,
 		Listener: listener,
 		API:      apis,
+		Tasks:    taskQueue,
 	}
 }
 
