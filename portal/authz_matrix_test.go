@@ -74,6 +74,27 @@ type azEntry struct {
 	want   map[string]int
 }
 
+// request is the entry's request as actor sends it through b: the path
+// with its parameters filled in, and for a POST the form with b's CSRF
+// token and the portal's own Origin.
+func (e azEntry) request(t *testing.T, in *portaltest.Instance, f *azFixture, b *secBrowser, method, pattern, actor string) (
+	path string, params map[string]string, form url.Values, hdr map[string]string) {
+	t.Helper()
+	if e.params != nil {
+		params = e.params(f, actor)
+	}
+	hdr = map[string]string{}
+	if method != http.MethodGet {
+		form = url.Values{}
+		if e.form != nil {
+			form = e.form(f, actor)
+		}
+		form.Set("_csrf", b.csrf)
+		hdr["Origin"] = in.URL
+	}
+	return azPath(t, pattern, params), params, form, hdr
+}
+
 // azPage and azPost give the answers of other, expert, lead and admin; an
 // anonymous page request goes to the login page (303), an anonymous POST
 // (with a valid double-submit token) gets 401.
@@ -809,25 +830,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if !ok {
 					t.Fatalf("no expected answer for %s", actor)
 				}
-				var params map[string]string
-				if e.params != nil {
-					params = e.params(f, actor)
-				}
-				path := azPath(t, pattern, params)
 				b := anon
 				if actor != azAnon {
 					b = browsers[actor]
 				}
-				var form url.Values
-				hdr := map[string]string{}
-				if method != http.MethodGet {
-					form = url.Values{}
-					if e.form != nil {
-						form = e.form(f, actor)
-					}
-					form.Set("_csrf", b.csrf)
-					hdr["Origin"] = in.URL
-				}
+				path, _, form, hdr := e.request(t, in, f, b, method, pattern, actor)
 				refusal := want == http.StatusUnauthorized || want == az403 || want == az404 || actor == azAnon
 				var before azFingerprint
 				if refusal {

@@ -3,7 +3,6 @@ package portal_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,22 +53,9 @@ func TestEveryClientRouteWritesTheAccessLog(t *testing.T) {
 			continue
 		}
 		method, pattern, _ := strings.Cut(key, " ")
-		var params map[string]string
-		if e.params != nil {
-			params = e.params(f, azAdmin)
-		}
-		var form url.Values
-		hdr := map[string]string{}
-		if method != http.MethodGet {
-			form = url.Values{}
-			if e.form != nil {
-				form = e.form(f, azAdmin)
-			}
-			form.Set("_csrf", admin.csrf)
-			hdr["Origin"] = in.URL
-		}
+		path, params, form, hdr := e.request(t, in, f, admin, method, pattern, azAdmin)
 		before := lastID()
-		r := admin.do(method, azPath(t, pattern, params), form, hdr)
+		r := admin.do(method, path, form, hdr)
 		if r.Status >= 400 {
 			t.Errorf("%s: %d", key, r.Status)
 			continue

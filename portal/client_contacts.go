@@ -58,11 +58,7 @@ func (s *Server) showContactForm(c *fiber.Ctx) error {
 
 // submitContactCorrection saves a corrected version of a contact line.
 func (s *Server) submitContactCorrection(c *fiber.Ctx) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
-	line, err := idParam(c, "contact")
+	id, line, err := contactParams(c)
 	if err != nil {
 		return err
 	}
@@ -82,12 +78,18 @@ func (s *Server) submitContactCorrection(c *fiber.Ctx) error {
 	return c.Redirect(clientURL(id, "contacts"), fiber.StatusSeeOther)
 }
 
-func (s *Server) renderContactForm(c *fiber.Ctx, status int, typed url.Values, errs forms.Errors) error {
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
+// contactParams reads the client and the line of their contact log that
+// the address names.
+func contactParams(c *fiber.Ctx) (id, line int64, err error) {
+	if id, err = idParam(c, "id"); err != nil {
+		return 0, 0, err
 	}
-	line, err := idParam(c, "contact")
+	line, err = idParam(c, "contact")
+	return id, line, err
+}
+
+func (s *Server) renderContactForm(c *fiber.Ctx, status int, typed url.Values, errs forms.Errors) error {
+	id, line, err := contactParams(c)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,14 @@ func TestDecodeClientForm(t *testing.T) {
 	}
 }
 
+// fuzzLanguage picks a page language by a fuzzed number.
+func fuzzLanguage(i int) i18n.Language {
+	if i < 0 {
+		i = -(i + 1)
+	}
+	return i18n.Languages[i%len(i18n.Languages)]
+}
+
 var (
 	storedCode  = regexp.MustCompile(`^[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Y]$`)
 	storedPhone = regexp.MustCompile(`^\+?[0-9 ()./-]+$`)
@@ -51,10 +59,7 @@ func FuzzDecodeClientForm(f *testing.F) {
 	f.Add("last_name=%D8%A3%D8%AD%D9%85%D8%AF&language=ar&service_point=2&phone=%2B358+40+123+4567&email=A%40B.fi", 5)
 	f.Add("last_name=x&language=fi&service_point=1&note=one%0D%0Atwo&interpreter_language=ti", 2)
 	f.Fuzz(func(t *testing.T, raw string, langIndex int) {
-		if langIndex < 0 {
-			langIndex = -langIndex
-		}
-		lang := i18n.Languages[langIndex%len(i18n.Languages)]
+		lang := fuzzLanguage(langIndex)
 		now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 		in, errs := decodeClientForm(values(raw), lang, now)
 		checkErrors(t, errs)
@@ -102,10 +107,7 @@ func FuzzDecodeContactForm(f *testing.F) {
 	f.Add("date=2026-11-30&time=24%3A00&channel=fax&summary=", 2)
 	f.Add("date=30%2F11%2F2026&time=09%3A00&channel=home_visit&interpreter_used=1&interpreter_language=ar&summary=%D8%B2%D9%8A%D8%A7%D8%B1%D8%A9", 5)
 	f.Fuzz(func(t *testing.T, raw string, langIndex int) {
-		if langIndex < 0 {
-			langIndex = -langIndex
-		}
-		lang := i18n.Languages[langIndex%len(i18n.Languages)]
+		lang := fuzzLanguage(langIndex)
 		fm := forms.New(values(raw))
 		in := decodeContactForm(fm, lang)
 		checkErrors(t, fm.Errors)

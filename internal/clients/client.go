@@ -152,21 +152,29 @@ func (s *Service) Create(ctx context.Context, actor auth.Principal, in Input) (C
 			in.ServicePointID, nullText(in.ExternalID), in.FirstNames, in.LastName, in.NativeName, nullDate(in.BirthDate),
 			in.IdentityCode, in.Language, in.InterpreterLanguage, in.Phone, in.Email, nullID(in.ResponsibleStaffID), in.Note,
 			nullID(actor.StaffID)).Scan(&id)
-		if sqldb.IsUniqueViolation(err) {
-			return ErrExternalIDTaken
-		} else if err != nil {
-			return err
+		if err == nil {
+			err = addEvent(ctx, tx, actor, id, "started", s.today(), "")
 		}
-		if err := addEvent(ctx, tx, actor, id, "started", s.today(), ""); err != nil {
-			return err
-		}
-		if err := logAccess(ctx, tx, actor, id, audit.ActionCreate, PurposeClientWork); err != nil {
-			return err
-		}
-		out, err = loadClient(ctx, tx, actor, id, false)
+		out, err = saved(ctx, tx, actor, id, audit.ActionCreate, err)
 		return err
 	})
 	return out, err
+}
+
+// saved ends a create or an update whose statement returned err: a
+// duplicate external key is the person's to fix; otherwise the change is
+// logged and the client read back as stored.
+func saved(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, action string, err error) (Client, error) {
+	switch {
+	case sqldb.IsUniqueViolation(err):
+		return Client{}, ErrExternalIDTaken
+	case err != nil:
+		return Client{}, err
+	}
+	if err := logAccess(ctx, tx, actor, id, action, PurposeClientWork); err != nil {
+		return Client{}, err
+	}
+	return loadClient(ctx, tx, actor, id, false)
 }
 
 func addEvent(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64, kind string, on time.Time, reason string) error {
@@ -201,15 +209,7 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 			id, in.ServicePointID, nullText(in.ExternalID), in.FirstNames, in.LastName, in.NativeName, nullDate(in.BirthDate),
 			in.RemoveIdentityCode, in.IdentityCode, in.Language, in.InterpreterLanguage, in.Phone, in.Email,
 			nullID(in.ResponsibleStaffID), in.Note, nullID(actor.StaffID))
-		if sqldb.IsUniqueViolation(err) {
-			return ErrExternalIDTaken
-		} else if err != nil {
-			return err
-		}
-		if err := logAccess(ctx, tx, actor, id, audit.ActionUpdate, PurposeClientWork); err != nil {
-			return err
-		}
-		out, err = loadClient(ctx, tx, actor, id, false)
+		out, err = saved(ctx, tx, actor, id, audit.ActionUpdate, err)
 		return err
 	})
 	return out, err
@@ -375,6 +375,21 @@ func workPlaces(ctx context.Context, tx sqldb.Tx, actor auth.Principal) ([]org.S
 	return out, nil
 }
 
+// atWork runs fn with the service points where the actor works, once
+// they are known to work at one at least.
+func (s *Service) atWork(ctx context.Context, actor auth.Principal, fn func(tx sqldb.Tx, points []org.ServicePoint) error) error {
+	return s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+		points, err := workPlaces(ctx, tx, actor)
+		if err != nil {
+			return err
+		}
+		if err := auth.Authorize(ctx, tx, actor, len(points) > 0); err != nil {
+			return err
+		}
+		return fn(tx, points)
+	})
+}
+
 // NewClientForm is what the form for a new client offers.
 type NewClientForm struct {
 	Points  []org.ServicePoint // where the actor works
@@ -385,14 +400,9 @@ type NewClientForm struct {
 // service point may register clients there.
 func (s *Service) NewForm(ctx context.Context, actor auth.Principal) (NewClientForm, error) {
 	var out NewClientForm
-	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+	err := s.atWork(ctx, actor, func(tx sqldb.Tx, points []org.ServicePoint) error {
+		out.Points = points
 		var err error
-		if out.Points, err = workPlaces(ctx, tx, actor); err != nil {
-			return err
-		}
-		if err := auth.Authorize(ctx, tx, actor, len(out.Points) > 0); err != nil {
-			return err
-		}
 		out.Experts = map[int64][]Expert{}
 		for _, sp := range out.Points {
 			if out.Experts[sp.ID], err = listExperts(ctx, tx, sp.ID); err != nil {

@@ -22,9 +22,9 @@ const (
 	// skeletonMin is the shortest transliteration skeleton a search
 	// compares: shorter ones ("l" of Ali, Ola and Leo) match too many.
 	skeletonMin = 3
-	// trigramMin is the shortest word compared by trigram similarity,
-	// which says little about shorter ones.
-	trigramMin = 4
+	// rerankWindow is how many of the best matches are ordered by trigram
+	// similarity as well.
+	rerankWindow = 200
 )
 
 // Query is a search of the register; zero values mean any.
@@ -72,10 +72,12 @@ func nameTokens(s string) []string {
 }
 
 // Search finds clients of the service points where the actor works. A name
-// query matches every part, in any order, ignoring case and accents, by
-// substring, by transliteration skeleton (Muhammad finds Mohammed) or by
-// trigram similarity (typos); the best matches come first. A query of
-// digits finds phone numbers however they were written. One access-log
+// query matches every part, in any order, ignoring case and accents, as a
+// substring (the start of a name too) or by transliteration skeleton
+// (Muhammad finds Mohammed; a vowel mistyped, Virtanan, finds Virtanen).
+// Whole words come first, then spelling variants, then word starts, and
+// among equals the closest by trigram similarity. A query of digits finds
+// phone numbers however they were written. One access-log
 // row records the search (not its words, which may name someone).
 func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Results, error) {
 	if q.Limit <= 0 || q.Limit > maxPageSize {
@@ -89,14 +91,9 @@ func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Re
 		q.Text = string(r[:maxQueryLen])
 	}
 	var out Results
-	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+	err := s.atWork(ctx, actor, func(tx sqldb.Tx, points []org.ServicePoint) error {
+		out.Points = points
 		var err error
-		if out.Points, err = workPlaces(ctx, tx, actor); err != nil {
-			return err
-		}
-		if err := auth.Authorize(ctx, tx, actor, len(out.Points) > 0); err != nil {
-			return err
-		}
 		if out.Experts, err = expertsOf(ctx, tx, actor); err != nil {
 			return err
 		}
@@ -119,9 +116,10 @@ func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Re
 	return out, err
 }
 
+// summaryCols reads a client aliased c, joined with its responsible
+// expert aliased r, for a list.
 const summaryCols = `c.id, c.service_point_id, c.first_names, c.last_name, c.native_name, c.birth_date, c.phone, c.status,
-	coalesce(c.responsible_staff_id, 0), coalesce(r.name, '')
-	FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id`
+	coalesce(c.responsible_staff_id, 0), coalesce(r.name, '')`
 
 func scanSummary(row sqldb.Row) (Client, error) {
 	var c Client
@@ -178,17 +176,19 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 			if f == "" {
 				continue
 			}
-			fa := arg(f)
+			// Each part must appear in the name: as a substring (which
+			// the trigram index answers, prefixes too), or as a word of
+			// the same transliteration skeleton (the skeleton index).
 			match := []string{`c.search_name LIKE ` + arg("%"+escapeLike(f)+"%")}
-			score := `strict_word_similarity(` + fa + `, c.search_name)`
+			// How well it appears, cheaply: as a whole word, as a
+			// variant spelling of one, as the start of one, or inside one.
+			score := `CASE WHEN ' ' || c.search_name || ' ' LIKE ` + arg("% "+escapeLike(f)+" %") + ` THEN 4 `
 			if k := skeletons[i]; len(k) >= skeletonMin {
 				ka := arg([]string{k})
 				match = append(match, `c.search_skeletons @> `+ka+`::text[]`)
-				score = `greatest(` + score + `, CASE WHEN c.search_skeletons @> ` + ka + `::text[] THEN 0.9 ELSE 0 END)`
+				score += `WHEN c.search_skeletons @> ` + ka + `::text[] THEN 3 `
 			}
-			if len([]rune(f)) >= trigramMin {
-				match = append(match, fa+` <% c.search_name`)
-			}
+			score += `WHEN ' ' || c.search_name LIKE ` + arg("% "+escapeLike(f)+"%") + ` THEN 2 ELSE 1 END`
 			where = append(where, `(`+strings.Join(match, ` OR `)+`)`)
 			rank = append(rank, score)
 		}
@@ -196,10 +196,19 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 			where = append(where, `false`)
 			break
 		}
-		order = `(` + strings.Join(rank, ` + `) + ` + 0.1 * similarity(c.search_name, ` + arg(whole) + `)) DESC, ` + order
+		// The cheap score orders every match; trigram similarity to the
+		// whole query then orders the best of them within equal scores,
+		// computed for those only, since it costs far more per row.
+		window := max(q.Offset+q.Limit+1, rerankWindow)
+		sql := `SELECT ` + summaryCols + ` FROM (SELECT c.*, ` + strings.Join(rank, ` + `) + ` AS score FROM clients c WHERE ` +
+			strings.Join(where, ` AND `) + ` ORDER BY score DESC, c.last_name, c.first_names, c.id LIMIT ` + arg(window) + `) c
+			LEFT JOIN staff r ON r.id = c.responsible_staff_id
+			ORDER BY c.score DESC, similarity(c.search_name, ` + arg(whole) + `) DESC, c.last_name, c.first_names, c.id
+			LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
+		return sql, args, nil
 	}
-	sql := `SELECT ` + summaryCols + ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY ` + order +
-		` LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
+	sql := `SELECT ` + summaryCols + ` FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id WHERE ` +
+		strings.Join(where, ` AND `) + ` ORDER BY ` + order + ` LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
 	return sql, args, nil
 }
 

@@ -51,9 +51,9 @@ func names(s ...string) []name {
 // Chinese, Vietnamese, English), with Finnish and Swedish names as well.
 var origins = []origin{
 	{language: "ru", weight: 15, interpreter: true,
-		male:   []name{n("Aleksandr", "Alexander", "Aleksander"), n("Sergei", "Sergey"), n("Dmitri", "Dmitry", "Dmitriy"), n("Andrei", "Andrey"), n("Mikhail", "Mihail"), n("Ivan"), n("Nikolai", "Nikolay"), n("Yuri", "Yury", "Juri"), n("Alexei", "Aleksei", "Alexey"), n("Vladimir")},
-		female: []name{n("Olga"), n("Tatiana", "Tatyana"), n("Natalia", "Natalya"), n("Yelena", "Elena", "Jelena"), n("Irina"), n("Svetlana"), n("Anastasia", "Anastasiya"), n("Ekaterina", "Yekaterina")},
-		last:   []name{n("Ivanov"), n("Smirnov"), n("Kuznetsov", "Kuznetsow"), n("Popov"), n("Vasiliev", "Vasilyev"), n("Petrov"), n("Sokolov"), n("Mikhailov", "Mihailov"), n("Novikov"), n("Fedorov", "Fyodorov"), n("Morozov"), n("Volkov"), n("Lebedev"), n("Semenov", "Semyonov")},
+		male:       []name{n("Aleksandr", "Alexander", "Aleksander"), n("Sergei", "Sergey"), n("Dmitri", "Dmitry", "Dmitriy"), n("Andrei", "Andrey"), n("Mikhail", "Mihail"), n("Ivan"), n("Nikolai", "Nikolay"), n("Yuri", "Yury", "Juri"), n("Alexei", "Aleksei", "Alexey"), n("Vladimir")},
+		female:     []name{n("Olga"), n("Tatiana", "Tatyana"), n("Natalia", "Natalya"), n("Yelena", "Elena", "Jelena"), n("Irina"), n("Svetlana"), n("Anastasia", "Anastasiya"), n("Ekaterina", "Yekaterina")},
+		last:       []name{n("Ivanov"), n("Smirnov"), n("Kuznetsov", "Kuznetsow"), n("Popov"), n("Vasiliev", "Vasilyev"), n("Petrov"), n("Sokolov"), n("Mikhailov", "Mihailov"), n("Novikov"), n("Fedorov", "Fyodorov"), n("Morozov"), n("Volkov"), n("Lebedev"), n("Semenov", "Semyonov")},
 		femaleLast: func(s string) string { return s + "a" }},
 	{language: "uk", weight: 15, interpreter: true,
 		male:   []name{n("Oleksandr", "Olexandr", "Oleksander"), n("Andrii", "Andriy"), n("Serhii", "Serhiy"), n("Dmytro"), n("Volodymyr"), n("Mykola"), n("Yurii", "Yuriy", "Iurii"), n("Taras"), n("Bohdan"), n("Oleh", "Oleg")},
