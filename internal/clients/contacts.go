@@ -77,7 +77,7 @@ func (s *Service) AddContact(ctx context.Context, actor auth.Principal, clientID
 			INSERT INTO client_contacts (id, entry_id, municipality_id, client_id, occurred_at, channel, interpreter_used,
 				interpreter_language, summary, staff_id, recorded_by)
 			SELECT n.id, n.id, koto_tenant(), $1, $2, $3, $4, $5, $6, $7, $7 FROM n`,
-			clientID, in.OccurredAt, in.Channel, in.InterpreterUsed, in.InterpreterLanguage, in.Summary, actor.StaffID)
+			clientID, in.OccurredAt, in.Channel, in.InterpreterUsed, in.InterpreterLanguage, in.Summary, nullID(actor.StaffID))
 		return err
 	})
 }
@@ -103,7 +103,7 @@ func (s *Service) CorrectContact(ctx context.Context, actor auth.Principal, clie
 				interpreter_used, interpreter_language, summary, staff_id, recorded_by)
 			VALUES ($1, $2, koto_tenant(), $3, $4, $5, $6, $7, $8, $9, $10)`,
 			entryID, version+1, clientID, in.OccurredAt, in.Channel, in.InterpreterUsed, in.InterpreterLanguage, in.Summary,
-			staff, actor.StaffID)
+			staff, nullID(actor.StaffID))
 		return err
 	})
 }

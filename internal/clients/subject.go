@@ -180,7 +180,7 @@ func (s *Service) Erase(ctx context.Context, actor auth.Principal, id int64, con
 		if _, err := tx.Exec(ctx, `UPDATE clients SET first_names = '', last_name = '', native_name = '', birth_date = NULL,
 				identity_code = '', phone = '', email = '', note = '', external_id = NULL, erased_at = now(),
 				updated_by = $2, updated_at = now()
-			WHERE id = $1`, id, actor.StaffID); err != nil {
+			WHERE id = $1`, id, nullID(actor.StaffID)); err != nil {
 			return err
 		}
 		return logAccess(ctx, tx, actor, id, audit.ActionDelete, PurposeDataSubject)
