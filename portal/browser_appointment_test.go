@@ -79,6 +79,14 @@ func TestAppointmentCheckIn(t *testing.T) {
 		t.Fatalf("check-in codes %v, want two different eight-digit codes", codes)
 	}
 
+	// The client's page lists both.
+	browsertest.Open(staff, t, in.URL+"/staff/clients/"+client+"?lang=sv")
+	browsertest.WaitVisible(staff, t, "#client-appointments")
+	if n := browsertest.Eval[int](staff, t, `document.querySelectorAll('#client-appointments tbody tr').length`); n != 2 {
+		t.Errorf("the client's page lists %d appointments, want 2", n)
+	}
+	browsertest.Axe(staff, t)
+
 	// The letter: Arabic and Finnish, the code and its QR code.
 	id := queryString(t, in.OwnerURL, `SELECT id::text FROM appointments WHERE code = $1`, codes[0])
 	browsertest.Open(staff, t, in.URL+"/staff/appointments/"+id+"/letter?lang=fi")

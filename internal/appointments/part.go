@@ -23,10 +23,16 @@ type Exported struct {
 	CreatedAt           time.Time  `json:"created_at"`
 }
 
-// ClientPart is appointments' share of the client register's export and
-// erasure: register it with the register's service while wiring.
+// ClientPart is appointments' share of the client register's page, export
+// and erasure: register it with the register's service while wiring.
 func ClientPart() clients.Part {
-	return clients.Part{Name: "appointments", Export: exportClient, Erase: EraseClient}
+	return clients.Part{Name: "appointments", Export: exportClient, Erase: EraseClient, Page: clientPage}
+}
+
+// clientPage lists a client's latest appointments for their page, the
+// latest first, in the register's transaction (which logs the read).
+func clientPage(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error) {
+	return list(ctx, tx, `WHERE a.client_id = $1 ORDER BY a.starts_at DESC, a.id DESC LIMIT 50`, clientID)
 }
 
 // exportClient lists a client's appointments for their export, in the

@@ -312,6 +312,9 @@ type Record struct {
 	Points []org.ServicePoint
 	// MayAdminister: the actor may export, extract and erase.
 	MayAdminister bool
+	// Parts holds what other packages show on the client's page, by
+	// their Part's name (appointments, …).
+	Parts map[string]any
 }
 
 // Get reads a client's page. logRead says the page shows the client as
@@ -338,6 +341,15 @@ func (s *Service) Get(ctx context.Context, actor auth.Principal, id int64, logRe
 		}
 		if out.Points, err = workPlaces(ctx, tx, actor); err != nil {
 			return err
+		}
+		out.Parts = map[string]any{}
+		for _, p := range s.parts {
+			if p.Page == nil {
+				continue
+			}
+			if out.Parts[p.Name], err = p.Page(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if logRead {
 			return logAccess(ctx, tx, actor, id, audit.ActionRead, PurposeClientWork)

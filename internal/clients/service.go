@@ -30,11 +30,14 @@ func New(db sqldb.DB, now func() time.Time) *Service {
 // package keeps about one client, for the data subject's export; Erase
 // removes its personal data about them. Both run inside the register's own
 // transaction (the tenant is set, the actor has been checked), so an
-// erasure is whole or nothing.
+// erasure is whole or nothing. Page, when set, returns what the client's
+// page shows of the part (Record.Parts[Name]), read in Get's transaction
+// so the page stays one call.
 type Part struct {
 	Name   string // the key of the part in the export
 	Export func(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
 	Erase  func(ctx context.Context, tx sqldb.Tx, clientID int64) error
+	Page   func(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
 }
 
 // AddPart registers a part; call it while wiring, before serving.
