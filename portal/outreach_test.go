@@ -41,6 +41,9 @@ func TestClientEnrolsSeesAppointmentAndAnswers(t *testing.T) {
 
 	staff := newSecBrowser(t, in)
 	staff.login(demo.ExpertEmail)
+	if r := staff.get(fmt.Sprintf("/staff/clients/%d", client)); !strings.Contains(r.Body, fmt.Sprintf(`action="/staff/clients/%d/enrolments"`, client)) {
+		t.Errorf("the client's page offers no enrolment (%d)", r.Status)
+	}
 	letter := staff.do(http.MethodPost, fmt.Sprintf("/staff/clients/%d/enrolments", client), url.Values{"_csrf": {staff.csrf}}, nil)
 	if letter.Status != http.StatusOK || !strings.Contains(letter.Body, `lang="so"`) || !strings.Contains(letter.Body, `lang="fi"`) ||
 		!strings.Contains(letter.Body, "<svg") {

@@ -157,6 +157,7 @@ func New(d Deps) (*Server, error) {
 		// export and erasure: each registers its part here.
 		s.clients.AddPart(clients.Part{Name: "tasks", Export: tasks.ExportClient, Erase: tasks.EraseClient})
 		s.clients.AddPart(appointments.ClientPart())
+		s.clients.AddPart(outreach.ClientPart())
 	}
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)

@@ -44,11 +44,7 @@ func (s *Service) Devices(ctx context.Context, actor auth.Principal, clientID in
 		if err != nil {
 			return err
 		}
-		out, err = sqldb.CollectRows(rows, func(r sqldb.Row) (Device, error) {
-			var d Device
-			err := r.Scan(&d.ID, &d.CreatedAt, &d.LastSeen, &d.RevokedAt, &d.RevokedBy, &d.Push, &d.NotificationsOff)
-			return d, err
-		})
+		out, err = sqldb.CollectRows(rows, scanDevice)
 		return err
 	})
 	return out, err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 func TestEnrolmentLinkBindsOnePhoneOnce(t *testing.T) {
@@ -216,5 +218,33 @@ func TestAnswerRefusesWhatThePageCannotSend(t *testing.T) {
 	_ = f.owner.QueryRow(f.ctx, `SELECT count(*) FROM client_answers WHERE municipality_id = $1`, f.tenant).Scan(&n)
 	if n != 0 {
 		t.Errorf("%d answers recorded from refused taps", n)
+	}
+}
+
+func TestErasingTheClientTakesTheirPhonesAndAnswers(t *testing.T) {
+	f := newFixture(t)
+	cred := f.phone()
+	if err := f.svc.Answer(f.ctx, cred, Answer{Kind: CallMe, Reason: "my own words"}); err != nil {
+		t.Fatal(err)
+	}
+	part := ClientPart()
+	err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+		got, err := part.Export(f.ctx, tx, f.client)
+		if e, ok := got.(Exported); err != nil || !ok || len(e.Phones) != 1 || len(e.Answers) != 1 || e.Answers[0].Reason != "my own words" {
+			t.Errorf("export %+v, %v", got, err)
+		}
+		return part.Erase(f.ctx, tx, f.client)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := f.owner.QueryRow(f.ctx, `SELECT (SELECT count(*) FROM client_devices WHERE client_id = $1)
+		+ (SELECT count(*) FROM client_answers WHERE client_id = $1) + (SELECT count(*) FROM client_enrolments WHERE client_id = $1)`,
+		f.client).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d rows left, %v", left, err)
+	}
+	if _, err := f.svc.Home(f.ctx, cred); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the erased client's phone still opens the page: %v", err)
 	}
 }

@@ -71,11 +71,7 @@ func (s *Service) Home(ctx context.Context, credential string) (Home, error) {
 		if err != nil {
 			return err
 		}
-		h.Answers, err = sqldb.CollectRows(rows, func(r sqldb.Row) (Answered, error) {
-			var a Answered
-			err := r.Scan(&a.Kind, &a.AppointmentID, &a.Reason, &a.At)
-			return a, err
-		})
+		h.Answers, err = sqldb.CollectRows(rows, scanAnswered)
 		return err
 	})
 	return h, err
