@@ -32,9 +32,6 @@ const (
 	NoShow            Status = "no_show"
 )
 
-// Statuses lists every status, in the order of an appointment's life.
-var Statuses = []Status{Booked, Confirmed, CheckedIn, Attended, NoShow, CancelledByClient, CancelledByStaff}
-
 // Open tells an appointment still ahead (booked or confirmed) from one
 // that has happened or been called off.
 func (s Status) Open() bool { return s == Booked || s == Confirmed }
@@ -115,7 +112,6 @@ func (a Appointment) Overlaps(b Appointment) bool {
 
 // Settings are a service point's check-in rules.
 type Settings struct {
-	ServicePointID int64
 	// Prefix is the letter of checked-in appointments' tickets.
 	Prefix string
 	// Early and Late are how long before and after its start an

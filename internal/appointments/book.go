@@ -37,12 +37,11 @@ type Place struct {
 
 // Form is what the booking form shows: the client and the places.
 type Form struct {
-	ClientID       int64
-	ClientName     string
-	ClientLanguage string
-	Interpreter    string // the client's interpreter language, "" for none
-	ClientPoint    int64  // the client's own service point
-	Places         []Place
+	ClientID    int64
+	ClientName  string
+	Interpreter string // the client's interpreter language, "" for none
+	ClientPoint int64  // the client's own service point
+	Places      []Place
 }
 
 // BookingForm reads what booking an appointment for a client offers: the
@@ -58,7 +57,7 @@ func (s *Service) BookingForm(ctx context.Context, actor auth.Principal, clientI
 		if c.Erased {
 			return ErrClientErased
 		}
-		f = Form{ClientID: c.ID, ClientName: c.FirstNames + " " + c.LastName, ClientLanguage: c.Language,
+		f = Form{ClientID: c.ID, ClientName: c.FirstNames + " " + c.LastName,
 			Interpreter: c.InterpreterLanguage, ClientPoint: c.ServicePointID}
 		points, err := org.ListServicePoints(ctx, tx)
 		if err != nil {

@@ -19,7 +19,7 @@ var prefixPattern = regexp.MustCompile(`^[A-Z]$`)
 // ReadSettings reads a service point's check-in rules in the caller's
 // transaction; a service point that never set them has the defaults.
 func ReadSettings(ctx context.Context, tx sqldb.Tx, spID int64) (Settings, error) {
-	st := Settings{ServicePointID: spID, Prefix: DefaultPrefix, Early: DefaultEarly, Late: DefaultLate}
+	st := Settings{Prefix: DefaultPrefix, Early: DefaultEarly, Late: DefaultLate}
 	var early, late int
 	err := tx.QueryRow(ctx, `SELECT prefix, early_minutes, late_minutes FROM appointment_settings WHERE service_point_id = $1`,
 		spID).Scan(&st.Prefix, &early, &late)
