@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/portal/portaltest"
 )
 
 var enrolLink = regexp.MustCompile(`/e/([A-Za-z0-9_-]{43})\b`)
@@ -24,39 +25,13 @@ func TestClientEnrolsSeesAppointmentAndAnswers(t *testing.T) {
 	in := secStart(t)
 	owner := secOwner(t, in)
 	ctx := context.Background()
-	var client, expert, appt int64
-	if err := owner.QueryRow(ctx, `SELECT id FROM staff WHERE email = $1`, demo.ExpertEmail).Scan(&expert); err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.QueryRow(ctx, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language, responsible_staff_id)
-		SELECT municipality_id, id, 'Hodan', 'Warsame', 'so', $2 FROM service_points WHERE slug = $1 RETURNING id`,
-		demo.ServicePoint, expert).Scan(&client); err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.QueryRow(ctx, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel,
-		starts_at, duration_minutes, code) SELECT municipality_id, $1, id, $2, 'in_person', $3, 30, '31415926'
-		FROM service_points WHERE slug = $4 RETURNING id`, client, expert, time.Now().Add(26*time.Hour), demo.ServicePoint).Scan(&appt); err != nil {
-		t.Fatal(err)
-	}
-
+	client, expert, appt := outreachClient(t, in)
 	staff := newSecBrowser(t, in)
 	staff.login(demo.ExpertEmail)
 	if r := staff.get(fmt.Sprintf("/staff/clients/%d", client)); !strings.Contains(r.Body, fmt.Sprintf(`action="/staff/clients/%d/enrolments"`, client)) {
 		t.Errorf("the client's page offers no enrolment (%d)", r.Status)
 	}
-	letter := staff.do(http.MethodPost, fmt.Sprintf("/staff/clients/%d/enrolments", client), url.Values{"_csrf": {staff.csrf}}, nil)
-	if letter.Status != http.StatusOK || !strings.Contains(letter.Body, `lang="so"`) || !strings.Contains(letter.Body, `lang="fi"`) ||
-		!strings.Contains(letter.Body, "<svg") {
-		t.Fatalf("letter: %d\n%s", letter.Status, letter.Body)
-	}
-	if cc := letter.Header.Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("letter Cache-Control %q", cc)
-	}
-	m := enrolLink.FindStringSubmatch(letter.Body)
-	if m == nil {
-		t.Fatalf("no enrolment link in the letter")
-	}
-	link := m[0]
+	link := enrolmentLink(t, staff, client)
 
 	phone := newSecBrowser(t, in)
 	first := phone.get(link)
@@ -135,4 +110,45 @@ func TestClientEnrolsSeesAppointmentAndAnswers(t *testing.T) {
 	if r := phone.get(home); r.Status != http.StatusNotFound {
 		t.Errorf("forgotten phone still opens the page: %d", r.Status)
 	}
+}
+
+// outreachClient registers Hodan (Somali) with the demo expert as her
+// responsible expert and an appointment with a check-in code tomorrow.
+func outreachClient(t *testing.T, in *portaltest.Instance) (client, expert, appt int64) {
+	t.Helper()
+	owner := secOwner(t, in)
+	ctx := context.Background()
+	if err := owner.QueryRow(ctx, `SELECT id FROM staff WHERE email = $1`, demo.ExpertEmail).Scan(&expert); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.QueryRow(ctx, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language, responsible_staff_id)
+		SELECT municipality_id, id, 'Hodan', 'Warsame', 'so', $2 FROM service_points WHERE slug = $1 RETURNING id`,
+		demo.ServicePoint, expert).Scan(&client); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.QueryRow(ctx, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel,
+		starts_at, duration_minutes, code) SELECT municipality_id, $1, id, $2, 'in_person', $3, 30, '31415926'
+		FROM service_points WHERE slug = $4 RETURNING id`, client, expert, time.Now().Add(26*time.Hour), demo.ServicePoint).Scan(&appt); err != nil {
+		t.Fatal(err)
+	}
+	return client, expert, appt
+}
+
+// enrolmentLink has the logged-in expert make the client's letter and
+// returns the link it carries.
+func enrolmentLink(t *testing.T, staff *secBrowser, client int64) string {
+	t.Helper()
+	letter := staff.do(http.MethodPost, fmt.Sprintf("/staff/clients/%d/enrolments", client), url.Values{"_csrf": {staff.csrf}}, nil)
+	if letter.Status != http.StatusOK || !strings.Contains(letter.Body, `lang="so"`) || !strings.Contains(letter.Body, `lang="fi"`) ||
+		!strings.Contains(letter.Body, "<svg") {
+		t.Fatalf("letter: %d\n%s", letter.Status, letter.Body)
+	}
+	if cc := letter.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("letter Cache-Control %q", cc)
+	}
+	m := enrolLink.FindStringSubmatch(letter.Body)
+	if m == nil {
+		t.Fatalf("no enrolment link in the letter")
+	}
+	return m[0]
 }
