@@ -150,14 +150,6 @@ func taskFor(a Answer, appt appointments.Appointment, p phone) (tasks.New, bool)
 	return n, true
 }
 
-// SetNotifications turns notifications to this phone off or on again.
-func (s *Service) SetNotifications(ctx context.Context, credential string, off bool) error {
-	return s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
-		_, err := tx.Exec(ctx, `UPDATE client_devices SET notifications_off = $2 WHERE id = $1`, p.id, off)
-		return err
-	})
-}
-
 // Forget removes this phone at the client's own wish: its credential stops
 // working at once.
 func (s *Service) Forget(ctx context.Context, credential string) error {
