@@ -5,6 +5,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/clients"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/summary"
 	"github.com/koto-portal/portal/internal/tasks"
 )
@@ -29,6 +30,16 @@ type summarySection struct {
 	Appointments []summaryAppointment
 	Tasks        []taskRow
 	Contacts     []summaryContact
+	Phones       []summaryPhone
+	Answers      []summaryAnswer
+}
+
+type summaryPhone struct {
+	Since, State string
+}
+
+type summaryAnswer struct {
+	When, Kind, Reason string
 }
 
 type summaryAppointment struct {
@@ -92,6 +103,24 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 			for _, k := range data {
 				view.Contacts = append(view.Contacts, summaryContact{When: when(tr.Lang, k.OccurredAt.In(zone(cl.TimeZone))),
 					Channel: tr.Get("summary.contact." + k.Channel), Summary: k.Summary, By: k.StaffName, Interpreter: k.InterpreterUsed})
+			}
+		case outreach.Exported:
+			loc := zone(cl.TimeZone)
+			for _, d := range data.Phones {
+				state := "summary.phone_push"
+				switch {
+				case d.RevokedAt != nil:
+					state = "summary.phone_removed"
+				case d.NotificationsOff:
+					state = "summary.phone_off"
+				case !d.Push:
+					state = "summary.phone_no_push"
+				}
+				view.Phones = append(view.Phones, summaryPhone{Since: tr.Lang.FormatDate(d.CreatedAt.In(loc)), State: tr.Get(state)})
+			}
+			for _, a := range data.Answers {
+				view.Answers = append(view.Answers, summaryAnswer{When: when(tr.Lang, a.At.In(loc)),
+					Kind: tr.Get("summary.answer." + string(a.Kind)), Reason: a.Reason})
 			}
 		case []tasks.Task:
 			for _, t := range data {

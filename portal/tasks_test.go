@@ -259,6 +259,8 @@ func TestClientSummary(t *testing.T) {
 			[]any{tenant, sp, client}},
 		{`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
 			VALUES ($1, $2, $3, $4, 'phone', now() + interval '3 days', 30, NULL)`, []any{tenant, client, sp, expert}},
+		{`INSERT INTO client_answers (municipality_id, client_id, kind, reason) VALUES ($1, $2, 'cannot_come', 'My son is ill')`,
+			[]any{tenant, client}},
 		{`INSERT INTO client_contacts (municipality_id, client_id, entry_id, occurred_at, channel, summary, staff_id)
 			VALUES ($1, $2, 1, now() - interval '2 days', 'phone', 'Talked about the language course', $3)`, []any{tenant, client, expert}},
 	} {
@@ -270,9 +272,9 @@ func TestClientSummary(t *testing.T) {
 	b.login(demo.ExpertEmail)
 	for lang, want := range map[string][]string{
 		"fi": {`lang="fi"`, "Kooste: Amina Hassan", "أمينة حسن", "Vastuuasiantuntija", "Asiakas pyysi soittamaan", "Tulevat tapaamiset",
-			"Talked about the language course", "Alkoi"},
+			"Talked about the language course", "Alkoi", "En pääse", "My son is ill"},
 		"en": {`lang="en"`, "Summary: Amina Hassan", "Responsible expert", "The client asked to be called", "Upcoming appointments",
-			"Latest contacts", "Started"},
+			"Latest contacts", "Started", "I can&#39;t come"},
 	} {
 		r := b.get("/staff/clients/" + itoa(client) + "/summary?lang=" + lang)
 		if r.Status != http.StatusOK {

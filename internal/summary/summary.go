@@ -13,6 +13,7 @@ import (
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/clients"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/tasks"
 )
@@ -75,6 +76,9 @@ func Parts() []Part {
 		}},
 		{Name: "contacts", Read: func(ctx context.Context, tx sqldb.Tx, c Client, _ time.Time) (any, error) {
 			return clients.LatestContacts(ctx, tx, c.ID, latestContacts)
+		}},
+		{Name: "outreach", Read: func(ctx context.Context, tx sqldb.Tx, c Client, _ time.Time) (any, error) {
+			return outreach.History(ctx, tx, c.ID)
 		}},
 	}
 }
