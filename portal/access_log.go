@@ -19,7 +19,8 @@ import (
 const accessLogLimit = 200
 
 // accessLogActions are the actions a filter may ask for.
-var accessLogActions = []string{audit.ActionRead, audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete, audit.ActionExport}
+var accessLogActions = []string{audit.ActionRead, audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete, audit.ActionExport,
+	audit.ActionSignIn}
 
 var subjectKindPattern = regexp.MustCompile(`^[a-z][a-z_]{0,29}$`)
 

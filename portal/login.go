@@ -53,6 +53,9 @@ func (s *Server) showLoginPage(c *fiber.Ctx) error {
 	if _, ok := session(c); ok {
 		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
 	}
+	if _, ok := pendingSession(c); ok {
+		return c.Redirect(signinStep(c, safeNext(c.Query("next"))), fiber.StatusSeeOther)
+	}
 	p := s.page(c, "")
 	p.Title = p.T.Get("login.title")
 	return s.render(c, "login", loginPage{Page: p, Next: safeNext(c.Query("next"))})
@@ -84,19 +87,35 @@ func (s *Server) submitLogin(c *fiber.Ctx) error {
 	case errors.Is(err, auth.ErrBadCredentials):
 		page.Message = p.T.Get("login.failed")
 		return s.renderStatus(c, fiber.StatusUnauthorized, "login", page)
+	case errors.Is(err, auth.ErrPasswordSigninOff):
+		page.Message = p.T.Get("login.password_off")
+		return s.renderStatus(c, fiber.StatusForbidden, "login", page)
 	case err != nil:
 		return err
 	}
+	st.Browser = c.Get(fiber.HeaderUserAgent)
 	sess, err := s.auth.Login(c.UserContext(), st, c.Cookies(sessionCookie(c)))
 	if err != nil {
 		return err
 	}
+	return s.continueSignin(c, sess, next)
+}
+
+// continueSignin hands the browser its new session and sends it on: to
+// next when sign-in is complete, else to the second factor's step.
+func (s *Server) continueSignin(c *fiber.Ctx, sess auth.Session, next string) error {
 	s.setSessionCookie(c, sess)
+	switch sess.Stage {
+	case auth.StageVerify:
+		return c.Redirect("/login/verify?next="+url.QueryEscape(next), fiber.StatusSeeOther)
+	case auth.StageEnrol:
+		return c.Redirect("/staff/account/factors?next="+url.QueryEscape(next), fiber.StatusSeeOther)
+	}
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
 func (s *Server) submitLogout(c *fiber.Ctx) error {
-	if sess, ok := session(c); ok {
+	if sess, ok := anySession(c); ok {
 		if err := s.auth.Logout(c.UserContext(), sess.Token); err != nil {
 			return err
 		}

@@ -66,6 +66,5 @@ func (s *Server) submitPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.setSessionCookie(c, sess)
-	return c.Redirect("/staff", fiber.StatusSeeOther)
+	return s.continueSignin(c, sess, "/staff")
 }

@@ -25,6 +25,7 @@ const (
 	keySession                 // auth.Session: the logged-in staff member's
 	keyCSRF                    // string: a visitor's double-submit CSRF token
 	keyChannels                // liveGrant: what a websocket may follow, and its place in the caps
+	keyPending                 // auth.Session: a sign-in half-way, waiting for its second factor
 )
 
 func requestID(c *fiber.Ctx) string {
@@ -36,6 +37,22 @@ func requestID(c *fiber.Ctx) string {
 func session(c *fiber.Ctx) (auth.Session, bool) {
 	s, ok := c.Locals(keySession).(auth.Session)
 	return s, ok
+}
+
+// pendingSession returns the session of a sign-in that still waits for
+// its second factor (to be given, or set up), if any.
+func pendingSession(c *fiber.Ctx) (auth.Session, bool) {
+	s, ok := c.Locals(keyPending).(auth.Session)
+	return s, ok
+}
+
+// anySession returns the browser's session, full or half-way: what the
+// CSRF check and logging out work on.
+func anySession(c *fiber.Ctx) (auth.Session, bool) {
+	if s, ok := session(c); ok {
+		return s, true
+	}
+	return pendingSession(c)
 }
 
 // principal is the logged-in staff member; routes under /staff always have one.

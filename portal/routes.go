@@ -18,6 +18,10 @@ func (s *Server) routes() {
 	a.Get("/login", s.showLoginPage)
 	a.Post("/login", s.submitLogin)
 	a.Post("/logout", s.submitLogout)
+	// The second step of a password sign-in: the second factor.
+	a.Get("/login/verify", s.requireVerifying, s.showVerifyPage)
+	a.Post("/login/verify/totp", s.requireVerifying, s.submitVerifyTOTP)
+	a.Post("/login/verify/recovery", s.requireVerifying, s.submitVerifyRecovery)
 	// A staff member's one-time link to choose their password.
 	a.Get("/password/:token", s.showPasswordForm)
 	a.Post("/password/:token", s.submitPassword)
@@ -59,6 +63,13 @@ func (s *Server) routes() {
 	a.Get("/api/v1/openapi.json", s.serveContract)
 	a.Get("/api/v1/docs", s.showAPIDocs)
 	s.registerAPI(a.Group(apiBase, s.authenticateKey))
+
+	// Setting up a second factor: from the account page, or before
+	// anything else when the municipality requires one (allowEnrolment).
+	en := a.Group("/staff/account/factors", s.allowEnrolment)
+	en.Get("/", s.showFactorSetup)
+	en.Get("/totp", s.showTOTPSetup)
+	en.Post("/totp", s.submitTOTPSetup)
 
 	// Staff.
 	st := a.Group("/staff", s.requireStaff)
@@ -123,6 +134,14 @@ func (s *Server) routes() {
 	st.Get("/stats", s.showStats)
 	st.Get("/stats.csv", s.exportStats)
 
+	// My account.
+	st.Get("/account", s.showAccount)
+	st.Post("/account/password", s.submitAccountPassword)
+	st.Post("/account/language", s.submitAccountLanguage)
+	st.Post("/account/sessions/end-others", s.submitEndOtherSessions)
+	st.Post("/account/totp/remove", s.submitRemoveTOTP)
+	st.Post("/account/recovery-codes", s.submitNewRecoveryCodes)
+
 	// Set-up by leads and admins.
 	st.Get("/setup", s.showSetup)
 	st.Get("/setup/new", s.showServicePointForm)
@@ -148,6 +167,9 @@ func (s *Server) routes() {
 	st.Post("/people/new", s.submitPerson)
 	st.Get("/people/:id", s.showPersonForm)
 	st.Post("/people/:id", s.submitPerson)
+	st.Post("/people/:id/reset-link", s.submitResetLink)
+	st.Get("/signin-settings", s.showSigninSettings)
+	st.Post("/signin-settings", s.submitSigninSettings)
 	st.Get("/access-log", s.showAccessLog)
 
 	// The JSON API's keys and webhooks: the municipality's admins.

@@ -190,7 +190,7 @@ func New(d Deps) (*Server, error) {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.Config.TrustedProxies,
 	})
-	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, limitBody, s.skipForAssets(s.withSession), s.checkCSRF)
+	s.app.Use(withRequestID, s.accessLog, recover.New(), s.securityHeaders, s.withLanguage, limitBody, s.withClientAddr, s.skipForAssets(s.withSession), s.checkCSRF)
 	s.routes()
 	s.endpoints = map[string][]string{}
 	for _, r := range s.app.GetRoutes(true) {

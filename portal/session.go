@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
 )
@@ -47,6 +48,13 @@ func (s *Server) withSession(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
+	if sess.Stage != auth.StageFull {
+		// Half-way: only the next step of the sign-in sees it, in the
+		// account's language.
+		c.Locals(keyPending, sess)
+		s.speakLanguageOf(c, sess.Principal.Locale)
+		return c.Next()
+	}
 	c.Locals(keySession, sess)
 	if l, chosen := s.catalog.Lookup(c.Query("lang")); chosen {
 		if !isRedraw(c) {
@@ -76,6 +84,13 @@ func (s *Server) rememberStaffLanguage(c *fiber.Ctx, token string, l i18n.Langua
 		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
 }
 
+// forgetStaffLanguage drops the session's ?lang= choice, so the account's
+// own language speaks again.
+func (s *Server) forgetStaffLanguage(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: langChoiceCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), MaxAge: -1,
+		HTTPOnly: true, Secure: c.Protocol() == "https", SameSite: fiber.CookieSameSiteLaxMode})
+}
+
 func (s *Server) staffLanguage(c *fiber.Ctx, token string) (i18n.Language, bool) {
 	code, tag, ok := strings.Cut(c.Cookies(langChoiceCookie), ".")
 	if !ok || subtle.ConstantTimeCompare([]byte(tag), []byte(sessionLangTag(token))) != 1 {
@@ -95,22 +110,60 @@ func (s *Server) clearSessionCookie(c *fiber.Ctx) {
 }
 
 // requireStaff lets only logged-in staff through: a page request goes to
-// the login page and comes back after; anything else gets 401.
+// the login page (or, half-way through sign-in, to its next step) and
+// comes back after; anything else gets 401.
 func (s *Server) requireStaff(c *fiber.Ctx) error {
 	if _, ok := session(c); ok {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Next()
 	}
 	if c.Method() == fiber.MethodGet && !wantsJSON(c) {
-		return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+		return c.Redirect(signinStep(c, c.OriginalURL()), fiber.StatusSeeOther)
 	}
 	return newError(fiber.StatusUnauthorized, "error.unauthorized")
+}
+
+// signinStep is where a browser without a full session goes to sign in,
+// coming back to next after.
+func signinStep(c *fiber.Ctx, next string) string {
+	q := "?next=" + url.QueryEscape(next)
+	if p, ok := pendingSession(c); ok {
+		if p.Stage == auth.StageEnrol {
+			return "/staff/account/factors" + q
+		}
+		return "/login/verify" + q
+	}
+	return "/login" + q
+}
+
+// allowEnrolment guards the pages that set up a second factor: a full
+// session may use them, and so may a sign-in that its municipality holds
+// until a factor is set up.
+func (s *Server) allowEnrolment(c *fiber.Ctx) error {
+	if p, ok := pendingSession(c); ok && p.Stage == auth.StageEnrol {
+		c.Locals(keySession, p)
+	}
+	return s.requireStaff(c)
+}
+
+// requireVerifying lets through a sign-in waiting for its second factor;
+// anyone else is sent where they belong.
+func (s *Server) requireVerifying(c *fiber.Ctx) error {
+	if p, ok := pendingSession(c); ok && p.Stage == auth.StageVerify {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Next()
+	}
+	next := safeNext(c.Query("next"))
+	if _, ok := session(c); ok {
+		return c.Redirect(next, fiber.StatusSeeOther)
+	}
+	return c.Redirect(signinStep(c, next), fiber.StatusSeeOther)
 }
 
 // csrfToken is the token forms of this request must carry: the session's
 // for staff, else a double-submit cookie set here on first sight.
 func (s *Server) csrfToken(c *fiber.Ctx) string {
-	if sess, ok := session(c); ok {
+	if sess, ok := anySession(c); ok {
 		return sess.CSRF
 	}
 	if t, ok := c.Locals(keyCSRF).(string); ok {
@@ -149,7 +202,7 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 		sent = c.Get("X-CSRF-Token")
 	}
 	var want string
-	if sess, ok := session(c); ok {
+	if sess, ok := anySession(c); ok {
 		want = sess.CSRF
 	} else {
 		want = c.Cookies(csrfCookie(c))
@@ -168,6 +221,25 @@ func (s *Server) sameOrigin(c *fiber.Ctx, origin string) bool {
 		return true
 	}
 	return s.cfg.BaseURL != "" && strings.EqualFold(origin, strings.TrimRight(s.cfg.BaseURL, "/"))
+}
+
+// withClientAddr lets the access log say from which address a staff
+// member signed in or acted. Only staff requests carry it: visitors and
+// clients stay anonymous, and their addresses are kept nowhere.
+func (s *Server) withClientAddr(c *fiber.Ctx) error {
+	if staffPath(c.Path()) {
+		c.SetUserContext(audit.WithClientAddr(c.UserContext(), s.clientAddr(c)))
+	}
+	return c.Next()
+}
+
+func staffPath(p string) bool {
+	for _, prefix := range []string{"/staff", "/login", "/logout", "/password/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // clientKey identifies a client for throttling without keeping its address.

@@ -8,6 +8,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -20,6 +21,7 @@ const (
 	ActionUpdate = "update"
 	ActionDelete = "delete"
 	ActionExport = "export"
+	ActionSignIn = "signin" // a sign-in step: password, second factor, provider
 )
 
 // Results.
@@ -41,6 +43,23 @@ type Entry struct {
 	Action      string
 	Purpose     string
 	Result      string
+	ClientAddr  netip.Addr // the person's device, when a request carried the access
+}
+
+type clientAddrKey struct{}
+
+// WithClientAddr makes every entry written under ctx name the address of
+// the person's device: the web layer sets it once per request, so no
+// domain call has to pass it along.
+func WithClientAddr(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+func clientAddr(ctx context.Context) *netip.Addr {
+	if a, ok := ctx.Value(clientAddrKey{}).(netip.Addr); ok && a.IsValid() {
+		return &a
+	}
+	return nil
 }
 
 // Write appends an entry in the caller's transaction, so the log and the
@@ -57,8 +76,8 @@ func Write(ctx context.Context, tx sqldb.Tx, e Entry) error {
 	if e.APIKeyID != 0 {
 		key = &e.APIKeyID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO access_log (municipality_id, staff_id, api_key_id, subject_kind, subject_id, action, purpose, result)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, e.Tenant, staff, key, e.SubjectKind, subject, e.Action, e.Purpose, e.Result)
+	_, err := tx.Exec(ctx, `INSERT INTO access_log (municipality_id, staff_id, api_key_id, subject_kind, subject_id, action, purpose, result, client_addr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Tenant, staff, key, e.SubjectKind, subject, e.Action, e.Purpose, e.Result, clientAddr(ctx))
 	return err
 }
 
@@ -79,7 +98,7 @@ func List(ctx context.Context, tx sqldb.Tx, f Filter) ([]Entry, error) {
 	}
 	rows, err := tx.Query(ctx, `
 		SELECT a.id, a.at, a.municipality_id, coalesce(a.staff_id, 0), coalesce(a.api_key_id, 0),
-		       coalesce(s.name, k.name, ''), a.subject_kind, coalesce(a.subject_id, 0), a.action, a.purpose, a.result
+		       coalesce(s.name, k.name, ''), a.subject_kind, coalesce(a.subject_id, 0), a.action, a.purpose, a.result, a.client_addr
 		FROM access_log a LEFT JOIN staff s ON s.id = a.staff_id LEFT JOIN api_keys k ON k.id = a.api_key_id
 		WHERE ($1 = 0 OR a.staff_id = $1) AND ($2 = '' OR a.subject_kind = $2) AND ($3 = 0 OR a.subject_id = $3)
 		  AND ($4 = '' OR a.action = $4) AND ($5::timestamptz IS NULL OR a.at >= $5) AND ($6::timestamptz IS NULL OR a.at < $6)
@@ -90,7 +109,11 @@ func List(ctx context.Context, tx sqldb.Tx, f Filter) ([]Entry, error) {
 	}
 	return sqldb.CollectRows(rows, func(r sqldb.Row) (Entry, error) {
 		var e Entry
-		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.APIKeyID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result)
+		var addr *netip.Addr
+		err := r.Scan(&e.ID, &e.At, &e.Tenant, &e.StaffID, &e.APIKeyID, &e.StaffName, &e.SubjectKind, &e.SubjectID, &e.Action, &e.Purpose, &e.Result, &addr)
+		if addr != nil {
+			e.ClientAddr = *addr
+		}
 		return e, err
 	})
 }

@@ -31,6 +31,12 @@ func HashPassword(password string) (string, error) {
 // Staff is the account a login found.
 type Staff struct {
 	ID, Tenant int64
+	// Provider: signed in through the municipality's OpenID Connect
+	// provider, whose own second factor counts.
+	Provider bool
+	// Browser is the browser's own description (its User-Agent), shown on
+	// the account page to tell one's sessions apart.
+	Browser string
 }
 
 // HashSlots bounds the password comparisons running at once: each takes
@@ -65,10 +71,10 @@ func (s *Service) Authenticate(ctx context.Context, email, password, clientKey s
 	}
 	var st Staff
 	var hash string
-	var active bool
+	var active, passwordSignin bool
 	err = s.db.Tx(ctx, func(tx sqldb.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id, municipality_id, password_hash, active FROM koto_staff_by_email($1)`, email).
-			Scan(&st.ID, &st.Tenant, &hash, &active)
+		return tx.QueryRow(ctx, `SELECT id, municipality_id, password_hash, active, password_signin FROM koto_staff_by_email($1)`, email).
+			Scan(&st.ID, &st.Tenant, &hash, &active, &passwordSignin)
 	})
 	if errors.Is(err, sqldb.ErrNoRows) {
 		_, _ = s.compare(password, dummyHash)
@@ -76,9 +82,22 @@ func (s *Service) Authenticate(ctx context.Context, email, password, clientKey s
 	} else if err != nil {
 		return Staff{}, err
 	}
+	// An account of the provider has no password hash: compared like a
+	// wrong password, so its existence does not show.
+	if hash == "" {
+		hash = dummyHash
+	}
 	ok, err := s.compare(password, hash)
 	if err != nil || !ok || !active {
+		if active {
+			s.logFailure(ctx, st, PurposePassword)
+		}
 		return Staff{}, ErrBadCredentials
+	}
+	// Only someone who knows the password learns that their municipality
+	// signs in through its provider now.
+	if !passwordSignin {
+		return Staff{}, ErrPasswordSigninOff
 	}
 	return st, s.forgive(ctx, keys)
 }

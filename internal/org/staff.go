@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
@@ -391,4 +392,52 @@ func setGrant(ctx context.Context, tx sqldb.Tx, staffID int64, g auth.Grant, on 
 	}
 	_, err := tx.Exec(ctx, `DELETE FROM staff_roles WHERE staff_id = $1 AND service_point_id IS NOT DISTINCT FROM $2 AND role = $3`, staffID, sp, g.Role)
 	return err
+}
+
+// ResetLinkValidity is how long an admin's reset link works: long enough
+// to be passed on and opened, short enough that a forgotten one is dead.
+const ResetLinkValidity = time.Hour
+
+// PurposeResetLink is the access-log purpose of sending a reset link.
+const PurposeResetLink = "reset_link"
+
+// ErrProviderAccount: the account signs in through the municipality's
+// provider, which keeps its password; the portal has none to reset.
+var ErrProviderAccount = errors.New("org: the account signs in through the provider")
+
+// ResetLink is a one-time password link made for a staff member.
+type ResetLink struct {
+	Token   string
+	Email   string
+	Expires time.Time
+}
+
+// IssueResetLink makes a one-time link with which staff member id sets a
+// new password; admins only. Any earlier unused link stops working, and
+// when the link is used every session of the account ends.
+func (s *Service) IssueResetLink(ctx context.Context, actor auth.Principal, id int64, now time.Time) (ResetLink, error) {
+	var out ResetLink
+	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+			return refuse(actor, SubjectStaff, id, audit.ActionUpdate)
+		}
+		m, err := getStaff(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var provider bool
+		if err := tx.QueryRow(ctx, `SELECT password_hash = '' FROM staff WHERE id = $1`, id).Scan(&provider); err != nil {
+			return err
+		}
+		if provider {
+			return ErrProviderAccount
+		}
+		out = ResetLink{Email: m.Email, Expires: now.Add(ResetLinkValidity)}
+		if out.Token, err = auth.IssuePasswordLink(ctx, tx, actor.Tenant, id, out.Expires); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: SubjectStaff,
+			SubjectID: id, Action: audit.ActionCreate, Purpose: PurposeResetLink, Result: audit.ResultOK})
+	})
+	return out, err
 }

@@ -121,6 +121,45 @@ var rlsFixtures = []rlsFixture{
 				[]any{[]byte(fmt.Sprintf("%s-password-link-%d", f.slug, v)), f.id, f.staff}
 		},
 	},
+	// One row per municipality (and per account): a second one collides
+	// with the seeded row, so the insert control cannot run.
+	{table: "signin_settings", noInsertControl: true,
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO signin_settings (municipality_id, oidc_name) VALUES ($1, $2) RETURNING municipality_id`,
+				[]any{f.id, fmt.Sprintf("Provider %d", v)}
+		},
+	},
+	{table: "totp_factors", noInsertControl: true,
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO totp_factors (staff_id, municipality_id, secret) VALUES ($1, $2, $3) RETURNING municipality_id`,
+				[]any{f.staff, f.id, fmt.Sprintf("SECRET%d", v)}
+		},
+	},
+	{table: "oidc_role_mappings",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO oidc_role_mappings (municipality_id, claim_value, role) VALUES ($1, $2, 'expert') RETURNING id`,
+				[]any{f.id, fmt.Sprintf("group-%d", v)}
+		},
+	},
+	{table: "oidc_states",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO oidc_states (state_hash, municipality_id, nonce, verifier, expires_at)
+				VALUES ($1, $2, 'n', 'v', now() + interval '10 minutes') RETURNING municipality_id`,
+				[]any{[]byte(fmt.Sprintf("%s-state-%d", f.slug, v)), f.id}
+		},
+	},
+	{table: "webauthn_credentials",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO webauthn_credentials (municipality_id, staff_id, credential_id, name, credential)
+				VALUES ($1, $2, $3, 'Key', '{}') RETURNING id`, []any{f.id, f.staff, []byte(fmt.Sprintf("cred-%d", v))}
+		},
+	},
+	{table: "recovery_codes",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO recovery_codes (code_hash, municipality_id, staff_id) VALUES ($1, $2, $3) RETURNING municipality_id`,
+				[]any{[]byte(fmt.Sprintf("%s-code-%d", f.slug, v)), f.id, f.staff}
+		},
+	},
 	{table: "devices",
 		row: func(f *rlsTenant, v int) (string, []any) {
 			return `INSERT INTO devices (municipality_id, service_point_id, kind, name) VALUES ($1, $2, 'kiosk', $3) RETURNING id`,

@@ -1,0 +1,44 @@
+package portal
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+type resetLinkPage struct {
+	Page
+	ID      int64
+	Email   string
+	Link    string
+	Expires string
+}
+
+// submitResetLink makes a one-time link with which a staff member sets a
+// new password, and shows it once for the admin to pass on.
+func (s *Server) submitResetLink(c *fiber.Ctx) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	link, err := s.org.IssueResetLink(c.UserContext(), principal(c), id, time.Now())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	p := s.page(c, "")
+	p.Title = p.T.Get("reset.title")
+	return s.render(c, "reset_link", resetLinkPage{Page: p, ID: id, Email: link.Email,
+		Link: s.absoluteURL(c, "/password/"+link.Token), Expires: link.Expires.In(helsinki).Format("15:04")})
+}
+
+// absoluteURL is path on the portal's public address: the configured one,
+// else the address this request came to.
+func (s *Server) absoluteURL(c *fiber.Ctx, path string) string {
+	base := strings.TrimRight(s.cfg.BaseURL, "/")
+	if base == "" {
+		base = c.BaseURL()
+	}
+	return base + path
+}
