@@ -406,6 +406,36 @@ var matrix = map[string]azEntry{
 			return map[string]string{"id": azID(d)}
 		},
 		want: azPost(az303, az303, az303, az303)},
+
+	// Reset links: admins, for their own municipality's staff.
+	"POST /staff/people/:id/reset-link": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.person)} },
+		want: azPost(az404, az403, az403, az200)},
+	// How the municipality signs in: admins.
+	"GET /staff/signin-settings": {want: azPage(az200, az403, az403, az200)},
+	"POST /staff/signin-settings": {
+		form: func(*azFixture, string) url.Values {
+			return url.Values{"password_signin": {"1"}, "groups_claim": {"groups"}}
+		},
+		want: azPost(az303, az403, az403, az303)},
+
+	// One's own account: everyone signed in.
+	"GET /staff/account": {want: azPage(az200, az200, az200, az200)},
+	"POST /staff/account/password": {
+		form: func(*azFixture, string) url.Values {
+			return url.Values{"current": {secPassword}, "password": {"a matrix password"}, "password2": {"a matrix password"}}
+		},
+		want: azPost(az303, az303, az303, az303)},
+	"POST /staff/account/language": {form: func(*azFixture, string) url.Values { return url.Values{"locale": {"fi"}} },
+		want: azPost(az303, az303, az303, az303)},
+	"POST /staff/account/sessions/end-others": {want: azPost(az303, az303, az303, az303)},
+	"POST /staff/account/totp/remove":         {want: azPost(az303, az303, az303, az303)},
+	// Nobody here has a second factor, so there is nothing to recover.
+	"POST /staff/account/recovery-codes": {want: azPost(http.StatusConflict, http.StatusConflict, http.StatusConflict, http.StatusConflict)},
+	"GET /staff/account/factors/":        {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/account/factors/totp":    {want: azPage(az200, az200, az200, az200)},
+	// A wrong code comes back with the form.
+	"POST /staff/account/factors/totp": {form: func(*azFixture, string) url.Values { return url.Values{"code": {"000000"}} },
+		want: azPost(http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity)},
 }
 
 // azIDParam names one object by :id, whoever asks.

@@ -203,3 +203,70 @@ func TestLoginNeedsTheDoubleSubmitToken(t *testing.T) {
 		t.Errorf("%d sessions after one login", n)
 	}
 }
+
+// The sign-in and account forms refuse a request without the session's
+// token, or from another origin, and change nothing; so does the second
+// step of a sign-in, whose half-way session has a token of its own.
+func TestSigninFormsNeedTheSessionToken(t *testing.T) {
+	f := &azFixture{}
+	in := secStart(t, azSeed(f))
+	owner := secOwner(t, in)
+	admin := newSecBrowser(t, in)
+	admin.login(demo.AdminEmail)
+	// The lead has an app set up, so its next sign-in stops half-way.
+	lead := newSecBrowser(t, in)
+	lead.login(demo.LeadEmail)
+	enrolTOTPOverHTTP(t, lead, in.URL)
+	pending := newSecBrowser(t, in)
+	pending.submitLogin(demo.LeadEmail, secPassword)
+	pending.csrf = formToken(t, pending.get("/login/verify"))
+
+	routes := []struct {
+		b    *secBrowser
+		path string
+		form url.Values
+	}{
+		{admin, "/staff/account/password", url.Values{"current": {secPassword}, "password": {"a forged password"}, "password2": {"a forged password"}}},
+		{admin, "/staff/account/language", url.Values{"locale": {"sv"}}},
+		{admin, "/staff/account/sessions/end-others", url.Values{}},
+		{lead, "/staff/account/totp/remove", url.Values{}},
+		{lead, "/staff/account/recovery-codes", url.Values{}},
+		{admin, "/staff/account/factors/totp", url.Values{"code": {"123456"}}},
+		{admin, "/staff/signin-settings", url.Values{"second_factor_required": {"1"}, "password_signin": {"1"}, "groups_claim": {"groups"}}},
+		{admin, "/staff/people/" + azID(f.person) + "/reset-link", url.Values{}},
+		{pending, "/login/verify/totp", url.Values{"code": {"123456"}}},
+		{pending, "/login/verify/recovery", url.Values{"recovery": {"aaaa-bbbb-cccc-dddd"}}},
+	}
+	for _, rt := range routes {
+		for name, a := range map[string]struct {
+			token  string
+			origin string
+		}{
+			"no token":                        {origin: in.URL},
+			"another session's token":         {token: lead.csrf, origin: in.URL},
+			"right token from another origin": {token: rt.b.csrf, origin: "http://evil.example"},
+		} {
+			if rt.b == lead && a.token == lead.csrf {
+				a.token = admin.csrf
+			}
+			form := url.Values{}
+			for k, v := range rt.form {
+				form[k] = v
+			}
+			if a.token != "" {
+				form.Set("_csrf", a.token)
+			}
+			before := azSnapshot(t, owner)
+			r := rt.b.do(http.MethodPost, rt.path, form, map[string]string{"Origin": a.origin})
+			if r.Status != http.StatusForbidden {
+				t.Errorf("POST %s, %s: %d, want 403", rt.path, name, r.Status)
+			}
+			if changed := azUnchanged(t, owner, before, azSnapshot(t, owner)); len(changed) > 0 {
+				t.Errorf("POST %s, %s: refused but changed %v", rt.path, name, changed)
+			}
+		}
+	}
+	if !admin.loggedIn() || !lead.loggedIn() {
+		t.Error("a refused request ended a session")
+	}
+}

@@ -75,6 +75,7 @@ var domainErrors = []domainError{
 	{err: auth.ErrBadCode, status: http.StatusUnauthorized, key: "verify.code_wrong", field: "code"},
 	{err: auth.ErrPasswordSigninOff, status: http.StatusForbidden, key: "login.password_off"},
 	{err: auth.ErrFactorExists, status: http.StatusConflict, key: "totp.exists"},
+	{err: auth.ErrNoFactor, status: http.StatusConflict, key: "account.no_factor"},
 	{err: auth.ErrLastFactor, status: http.StatusConflict, key: "account.last_factor"},
 	{err: auth.ErrNoPassword, status: http.StatusConflict, key: "account.no_password"},
 	{err: auth.ErrUnknownServicePoint, status: http.StatusUnprocessableEntity, key: "signin.mapping_unknown_point", field: "mappings"},

@@ -36,6 +36,7 @@ var (
 	ErrLastFactor        = errors.New("auth: the last second factor cannot be removed while one is required")
 	ErrPasswordSigninOff = errors.New("auth: the municipality signs in through its provider")
 	ErrNoPassword        = errors.New("auth: the account signs in through the provider")
+	ErrNoFactor          = errors.New("auth: the account has no second factor")
 )
 
 // TOTP as every authenticator app understands it: six digits, thirty
@@ -196,7 +197,7 @@ func (s *Service) finishEnrolment(ctx context.Context, sess Session, out Enrolle
 	if sess.Stage != StageEnrol {
 		return out, nil
 	}
-	full, err := s.startSession(ctx, Staff{ID: sess.Principal.StaffID, Tenant: sess.Principal.Tenant}, sess.Token, StageFull, purpose)
+	full, err := s.startSession(ctx, Staff{ID: sess.Principal.StaffID, Tenant: sess.Principal.Tenant, Browser: sess.Browser}, sess.Token, StageFull, purpose)
 	if err != nil {
 		return Enrolled{}, err
 	}
@@ -289,7 +290,15 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, sess Session) ([]string,
 		if err := Authorize(ctx, tx, p, sess.Stage == StageFull); err != nil {
 			return err
 		}
-		var err error
+		// Codes stand in for a factor: without one they would be a
+		// second password.
+		stage, err := signinStage(ctx, tx, Staff{ID: p.StaffID, Tenant: p.Tenant})
+		if err != nil {
+			return err
+		}
+		if stage != StageVerify {
+			return ErrNoFactor
+		}
 		if codes, err = replaceRecoveryCodes(ctx, tx, p); err != nil {
 			return err
 		}
@@ -393,5 +402,5 @@ func (s *Service) verify(ctx context.Context, pending Session, clientKey, purpos
 	if err := s.forgive(ctx, keys); err != nil {
 		return Session{}, err
 	}
-	return s.startSession(ctx, Staff{ID: p.StaffID, Tenant: p.Tenant}, pending.Token, StageFull, purpose)
+	return s.startSession(ctx, Staff{ID: p.StaffID, Tenant: p.Tenant, Browser: pending.Browser}, pending.Token, StageFull, purpose)
 }

@@ -19,6 +19,9 @@ type Session struct {
 	// Stage is StageFull once sign-in is complete; a session half-way
 	// through (StageVerify, StageEnrol) opens only its next step.
 	Stage string
+	// Browser is the User-Agent the session started with; the full
+	// session that follows a half-way one keeps it.
+	Browser string
 }
 
 // Stages of a session.
@@ -76,7 +79,7 @@ func (s *Service) startSession(ctx context.Context, st Staff, previousToken, sta
 		if err != nil {
 			return err
 		}
-		sess = Session{Token: token, CSRF: csrf, Principal: p, Expires: expires, Stage: stage}
+		sess = Session{Token: token, CSRF: csrf, Principal: p, Expires: expires, Stage: stage, Browser: clip(st.Browser, 200)}
 		if stage == StageFull {
 			return logSignin(ctx, tx, st.Tenant, st.ID, purpose, audit.ResultOK)
 		}
@@ -120,8 +123,8 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	err := s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
 		var staffID int64
 		var lastSeen, expires time.Time
-		err := tx.QueryRow(ctx, `SELECT staff_id, csrf_token, last_seen_at, expires_at, stage FROM sessions WHERE id_hash = $1`, h).
-			Scan(&staffID, &sess.CSRF, &lastSeen, &expires, &sess.Stage)
+		err := tx.QueryRow(ctx, `SELECT staff_id, csrf_token, last_seen_at, expires_at, stage, user_agent FROM sessions WHERE id_hash = $1`, h).
+			Scan(&staffID, &sess.CSRF, &lastSeen, &expires, &sess.Stage, &sess.Browser)
 		if errors.Is(err, sqldb.ErrNoRows) {
 			return ErrNoSession
 		} else if err != nil {
