@@ -26,12 +26,13 @@ func (p accountPage) When(t time.Time) string { return t.In(helsinki).Format("20
 
 // accountNotices are the ?done= values the account page confirms.
 var accountNotices = map[string]string{
-	"password":   "account.password_changed",
-	"language":   "account.language_saved",
-	"sessions":   "account.sessions_ended",
-	"totp":       "account.totp_removed",
-	"totp_added": "account.totp_added",
-	"passkey":    "account.passkey_removed",
+	"password":      "account.password_changed",
+	"language":      "account.language_saved",
+	"sessions":      "account.sessions_ended",
+	"totp":          "account.totp_removed",
+	"totp_added":    "account.totp_added",
+	"passkey_added": "account.passkey_added",
+	"passkey":       "account.passkey_removed",
 }
 
 // showAccount shows the staff member's own account.

@@ -48,6 +48,7 @@ type azFixture struct {
 	editReferral          int64
 	codeDevice, revokeDev int64
 	person                int64                       // an expert at demo whose record leads and admins edit
+	personPasskey         int64                       // the person's passkey, which nobody else may remove
 	otherTopic            int64                       // the second municipality's
 	called                map[string]int64            // a ticket called by each actor, to recall
 	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
@@ -433,6 +434,13 @@ var matrix = map[string]azEntry{
 	"POST /staff/account/recovery-codes": {want: azPost(http.StatusConflict, http.StatusConflict, http.StatusConflict, http.StatusConflict)},
 	"GET /staff/account/factors/":        {want: azPage(az200, az200, az200, az200)},
 	"GET /staff/account/factors/totp":    {want: azPage(az200, az200, az200, az200)},
+	"GET /staff/account/factors/passkey": {want: azPage(az200, az200, az200, az200)},
+	// An answer that is no passkey comes back with the form.
+	"POST /staff/account/factors/passkey": {form: func(*azFixture, string) url.Values { return url.Values{"name": {"Key"}, "credential": {"{}"}} },
+		want: azPost(http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity)},
+	// Only one's own passkeys: another person's is not found.
+	"POST /staff/account/passkeys/:id/remove": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.personPasskey)} },
+		want: azPost(az404, az404, az404, az404)},
 	// A wrong code comes back with the form.
 	"POST /staff/account/factors/totp": {form: func(*azFixture, string) url.Values { return url.Values{"code": {"000000"}} },
 		want: azPost(http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusUnprocessableEntity)},
@@ -572,6 +580,8 @@ func azSeed(f *azFixture) portaltest.Option {
 			q(h.dst, `INSERT INTO webhook_endpoints (municipality_id, url, events, secret, active) VALUES ($1, 'https://example.org/matrix', '{client.created}', $2, $3) RETURNING id`,
 				demoMuni, api.NewSecret(), h.active)
 		}
+		q(&f.personPasskey, `INSERT INTO webauthn_credentials (municipality_id, staff_id, credential_id, name, credential)
+			VALUES ($1, $2, '\x01', 'Key', '{}') RETURNING id`, demoMuni, f.person)
 
 		f.staffIDs = map[string]int64{}
 		for actor, email := range map[string]string{azExpert: demo.ExpertEmail, azLead: demo.LeadEmail, azAdmin: demo.AdminEmail} {
@@ -816,7 +826,7 @@ func azPath(t *testing.T, pattern string, params map[string]string) string {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	f := &azFixture{}
-	in := secStart(t, azSeed(f))
+	in := secStart(t, azSeed(f), secHostName)
 	owner := secOwner(t, in)
 
 	routes := azRoutes(t, in)

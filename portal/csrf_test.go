@@ -209,7 +209,7 @@ func TestLoginNeedsTheDoubleSubmitToken(t *testing.T) {
 // step of a sign-in, whose half-way session has a token of its own.
 func TestSigninFormsNeedTheSessionToken(t *testing.T) {
 	f := &azFixture{}
-	in := secStart(t, azSeed(f))
+	in := secStart(t, azSeed(f), secHostName)
 	owner := secOwner(t, in)
 	admin := newSecBrowser(t, in)
 	admin.login(demo.AdminEmail)
@@ -232,10 +232,13 @@ func TestSigninFormsNeedTheSessionToken(t *testing.T) {
 		{lead, "/staff/account/totp/remove", url.Values{}},
 		{lead, "/staff/account/recovery-codes", url.Values{}},
 		{admin, "/staff/account/factors/totp", url.Values{"code": {"123456"}}},
+		{admin, "/staff/account/factors/passkey", url.Values{"name": {"Key"}, "credential": {"{}"}}},
+		{admin, "/staff/account/passkeys/" + azID(f.personPasskey) + "/remove", url.Values{}},
 		{admin, "/staff/signin-settings", url.Values{"second_factor_required": {"1"}, "password_signin": {"1"}, "groups_claim": {"groups"}}},
 		{admin, "/staff/people/" + azID(f.person) + "/reset-link", url.Values{}},
 		{pending, "/login/verify/totp", url.Values{"code": {"123456"}}},
 		{pending, "/login/verify/recovery", url.Values{"recovery": {"aaaa-bbbb-cccc-dddd"}}},
+		{pending, "/login/verify/passkey", url.Values{"credential": {"{}"}}},
 	}
 	for _, rt := range routes {
 		for name, a := range map[string]struct {

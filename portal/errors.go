@@ -73,6 +73,8 @@ var domainErrors = []domainError{
 	{err: auth.ErrLinkExpired, status: http.StatusGone, key: "password.link_expired"},
 	{err: auth.ErrLinkUsed, status: http.StatusGone, key: "password.link_used"},
 	{err: auth.ErrBadCode, status: http.StatusUnauthorized, key: "verify.code_wrong", field: "code"},
+	{err: auth.ErrPasskeysUnavailable, status: http.StatusConflict, key: "passkey.unavailable"},
+	{err: auth.ErrBadPasskey, status: http.StatusUnauthorized, key: "passkey.failed", field: "credential"},
 	{err: auth.ErrPasswordSigninOff, status: http.StatusForbidden, key: "login.password_off"},
 	{err: auth.ErrFactorExists, status: http.StatusConflict, key: "totp.exists"},
 	{err: auth.ErrNoFactor, status: http.StatusConflict, key: "account.no_factor"},

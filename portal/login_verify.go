@@ -12,8 +12,9 @@ import (
 
 type verifyPage struct {
 	Page
-	Next string
-	Form formView
+	Next    string
+	Form    formView
+	Passkey string // navigator.credentials.get's options, JSON; "" without a passkey
 }
 
 // showVerifyPage asks a sign-in half-way for its second factor: a code
@@ -22,10 +23,18 @@ func (s *Server) showVerifyPage(c *fiber.Ctx) error {
 	return s.renderVerify(c, fiber.StatusOK, safeNext(c.Query("next")), nil)
 }
 
+// renderVerify shows the second step; each showing gives a passkey prompt
+// a new challenge.
 func (s *Server) renderVerify(c *fiber.Ctx, status int, next string, errs forms.Errors) error {
+	pending, _ := pendingSession(c)
+	options, err := s.auth.PasskeyLoginOptions(c.UserContext(), pending, s.cfg.PublicURL())
+	if err != nil {
+		return err
+	}
 	p := s.page(c, "")
 	p.Title = p.T.Get("verify.title")
-	return s.renderStatus(c, status, "verify", verifyPage{Page: p, Next: next, Form: newFormView(p.T, "", nil, errs)})
+	return s.renderStatus(c, status, "verify", verifyPage{Page: p, Next: next, Form: newFormView(p.T, "", nil, errs),
+		Passkey: string(options)})
 }
 
 // submitVerifyTOTP completes the sign-in with a code from the app.

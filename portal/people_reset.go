@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,15 +29,5 @@ func (s *Server) submitResetLink(c *fiber.Ctx) error {
 	p := s.page(c, "")
 	p.Title = p.T.Get("reset.title")
 	return s.render(c, "reset_link", resetLinkPage{Page: p, ID: id, Email: link.Email,
-		Link: s.absoluteURL(c, "/password/"+link.Token), Expires: link.Expires.In(helsinki).Format("15:04")})
-}
-
-// absoluteURL is path on the portal's public address: the configured one,
-// else the address this request came to.
-func (s *Server) absoluteURL(c *fiber.Ctx, path string) string {
-	base := strings.TrimRight(s.cfg.BaseURL, "/")
-	if base == "" {
-		base = c.BaseURL()
-	}
-	return base + path
+		Link: s.cfg.PublicURL() + "/password/" + link.Token, Expires: link.Expires.In(helsinki).Format("15:04")})
 }

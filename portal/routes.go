@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	a.Get("/login/verify", s.requireVerifying, s.showVerifyPage)
 	a.Post("/login/verify/totp", s.requireVerifying, s.submitVerifyTOTP)
 	a.Post("/login/verify/recovery", s.requireVerifying, s.submitVerifyRecovery)
+	a.Post("/login/verify/passkey", s.requireVerifying, s.submitVerifyPasskey)
 	// A staff member's one-time link to choose their password.
 	a.Get("/password/:token", s.showPasswordForm)
 	a.Post("/password/:token", s.submitPassword)
@@ -70,6 +71,8 @@ func (s *Server) routes() {
 	en.Get("/", s.showFactorSetup)
 	en.Get("/totp", s.showTOTPSetup)
 	en.Post("/totp", s.submitTOTPSetup)
+	en.Get("/passkey", s.showPasskeySetup)
+	en.Post("/passkey", s.submitPasskeySetup)
 
 	// Staff.
 	st := a.Group("/staff", s.requireStaff)
@@ -140,6 +143,7 @@ func (s *Server) routes() {
 	st.Post("/account/language", s.submitAccountLanguage)
 	st.Post("/account/sessions/end-others", s.submitEndOtherSessions)
 	st.Post("/account/totp/remove", s.submitRemoveTOTP)
+	st.Post("/account/passkeys/:id/remove", s.submitRemovePasskey)
 	st.Post("/account/recovery-codes", s.submitNewRecoveryCodes)
 
 	// Set-up by leads and admins.

@@ -393,7 +393,7 @@ func (s *Service) verify(ctx context.Context, pending Session, clientKey, purpos
 		return Session{}, err
 	}
 	err := s.db.InTenant(ctx, p.Tenant, check)
-	if errors.Is(err, ErrBadCode) {
+	if errors.Is(err, ErrBadCode) || errors.Is(err, ErrBadPasskey) {
 		s.logFailure(ctx, Staff{ID: p.StaffID, Tenant: p.Tenant}, purpose)
 		return Session{}, err
 	} else if err != nil {
