@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"time"
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
@@ -98,18 +99,45 @@ var errTooMany = &InvalidError{Problems: Problems{"clients": "clients.error.too_
 type knownClient struct {
 	id, servicePointID int64
 	erased             bool
+	stored             Input // as the register holds it, to tell an unchanged row without writing
 }
 
-// knownExternal finds the clients the external ids already name.
+// same tells whether a checked row would change nothing of the stored
+// client (an empty identity code keeps the stored one).
+func (k knownClient) same(in *Input) bool {
+	s := k.stored
+	return s.ServicePointID == in.ServicePointID && s.FirstNames == in.FirstNames && s.LastName == in.LastName &&
+		s.NativeName == in.NativeName && s.BirthDate.Equal(in.BirthDate) && s.Language == in.Language &&
+		s.InterpreterLanguage == in.InterpreterLanguage && s.Phone == in.Phone && s.Email == in.Email &&
+		s.ResponsibleStaffID == in.ResponsibleStaffID && s.Note == in.Note &&
+		(in.IdentityCode == "" || in.IdentityCode == s.IdentityCode)
+}
+
+// knownExternal finds the clients the external ids already name, with
+// what they hold.
 func knownExternal(ctx context.Context, tx sqldb.Tx, ids []string) (map[string]knownClient, error) {
-	rows, err := tx.Query(ctx, `SELECT external_id, id, service_point_id, erased_at IS NOT NULL FROM clients WHERE external_id = ANY($1)`, ids)
+	rows, err := tx.Query(ctx, `SELECT external_id, id, service_point_id, erased_at IS NOT NULL, first_names, last_name,
+			native_name, birth_date, identity_code, language, interpreter_language, phone, email,
+			coalesce(responsible_staff_id, 0), note
+		FROM clients WHERE external_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]knownClient{}
 	var ext string
 	var k knownClient
-	_, err = sqldb.ForEachRow(rows, []any{&ext, &k.id, &k.servicePointID, &k.erased}, func() error { out[ext] = k; return nil })
+	var birth *time.Time
+	st := &k.stored
+	_, err = sqldb.ForEachRow(rows, []any{&ext, &k.id, &k.servicePointID, &k.erased, &st.FirstNames, &st.LastName,
+		&st.NativeName, &birth, &st.IdentityCode, &st.Language, &st.InterpreterLanguage, &st.Phone, &st.Email,
+		&st.ResponsibleStaffID, &st.Note}, func() error {
+		st.ServicePointID, st.BirthDate = k.servicePointID, time.Time{}
+		if birth != nil {
+			st.BirthDate = *birth
+		}
+		out[ext] = k
+		return nil
+	})
 	return out, err
 }
 
@@ -135,6 +163,10 @@ func (s *Service) upsertRow(ctx context.Context, tx sqldb.Tx, actor auth.Princip
 		return fail("service_point", "error.forbidden")
 	case exists && k.erased:
 		return fail("external_id", "clients.error.erased")
+	case exists && k.same(in):
+		// A second run of the same data writes nothing at all.
+		res.ID, res.Outcome = k.id, Unchanged
+		return nil
 	}
 	if err := checkExpert(ctx, tx, in.ServicePointID, in.ResponsibleStaffID); err == ErrUnknownExpert {
 		return fail("responsible", "form.invalid_choice")
