@@ -15,9 +15,10 @@ import (
 
 type loginPage struct {
 	Page
-	Email   string
-	Next    string
-	Message string
+	Email     string
+	Next      string
+	Message   string
+	Providers []auth.Provider // municipalities' own sign-in services
 }
 
 // safeNext keeps a post-login destination on this site. Browsers forgive a
@@ -56,9 +57,23 @@ func (s *Server) showLoginPage(c *fiber.Ctx) error {
 	if _, ok := pendingSession(c); ok {
 		return c.Redirect(signinStep(c, safeNext(c.Query("next"))), fiber.StatusSeeOther)
 	}
+	return s.renderLogin(c, fiber.StatusOK, "", safeNext(c.Query("next")), "")
+}
+
+// renderLogin shows the login page: the password form, the municipalities'
+// own sign-in services, and why the last try failed (message, a key).
+func (s *Server) renderLogin(c *fiber.Ctx, status int, email, next, message string) error {
+	providers, err := s.auth.Providers(c.UserContext())
+	if err != nil {
+		return err
+	}
 	p := s.page(c, "")
 	p.Title = p.T.Get("login.title")
-	return s.render(c, "login", loginPage{Page: p, Next: safeNext(c.Query("next"))})
+	page := loginPage{Page: p, Email: email, Next: next, Providers: providers}
+	if message != "" {
+		page.Message = p.T.Get(message)
+	}
+	return s.renderStatus(c, status, "login", page)
 }
 
 // submitLogin checks the password and starts a fresh session. A wrong
@@ -68,28 +83,20 @@ func (s *Server) submitLogin(c *fiber.Ctx) error {
 	email := f.Text("email", true, 254)
 	password := f.Values.Get("password")
 	next := safeNext(f.Values.Get("next"))
-	p := s.page(c, "")
-	p.Title = p.T.Get("login.title")
-	page := loginPage{Page: p, Email: f.Raw("email"), Next: next}
 	if email == "" || password == "" || len(password) > 1024 {
-		page.Message = p.T.Get("login.failed")
-		return s.renderStatus(c, fiber.StatusUnprocessableEntity, "login", page)
+		return s.renderLogin(c, fiber.StatusUnprocessableEntity, f.Raw("email"), next, "login.failed")
 	}
 	st, err := s.auth.Authenticate(c.UserContext(), email, password, s.clientKey(c))
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
-		page.Message = p.T.Get("login.throttled")
-		return s.renderStatus(c, fiber.StatusTooManyRequests, "login", page)
+		return s.renderLogin(c, fiber.StatusTooManyRequests, f.Raw("email"), next, "login.throttled")
 	case errors.Is(err, auth.ErrBusy):
 		c.Set(fiber.HeaderRetryAfter, "2")
-		page.Message = p.T.Get("login.busy")
-		return s.renderStatus(c, fiber.StatusTooManyRequests, "login", page)
+		return s.renderLogin(c, fiber.StatusTooManyRequests, f.Raw("email"), next, "login.busy")
 	case errors.Is(err, auth.ErrBadCredentials):
-		page.Message = p.T.Get("login.failed")
-		return s.renderStatus(c, fiber.StatusUnauthorized, "login", page)
+		return s.renderLogin(c, fiber.StatusUnauthorized, f.Raw("email"), next, "login.failed")
 	case errors.Is(err, auth.ErrPasswordSigninOff):
-		page.Message = p.T.Get("login.password_off")
-		return s.renderStatus(c, fiber.StatusForbidden, "login", page)
+		return s.renderLogin(c, fiber.StatusForbidden, f.Raw("email"), next, "login.password_off")
 	case err != nil:
 		return err
 	}

@@ -18,6 +18,9 @@ func (s *Server) routes() {
 	a.Get("/login", s.showLoginPage)
 	a.Post("/login", s.submitLogin)
 	a.Post("/logout", s.submitLogout)
+	// Sign-in through a municipality's own provider (OpenID Connect).
+	a.Get("/login/oidc/callback", s.finishProviderSignin)
+	a.Get("/login/oidc/:municipality", s.startProviderSignin)
 	// The second step of a password sign-in: the second factor.
 	a.Get("/login/verify", s.requireVerifying, s.showVerifyPage)
 	a.Post("/login/verify/totp", s.requireVerifying, s.submitVerifyTOTP)

@@ -8,12 +8,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/alexedwards/argon2id"
 
 	"github.com/koto-portal/portal/internal/sqldb"
 )
+
+// providerTimeout bounds each request to a sign-in provider: a person
+// waits on it.
+const providerTimeout = 10 * time.Second
 
 // Timeouts of a staff session.
 const (
@@ -39,6 +44,8 @@ type Service struct {
 	hashing  chan struct{} // one token per password comparison running (HashSlots)
 	hashWait time.Duration
 	compare  func(password, hash string) (bool, error)
+
+	httpClient *http.Client // talks to the municipalities' sign-in providers
 }
 
 // New builds the service; now is injectable so tests can move the clock.
@@ -47,7 +54,7 @@ func New(db sqldb.DB, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{db: db, now: now, hashing: make(chan struct{}, HashSlots), hashWait: hashWait,
-		compare: argon2id.ComparePasswordAndHash}
+		compare: argon2id.ComparePasswordAndHash, httpClient: &http.Client{Timeout: providerTimeout}}
 }
 
 // NewToken returns a random secret of 256 bits for cookies and links.
