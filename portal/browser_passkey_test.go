@@ -40,22 +40,6 @@ func addAuthenticator(ctx context.Context, t *testing.T) webauthn.AuthenticatorI
 	return res.AuthenticatorID
 }
 
-// signInToVerify types the password and waits for the second step.
-func signInToVerify(ctx context.Context, t *testing.T, base, email string) {
-	t.Helper()
-	browsertest.Open(ctx, t, base+"/login")
-	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
-	defer cancel()
-	if err := chromedp.Do(sctx,
-		chromedp.SendKeys(chromedp.CSS("#email"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), secPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("#use-passkey")),
-	); err != nil {
-		t.Fatalf("sign in as %s up to the passkey: %v", email, err)
-	}
-}
-
 func signOut(ctx context.Context, t *testing.T) {
 	t.Helper()
 	submitAndWait(ctx, t, `form[action="/logout"] button`, "#email")
@@ -90,7 +74,7 @@ func TestPasskeyInBrowser(t *testing.T) {
 	browsertest.Screenshot(ctx, t, "passkey-recovery-codes-fi")
 	signOut(ctx, t)
 
-	signInToVerify(ctx, t, base, demo.LeadEmail)
+	browserPassword(ctx, t, base, demo.LeadEmail, secPassword, "#use-passkey")
 	browsertest.Axe(ctx, t)
 	browsertest.Screenshot(ctx, t, "passkey-verify-fi")
 	submitAndWait(ctx, t, "#use-passkey", "form.logout")
@@ -112,7 +96,7 @@ func TestPasskeyInBrowser(t *testing.T) {
 	createPasskey(ctx, t, base, "Admin key")
 	signOut(ctx, t)
 
-	signInToVerify(ctx, t, base, demo.LeadEmail)
+	browserPassword(ctx, t, base, demo.LeadEmail, secPassword, "#use-passkey")
 	click(ctx, t, "#use-passkey")
 	browsertest.WaitVisible(ctx, t, ".passkey-problem")
 	// Made to offer whatever key it has, the browser signs with the
@@ -134,7 +118,7 @@ func TestPasskeyInBrowser(t *testing.T) {
 
 	// The admin's own key, with its signature broken, is refused; whole, it
 	// signs the admin in.
-	signInToVerify(ctx, t, base, demo.AdminEmail)
+	browserPassword(ctx, t, base, demo.AdminEmail, secPassword, "#use-passkey")
 	bogus := true
 	if _, err := chromedp.Call(ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: second, IsBogusSignature: &bogus}); err != nil {
 		t.Fatal(err)

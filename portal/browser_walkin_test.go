@@ -45,6 +45,13 @@ func jsString(s string) string {
 // would, and waits for the staff pages.
 func browserLogin(ctx context.Context, t testing.TB, base, email, password string) {
 	t.Helper()
+	browserPassword(ctx, t, base, email, password, "form.logout")
+}
+
+// browserPassword types an e-mail and password on the login page and waits
+// for what the next page shows (a staff page, or a second step).
+func browserPassword(ctx context.Context, t testing.TB, base, email, password, next string) {
+	t.Helper()
 	browsertest.Open(ctx, t, base+"/login")
 	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
 	defer cancel()
@@ -52,7 +59,7 @@ func browserLogin(ctx context.Context, t testing.TB, base, email, password strin
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("form.logout")),
+		chromedp.WaitVisible(chromedp.CSS(next)),
 	); err != nil {
 		t.Fatalf("log in as %s: %v", email, err)
 	}
