@@ -1,10 +1,11 @@
-// Package locales holds the portal's message files, one per language, in
-// go-i18n's JSON format; they are embedded in the binary.
+// Package locales holds the portal's message files, one per area and
+// language, in go-i18n's JSON format, and each translation's review status
+// (status/<language>.json); they are embedded in the binary.
 package locales
 
 import "embed"
 
-// FS holds every *.json message file.
+// FS holds every message file and the review status files.
 //
-//go:embed *.json
+//go:embed *.json status/*.json
 var FS embed.FS

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"testing"
 
@@ -82,7 +83,36 @@ func TestDisplayReadsAcrossTheRoom(t *testing.T) {
 	if fresh := liveText(display, t); fresh != redrawn {
 		t.Errorf("the display's live redraw is not in the page's Swedish:\nlive:  %q\nfresh: %q", redrawn, fresh)
 	}
+
+	// Right to left, the desk stands left of the number, and the arrow
+	// between them points left, from the number to the desk.
+	for _, lang := range []string{"sv", "fa-AF"} {
+		browsertest.Open(display, t, in.URL+"/display/demo?lang="+lang)
+		var got struct {
+			DeskLeft bool
+			Left     bool
+		}
+		if err := json.Unmarshal([]byte(browsertest.Eval[string](display, t, arrowPointsToDesk)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Left != got.DeskLeft {
+			t.Errorf("%s: the desk stands left of the number: %v, the arrow points left: %v", lang, got.DeskLeft, got.Left)
+		}
+		if rtl := lang == "fa-AF"; got.DeskLeft != rtl {
+			t.Errorf("%s: the desk stands left of the number: %v", lang, got.DeskLeft)
+		}
+	}
 }
+
+// arrowPointsToDesk tells where the first call's desk stands beside its
+// number and which way its arrow (drawn as "→") points once styled.
+const arrowPointsToDesk = `(function(){
+  var call = document.querySelector('.display-now .call');
+  var n = call.querySelector('.call-number').getBoundingClientRect();
+  var d = call.querySelector('.call-desk').getBoundingClientRect();
+  var m = new DOMMatrix(getComputedStyle(call.querySelector('.call-arrow')).transform);
+  return JSON.stringify({DeskLeft: d.left < n.left, Left: m.a < 0});
+})()`
 
 // callNext calls the next visitor to desk 1 as the demo expert would.
 func callNext(t testing.TB, in *portaltest.Instance) queue.Ticket {

@@ -122,10 +122,13 @@ func isCapabilityPath(p string) bool {
 func (s *Server) withLanguage(c *fiber.Ctx) error {
 	q := c.Query("lang")
 	var l i18n.Language
-	if sharedScreen(c.Path()) {
+	switch {
+	case sharedScreen(c.Path()):
 		l = s.catalog.Negotiate(q, "", "")
-	} else {
+	case visitorPage(c.Path()):
 		l = s.catalog.Negotiate(q, c.Cookies("lang"), c.Get(fiber.HeaderAcceptLanguage))
+	default:
+		l = s.catalog.NegotiateStaff(q, c.Cookies("lang"), c.Get(fiber.HeaderAcceptLanguage))
 	}
 	if _, chosen := s.catalog.Lookup(q); chosen && !sharedScreen(c.Path()) && !isRedraw(c) {
 		c.Cookie(&fiber.Cookie{Name: "lang", Value: l.Code, Path: "/", MaxAge: 365 * 24 * 3600,
@@ -149,6 +152,21 @@ func (s *Server) speakLanguageOf(c *fiber.Ctx, code string) {
 // sharedScreen tells the pages of devices many people use in turn.
 func sharedScreen(path string) bool {
 	return strings.HasPrefix(path, "/kiosk/") || strings.HasPrefix(path, "/display/")
+}
+
+// visitorPage tells the pages visitors and clients see, which are written in
+// every language; every other page is the staff's, in the languages the
+// staff pages are written in.
+func visitorPage(path string) bool {
+	if path == "/" || sharedScreen(path) {
+		return true
+	}
+	for _, prefix := range []string{"/t/", "/c/", "/e/"} {
+		if strings.HasPrefix(path, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // isRedraw tells a live screen's request for its changing part.

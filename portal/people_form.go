@@ -29,14 +29,17 @@ type personInput struct {
 	Grants                        []auth.Grant
 }
 
-// languageCodes are the codes a staff member may speak or use the portal in.
-var languageCodes = func() []string {
-	out := make([]string, len(i18n.Languages))
-	for i, l := range i18n.Languages {
+// spokenCodes are the languages a staff member may speak; staffCodes those
+// they may use the staff pages in.
+var spokenCodes, staffCodes = codes(i18n.SpokenLanguages()), codes(i18n.StaffLanguages())
+
+func codes(langs []i18n.Language) []string {
+	out := make([]string, len(langs))
+	for i, l := range langs {
 		out[i] = l.Code
 	}
 	return out
-}()
+}
 
 // decodePersonForm reads the staff form. E-mail and the first password are
 // given once, when the account is made. Roles come as "role:servicePoint"
@@ -49,8 +52,8 @@ func decodePersonForm(v url.Values, isNew bool, offered func(servicePointID int6
 		in.Email = f.Email("email", true)
 		in.Password = decodePassword(f, "password")
 	}
-	in.Languages = f.Choices("languages", languageCodes...)
-	in.Locale = f.Choice("locale", true, languageCodes...)
+	in.Languages = f.Choices("languages", spokenCodes...)
+	in.Locale = f.Choice("locale", true, staffCodes...)
 	in.Active = f.Bool("active")
 	in.Grants = decodeGrants(f, "role", offered)
 	return in, f.Errors
@@ -122,7 +125,8 @@ type personPage struct {
 	ID        int64
 	Email     string
 	Form      formView
-	Languages []i18n.Language
+	Languages []i18n.Language // the languages a person can speak
+	Locales   []i18n.Language // the languages of the staff pages
 	Groups    []roleGroup
 	Other     []string // roles this actor sees but may not change
 	Saved     bool
@@ -214,8 +218,8 @@ func (s *Server) renderPersonPage(c *fiber.Ctx, status int, typed url.Values, er
 		return err
 	}
 	m := form.Member
-	page := personPage{Page: s.page(c, ""), New: id == 0, ID: id, Languages: i18n.Languages,
-		Saved: c.Query("saved") != "" && typed == nil}
+	page := personPage{Page: s.page(c, ""), New: id == 0, ID: id, Languages: i18n.SpokenLanguages(),
+		Locales: i18n.StaffLanguages(), Saved: c.Query("saved") != "" && typed == nil}
 	page.Body = "staff setup"
 	t := page.T
 	page.Groups = roleGroups(t, actor, form.Points, page.New)

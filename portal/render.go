@@ -94,16 +94,25 @@ type Page struct {
 // Lang is the page's language (for <html lang dir>).
 func (p Page) Lang() i18n.Language { return p.T.Lang }
 
+// translator speaks the request's language; on a staff page, one the staff
+// pages are written in, whatever was asked for (a staff member's remembered
+// choice, an account's language), so that no staff page mixes languages.
 func (s *Server) translator(c *fiber.Ctx) *i18n.T {
 	l, ok := c.Locals(keyLang).(i18n.Language)
 	if !ok {
 		l = s.catalog.Negotiate("", "", "")
+	}
+	if !visitorPage(c.Path()) {
+		l = s.catalog.ForStaff(l)
 	}
 	return s.catalog.For(l)
 }
 
 func (s *Server) page(c *fiber.Ctx, title string) Page {
 	p := Page{T: s.translator(c), Title: title, Path: c.Path(), Languages: i18n.Languages}
+	if !visitorPage(c.Path()) {
+		p.Languages = i18n.StaffLanguages()
+	}
 	if sess, ok := session(c); ok {
 		p.Staff = &sess.Principal
 		if s.tasks != nil {

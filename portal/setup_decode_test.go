@@ -78,7 +78,7 @@ func checkText(t *testing.T, what, s string, max int) {
 func checkLabels(t *testing.T, what string, l org.Labels, max int, ok bool) {
 	t.Helper()
 	for code, s := range l {
-		if !slices.Contains(languageCodes, code) {
+		if !slices.Contains(codes(i18n.Languages), code) {
 			t.Errorf("%s: label for unknown language %q", what, code)
 		}
 		if s == "" {
@@ -371,10 +371,13 @@ func FuzzDecodePersonForm(f *testing.F) {
 			utf8.RuneCountInString(in.Password) > maxPasswordLen) {
 			t.Errorf("accepted password %q", in.Password)
 		}
-		for _, l := range append(slices.Clone(in.Languages), in.Locale) {
-			if l != "" && !slices.Contains(languageCodes, l) {
-				t.Errorf("accepted language %q", l)
+		for _, l := range in.Languages {
+			if !slices.Contains(spokenCodes, l) {
+				t.Errorf("accepted spoken language %q", l)
 			}
+		}
+		if in.Locale != "" && !slices.Contains(staffCodes, in.Locale) {
+			t.Errorf("accepted staff page language %q", in.Locale)
 		}
 		for _, g := range in.Grants {
 			if g.ServicePointID != 0 && !points[g.ServicePointID] || g.Role == auth.RoleAdmin && g.ServicePointID != 0 ||

@@ -16,16 +16,19 @@ func (s *Server) languageName(code string) string {
 	return code
 }
 
-// waitText says an estimated wait as a range in whole minutes.
+// waitText says an estimated wait in whole minutes, as one sentence that
+// each language words whole: "about" is said once, and a range takes the
+// plural form of its upper end, as CLDR's plural ranges do in the languages
+// served here (Arabic: 3–10 minutes in one form, 11–99 in another).
 func waitText(t *i18n.T, min, max time.Duration) string {
 	lo, hi := int(min.Minutes()+0.5), int(max.Minutes()+0.5)
 	if hi <= 0 {
-		return t.Get("wait.soon")
+		return t.Get("wait.estimate_soon")
 	}
 	if lo == hi {
-		return t.Plural("wait.about", hi)
+		return t.Plural("wait.estimate_about", hi)
 	}
-	return t.Get("wait.range", "Min", lo, "Max", hi)
+	return t.Plural("wait.estimate_range", hi, "Min", lo)
 }
 
 // opensText says when a closed service point opens next, in its own zone.

@@ -117,6 +117,9 @@ func TestDatesRoundTripAndHintsMatch(t *testing.T) {
 				t.Fatalf("%s: %s written %q reads back as %v %v", l.Code, d.Format(time.DateOnly), l.FormatDate(d), got, ok)
 			}
 		}
+		if !l.Staff {
+			continue // the date fields are on staff pages
+		}
 		tr := c.For(l)
 		for _, key := range []string{"form.date_hint", "form.invalid_date"} {
 			if msg := tr.Get(key); !strings.Contains(msg, l.FormatDate(example)) {

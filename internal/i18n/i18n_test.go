@@ -3,8 +3,6 @@ package i18n
 import (
 	"encoding/json"
 	"io/fs"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -12,125 +10,29 @@ import (
 	"github.com/koto-portal/portal/locales"
 )
 
-// messages reads every message file of one language as id → plain text
-// or plural forms; an id defined twice is an error.
-func messages(t *testing.T, fsys fs.FS, code string) map[string]any {
-	t.Helper()
-	names, err := fs.Glob(fsys, "*."+code+".json")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("%s: no message files", code)
-	}
-	all := map[string]any{}
-	for _, name := range names {
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for k, v := range m {
-			if _, dup := all[k]; dup {
-				t.Errorf("%s: %s is defined in two files", name, k)
-			}
-			all[k] = v
-		}
-	}
-	return all
-}
-
-var placeholder = regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
-
-func placeholders(v any) []string {
-	set := map[string]bool{}
-	collect := func(s string) {
-		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
-			set[m[1]] = true
-		}
-	}
-	switch x := v.(type) {
-	case string:
-		collect(x)
-	case map[string]any:
-		for k, f := range x {
-			if s, ok := f.(string); ok && k != "description" {
-				collect(s)
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// checkCatalog returns every problem in a set of message files, against
-// English as the reference.
-func checkCatalog(t *testing.T, fsys fs.FS) []string {
-	var problems []string
-	ref := messages(t, fsys, "en")
-	for _, l := range Languages {
-		m := messages(t, fsys, l.Code)
-		for id, v := range ref {
-			got, ok := m[id]
-			if !ok {
-				problems = append(problems, l.Code+": missing "+id)
-				continue
-			}
-			if s, ok := got.(string); ok && strings.TrimSpace(s) == "" {
-				problems = append(problems, l.Code+": empty "+id)
-			}
-			if want, have := placeholders(v), placeholders(got); strings.Join(want, ",") != strings.Join(have, ",") {
-				// Plural "one" forms may drop {{.Count}} ("one day"), but
-				// nothing else may differ.
-				if _, plural := got.(map[string]any); !plural || !sameIgnoringCount(want, have) {
-					problems = append(problems, l.Code+": placeholders of "+id+" are "+strings.Join(have, ",")+", English has "+strings.Join(want, ","))
-				}
-			}
-		}
-		for id := range m {
-			if _, ok := ref[id]; !ok {
-				problems = append(problems, l.Code+": "+id+" is not in English")
-			}
-		}
-	}
-	return problems
-}
-
-func sameIgnoringCount(a, b []string) bool {
-	strip := func(x []string) string {
-		var out []string
-		for _, s := range x {
-			if s != "Count" {
-				out = append(out, s)
-			}
-		}
-		return strings.Join(out, ",")
-	}
-	return strip(a) == strip(b)
-}
-
 func TestEveryLanguageHasEveryMessage(t *testing.T) {
-	for _, p := range checkCatalog(t, locales.FS) {
+	for _, p := range Check(locales.FS) {
 		t.Error(p)
 	}
 }
 
-// Plural messages must have every form CLDR gives the language: localize
-// each plural message for many counts and catch the missing-form error.
+// Plural messages must give every form CLDR gives the language: localize
+// each plural message the language has for many counts and catch the
+// missing-form error.
 func TestPluralFormsAreComplete(t *testing.T) {
 	c, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := messages(t, locales.FS, "en")
+	ref, err := readMessages(locales.FS, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range Languages {
 		loc := c.For(l)
+		have, _ := readMessages(locales.FS, l.Code)
 		for id, v := range ref {
-			if _, plural := v.(map[string]any); !plural {
+			if _, ok := have[id]; !ok || v.Value[0] != '{' {
 				continue
 			}
 			for _, n := range []any{0, 1, 2, 3, 5, 11, 21, 22, 25, 100, 101, 102, 111, 1000000, "1.5", "0.1"} {
@@ -142,25 +44,104 @@ func TestPluralFormsAreComplete(t *testing.T) {
 	}
 }
 
+// Arabic counts 3 to 10 in the "few" form, 11 to 99 in "many": the wait's
+// minute range must say each as Arabic does.
+func TestArabicMinuteRangeFollowsItsPluralForms(t *testing.T) {
+	c, _ := New(nil)
+	ar, _ := c.Lookup("ar")
+	tr := c.For(ar)
+	few, many, other := tr.Plural("wait.estimate_range", 5, "Min", 3), tr.Plural("wait.estimate_range", 15, "Min", 10), tr.Plural("wait.estimate_range", 100, "Min", 90)
+	if few == many || many == other || !strings.Contains(few, "5") || !strings.Contains(many, "15") {
+		t.Errorf("Arabic range: 3–5 %q, 10–15 %q, 90–100 %q", few, many, other)
+	}
+}
+
+func TestPluralFormsOfLanguages(t *testing.T) {
+	for code, want := range map[string]string{"ar": "zero,one,two,few,many,other", "th": "other", "fa-AF": "one,other",
+		"ti": "one,other", "fr": "one,many,other", "fi-x-selko": "one,other", "ku": "one,other"} {
+		if got := strings.Join(PluralForms(code), ","); got != want {
+			t.Errorf("PluralForms(%s) = %s, want %s", code, got, want)
+		}
+	}
+}
+
+// brokenCopy is the shipped message files with changes.
+func brokenCopy(t *testing.T, change map[string]func(map[string]any)) fstest.MapFS {
+	t.Helper()
+	broken := fstest.MapFS{}
+	err := fs.WalkDir(locales.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := fs.ReadFile(locales.FS, p)
+		broken[p] = &fstest.MapFile{Data: b}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range change {
+		var m map[string]any
+		if err := json.Unmarshal(broken[name].Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		broken[name].Data, _ = json.Marshal(m)
+	}
+	return broken
+}
+
 // The checks above must be able to fail: feed them a broken copy.
 func TestCatalogCheckCatchesBrokenFiles(t *testing.T) {
-	broken := fstest.MapFS{}
-	entries, _ := fs.ReadDir(locales.FS, ".")
-	for _, e := range entries {
-		b, _ := fs.ReadFile(locales.FS, e.Name())
-		broken[e.Name()] = &fstest.MapFile{Data: b}
-	}
-	var sv map[string]any
-	_ = json.Unmarshal(broken["core.sv.json"].Data, &sv)
-	delete(sv, "start.title")
-	sv["error.home"] = "  "
-	sv["error.reference"] = "Referens: {{.Id}}"
-	broken["core.sv.json"].Data, _ = json.Marshal(sv)
-	problems := strings.Join(checkCatalog(t, broken), "\n")
-	for _, want := range []string{"sv: missing start.title", "sv: empty error.home", "sv: placeholders of error.reference"} {
+	broken := brokenCopy(t, map[string]func(map[string]any){
+		"core.sv.json": func(sv map[string]any) {
+			delete(sv, "start.title")
+			sv["error.home"] = "  "
+			sv["error.reference"] = "Referens: {{.Id}}"
+		},
+		"walkin.fa-AF.json": func(th map[string]any) {
+			delete(th, "kiosk.title")
+			th["queue.heading"] = "صف"
+		},
+		"walkin.ar.json": func(ar map[string]any) {
+			delete(ar["kiosk.ahead"].(map[string]any), "few")
+		},
+		"walkin.fi-x-selko.json": func(fi map[string]any) {
+			fi["kiosk.done"] = ""
+			fi["kiosk.interpreter_yes"] = "Kyllä, {{.Kieli}}"
+		},
+	})
+	problems := strings.Join(Check(broken), "\n")
+	for _, want := range []string{"sv: missing start.title", "sv: empty error.home", "sv: placeholders of error.reference",
+		"fa-AF: missing kiosk.title", "fa-AF: queue.heading is for staff", "ar: kiosk.ahead lacks the plural form few",
+		"fi-x-selko: empty kiosk.done", "fi-x-selko: placeholders of kiosk.interpreter_yes"} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("check did not report %q; it reported:\n%s", want, problems)
 		}
+	}
+	if strings.Contains(problems, "fi-x-selko: missing") {
+		t.Errorf("a plain variant may leave texts to its base, but:\n%s", problems)
+	}
+}
+
+// A plain variant shows its base language's text where it has none, never
+// the default's: plain Swedish falls back to Swedish.
+func TestPlainVariantFallsBackToItsBase(t *testing.T) {
+	broken := brokenCopy(t, map[string]func(map[string]any){
+		"core.sv-x-lattlast.json": func(m map[string]any) { delete(m, "error.home"); m["start.title"] = "Hej och välkommen" },
+	})
+	c, err := Load(broken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := c.Lookup("sv-x-lattlast")
+	sv, _ := c.Lookup("sv")
+	tr := c.For(l)
+	if got, want := tr.Get("error.home"), c.For(sv).Get("error.home"); got != want {
+		t.Errorf("missing plain Swedish text gave %q, want the Swedish %q", got, want)
+	}
+	if got := tr.Get("start.title"); got != "Hej och välkommen" {
+		t.Errorf("plain Swedish own text: %q", got)
 	}
 }
 
@@ -179,19 +160,38 @@ func TestNegotiation(t *testing.T) {
 		{"xx", "", "", "fi"},
 		{"", "", "not a header ;;;", "fi"},
 		{"SV", "", "", "sv"},
+		{"fi-x-selko", "", "", "fi-x-selko"},
+		{"prs", "", "", "fa-AF"},
+		{"", "", "prs", "fa-AF"},
+		{"", "", "fa-AF,fa;q=0.5", "fa-AF"},
+		{"", "", "fa-IR", "fa"},
+		{"", "", "fi", "fi"},
 	}
 	for _, tc := range cases {
 		if got := c.Negotiate(tc.query, tc.cookie, tc.accept).Code; got != tc.want {
 			t.Errorf("Negotiate(%q,%q,%q) = %s, want %s", tc.query, tc.cookie, tc.accept, got, tc.want)
 		}
 	}
-	for _, code := range []string{"ar", "fa", "ckb"} {
+	staff := []struct{ query, cookie, accept, want string }{
+		{"fi-x-selko", "", "", "fi"},
+		{"sv-x-lattlast", "", "", "sv"},
+		{"", "", "th,sv;q=0.5", "sv"},
+		{"ru", "", "", "ru"},
+	}
+	for _, tc := range staff {
+		if got := c.NegotiateStaff(tc.query, tc.cookie, tc.accept).Code; got != tc.want {
+			t.Errorf("NegotiateStaff(%q,%q,%q) = %s, want %s", tc.query, tc.cookie, tc.accept, got, tc.want)
+		}
+	}
+	for _, code := range []string{"ar", "fa", "ckb", "fa-AF"} {
 		if l, _ := c.Lookup(code); l.Dir() != "rtl" {
 			t.Errorf("%s is not right-to-left", code)
 		}
 	}
-	if l, _ := c.Lookup("fi"); l.Dir() != "ltr" {
-		t.Error("fi is not left-to-right")
+	for _, code := range []string{"fi"} {
+		if l, _ := c.Lookup(code); l.Dir() != "ltr" {
+			t.Errorf("%s is not left-to-right", code)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/koto-portal/portal/internal/hours"
@@ -19,9 +20,12 @@ import (
 // Labels maps a language code to text in that language.
 type Labels map[string]string
 
-// In returns the label in lang, else Finnish, else English, else any.
+// In returns the label in lang, else in the language a plain-language
+// variant stands on (sv for sv-x-lattlast: the part before its private-use
+// subtag), else Finnish, else English, else any.
 func (l Labels) In(lang string) string {
-	for _, k := range []string{lang, "fi", "en"} {
+	base, _, _ := strings.Cut(lang, "-x-")
+	for _, k := range []string{lang, base, "fi", "en"} {
 		if s := l[k]; s != "" {
 			return s
 		}
