@@ -44,7 +44,7 @@ func IsSource(code string) bool {
 // seen by visitors or clients and must be in every language: a new area is
 // for visitors until it is named here.
 var (
-	staffAreas    = []string{"setup", "staff", "account", "visits", "translations"}
+	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "translations"}
 	staffPrefixes = []string{"queue."}
 )
 
