@@ -86,7 +86,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO_FILES_CMD = $(GO) list -e -f '{{range .GoFiles}}{{printf "%s/%s\n" $$.Dir .}}{{end}}{{range .CgoFiles}}{{printf "%s/%s\n" $$.Dir .}}{{end}}{{range .TestGoFiles}}{{printf "%s/%s\n" $$.Dir .}}{{end}}{{range .XTestGoFiles}}{{printf "%s/%s\n" $$.Dir .}}{{end}}{{range .IgnoredGoFiles}}{{printf "%s/%s\n" $$.Dir .}}{{end}}' ./...
 
 .PHONY: help run build test test-go test-deps browser-deps axe govulncheck staticcheck vulndb \
-	fmt fmt-check vet vulncheck lint fuzz bench clean distclean
+	fmt fmt-check vet vulncheck lint fuzz bench fonts clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -145,6 +145,20 @@ fuzz: ## run every Fuzz* target for FUZZTIME (default 10s) each
 
 bench: ## run all benchmarks once, with allocations
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./...
+
+# --- generated files ----------------------------------------------------------
+
+# The web fonts in static/fonts are subsets of Debian's Noto fonts for the
+# characters the visitors' pages use; rerun after a translation adds Chinese
+# characters (the other scripts are kept whole). Debian's python3, since its
+# fontTools is the packaged one.
+FONT_PYTHON ?= /usr/bin/python3
+
+fonts: ## regenerate the subset web fonts (static/fonts, css/fonts.css) from Debian's Noto fonts
+	@$(FONT_PYTHON) -c 'import fontTools.subset, brotli' 2>/dev/null || { \
+		echo "fonts: needs Debian's python3-fonttools and python3-brotli (and $(FONT_PACKAGES)): apt-get install python3-fonttools python3-brotli $(FONT_PACKAGES)" >&2; exit 1; }
+	$(FONT_PYTHON) static/fonts/subset.py
+	@cat static/fonts/fonts.txt
 
 # --- installs -----------------------------------------------------------------
 

@@ -74,7 +74,7 @@ func TestKioskTicketIsOneTransaction(t *testing.T) {
 	}
 	label := queryString(t, in.OwnerURL, `SELECT labels->>'en' FROM topics WHERE id = $1`, topic)
 	if resp.StatusCode != 200 || ticketNumber.FindStringSubmatch(page) == nil ||
-		!strings.Contains(page, `<p class="ticket-topic" data-speak>`+html.EscapeString(label)+`</p>`) {
+		!strings.Contains(page, `<span data-speak>`+html.EscapeString(label)+`</span></p>`) {
 		t.Fatalf("ticket page: %d without the number or the topic %q", resp.StatusCode, label)
 	}
 }

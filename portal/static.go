@@ -1,13 +1,10 @@
 package portal
 
 import (
-	"io/fs"
 	"mime"
 	"path"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/koto-portal/portal/static"
 )
 
 // serveStatic answers /static/<hash>/<name>: cached for a year when the hash
@@ -22,12 +19,12 @@ func (s *Server) serveStatic(c *fiber.Ctx) error {
 	} else {
 		c.Set(fiber.HeaderCacheControl, "no-cache")
 	}
-	return sendEmbedded(c, name)
+	return s.sendEmbedded(c, name)
 }
 
-func sendEmbedded(c *fiber.Ctx, name string) error {
-	b, err := fs.ReadFile(static.FS, name)
-	if err != nil {
+func (s *Server) sendEmbedded(c *fiber.Ctx, name string) error {
+	b, ok := s.assets.Content(name)
+	if !ok {
 		return errNotFound
 	}
 	ct := mime.TypeByExtension(path.Ext(name))
@@ -38,6 +35,10 @@ func sendEmbedded(c *fiber.Ctx, name string) error {
 		ct = "text/javascript; charset=utf-8"
 	case ".svg":
 		ct = "image/svg+xml"
+	case ".woff2":
+		ct = "font/woff2"
+	case ".txt":
+		ct = "text/plain; charset=utf-8"
 	}
 	c.Set(fiber.HeaderContentType, ct)
 	return c.Send(b)
@@ -48,15 +49,15 @@ func sendEmbedded(c *fiber.Ctx, name string) error {
 func (s *Server) serveServiceWorker(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("Service-Worker-Allowed", "/")
-	return sendEmbedded(c, "sw.js")
+	return s.sendEmbedded(c, "sw.js")
 }
 
 func (s *Server) serveManifest(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-cache")
-	return sendEmbedded(c, "manifest.webmanifest")
+	return s.sendEmbedded(c, "manifest.webmanifest")
 }
 
 func (s *Server) serveFavicon(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
-	return sendEmbedded(c, "icons/icon.svg")
+	return s.sendEmbedded(c, "icons/icon.svg")
 }

@@ -1,6 +1,6 @@
 // Package static holds the portal's browser assets (styles, scripts, the
-// service worker, icons, pictograms), embedded in the binary, and names each
-// by a hash of its content so browsers may cache it for a year.
+// service worker, icons, pictograms, fonts), embedded in the binary, and
+// names each by a hash of its content so browsers may cache it for a year.
 package static
 
 import (
@@ -9,20 +9,32 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 )
 
-//go:embed css js icons pictograms sw.js manifest.webmanifest
+// The fonts are the generated subsets and their licence; subset.py, which
+// makes them, is not served.
+//
+//go:embed css js icons pictograms sw.js manifest.webmanifest fonts/*.woff2 fonts/OFL.txt
 var FS embed.FS
 
 // Assets maps each file to its content hash.
 type Assets struct {
-	hashes map[string]string // "css/app.css" → "1a2b3c4d5e6f"
+	hashes  map[string]string // "css/app.css" → "1a2b3c4d5e6f"
+	content map[string][]byte // every file as served
 }
 
-// Load hashes every embedded file once at start.
+// cssURL is a relative url("…") in a style sheet.
+var cssURL = regexp.MustCompile(`url\("([^"/:][^":]*)"\)`)
+
+// Load hashes every embedded file once at start. A style sheet's relative
+// url("…") to another asset becomes that asset's cache-forever address
+// first (and so part of the sheet's hash): a font that changes gets a new
+// address, and so does the sheet that names it.
 func Load() (*Assets, error) {
-	a := &Assets{hashes: map[string]string{}}
+	a := &Assets{hashes: map[string]string{}, content: map[string][]byte{}}
+	var sheets []string
 	err := fs.WalkDir(FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(p, ".go") {
 			return err
@@ -31,11 +43,35 @@ func Load() (*Assets, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		a.hashes[p] = hex.EncodeToString(sum[:6])
+		if path.Ext(p) == ".css" {
+			sheets = append(sheets, p)
+		}
+		a.add(p, b)
 		return nil
 	})
+	for _, p := range sheets {
+		dir := path.Dir(p)
+		a.add(p, cssURL.ReplaceAllFunc(a.content[p], func(m []byte) []byte {
+			target := path.Join(dir, string(cssURL.FindSubmatch(m)[1]))
+			if _, ok := a.hashes[target]; !ok {
+				return m
+			}
+			return []byte(`url("` + a.URL(target) + `")`)
+		}))
+	}
 	return a, err
+}
+
+func (a *Assets) add(name string, b []byte) {
+	sum := sha256.Sum256(b)
+	a.hashes[name] = hex.EncodeToString(sum[:6])
+	a.content[name] = b
+}
+
+// Content is a file as it is served.
+func (a *Assets) Content(name string) ([]byte, bool) {
+	b, ok := a.content[name]
+	return b, ok
 }
 
 // URL is the cache-forever address of a file: /static/<hash>/<name>.
