@@ -35,11 +35,15 @@ const measureTiles = `(function(){
   out.GridBottom = grid.lastElementChild.getBoundingClientRect().bottom;
   out.TitleBottom = document.querySelector('.kiosk-title').getBoundingClientRect().bottom;
   // A word drawn on one line has one box; split over two, it has two.
+  // Words as the page's language has them: Thai puts no spaces between
+  // its words, and breaks lines between them.
+  var words = new Intl.Segmenter(document.documentElement.lang, {granularity: 'word'});
   function brokenWord(el) {
-    var text = el.firstChild, re = /\S+/g, m, r = document.createRange();
-    while ((m = re.exec(text.data))) {
-      r.setStart(text, m.index); r.setEnd(text, m.index + m[0].length);
-      if (r.getClientRects().length > 1) { return m[0]; }
+    var text = el.firstChild, r = document.createRange();
+    for (const w of words.segment(text.data)) {
+      if (!w.isWordLike) { continue; }
+      r.setStart(text, w.index); r.setEnd(text, w.index + w.segment.length);
+      if (r.getClientRects().length > 1) { return w.segment; }
     }
     return '';
   }

@@ -87,8 +87,15 @@ var Languages = []Language{
 	{Code: "fa", Name: "فارسی", RTL: true, Voice: "fa-IR", Date: dateYMDSlash, Staff: true},
 	{Code: "fa-AF", Name: "دری", RTL: true, Voice: "fa", Date: dateYMDSlash},
 	{Code: "ckb", Name: "کوردیی ناوەندی", RTL: true, Voice: "ckb", Date: dateSlash, Staff: true},
+	{Code: "ku", Name: "Kurmancî", Voice: "ku", Date: dateDotted},
+	{Code: "tr", Name: "Türkçe", Voice: "tr-TR", Date: dateDotted},
+	{Code: "sq", Name: "Shqip", Voice: "sq-AL", Date: dateDotted},
 	{Code: "zh-Hans", Name: "简体中文", Voice: "zh-CN", Date: dateYMDSlash, Staff: true, Spoken: "普通话"},
 	{Code: "vi", Name: "Tiếng Việt", Voice: "vi-VN", Date: dateSlash, Staff: true},
+	{Code: "th", Name: "ไทย", Voice: "th-TH", Date: dateSlash},
+	{Code: "fr", Name: "Français", Voice: "fr-FR", Date: dateSlash},
+	{Code: "es", Name: "Español", Voice: "es-ES", Date: dateSlash},
+	{Code: "ti", Name: "ትግርኛ", Voice: "ti", Date: dateSlash},
 }
 
 // aliases lead other tags people use for a language to the one the portal

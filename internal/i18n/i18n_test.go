@@ -99,9 +99,9 @@ func TestCatalogCheckCatchesBrokenFiles(t *testing.T) {
 			sv["error.home"] = "  "
 			sv["error.reference"] = "Referens: {{.Id}}"
 		},
-		"walkin.fa-AF.json": func(th map[string]any) {
+		"walkin.th.json": func(th map[string]any) {
 			delete(th, "kiosk.title")
-			th["queue.heading"] = "صف"
+			th["queue.heading"] = "คิว"
 		},
 		"walkin.ar.json": func(ar map[string]any) {
 			delete(ar["kiosk.ahead"].(map[string]any), "few")
@@ -113,7 +113,7 @@ func TestCatalogCheckCatchesBrokenFiles(t *testing.T) {
 	})
 	problems := strings.Join(Check(broken), "\n")
 	for _, want := range []string{"sv: missing start.title", "sv: empty error.home", "sv: placeholders of error.reference",
-		"fa-AF: missing kiosk.title", "fa-AF: queue.heading is for staff", "ar: kiosk.ahead lacks the plural form few",
+		"th: missing kiosk.title", "th: queue.heading is for staff", "ar: kiosk.ahead lacks the plural form few",
 		"fi-x-selko: empty kiosk.done", "fi-x-selko: placeholders of kiosk.interpreter_yes"} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("check did not report %q; it reported:\n%s", want, problems)
@@ -165,6 +165,9 @@ func TestNegotiation(t *testing.T) {
 		{"", "", "prs", "fa-AF"},
 		{"", "", "fa-AF,fa;q=0.5", "fa-AF"},
 		{"", "", "fa-IR", "fa"},
+		{"kmr", "", "", "ku"},
+		{"", "", "kmr", "ku"},
+		{"", "", "ti-ER", "ti"},
 		{"", "", "fi", "fi"},
 	}
 	for _, tc := range cases {
@@ -173,6 +176,7 @@ func TestNegotiation(t *testing.T) {
 		}
 	}
 	staff := []struct{ query, cookie, accept, want string }{
+		{"th", "", "", "en"},
 		{"fi-x-selko", "", "", "fi"},
 		{"sv-x-lattlast", "", "", "sv"},
 		{"", "", "th,sv;q=0.5", "sv"},
@@ -188,7 +192,7 @@ func TestNegotiation(t *testing.T) {
 			t.Errorf("%s is not right-to-left", code)
 		}
 	}
-	for _, code := range []string{"fi"} {
+	for _, code := range []string{"fi", "ku", "ti", "th"} {
 		if l, _ := c.Lookup(code); l.Dir() != "ltr" {
 			t.Errorf("%s is not left-to-right", code)
 		}

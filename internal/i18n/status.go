@@ -45,7 +45,7 @@ func IsSource(code string) bool {
 // for visitors until it is named here.
 var (
 	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "translations"}
-	staffPrefixes = []string{"queue."}
+	staffPrefixes = []string{"queue.", "appt.", "nav.appointments"}
 )
 
 // ForVisitors tells whether the message id of area is seen by visitors or
