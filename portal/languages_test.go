@@ -1,9 +1,11 @@
 package portal_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/koto-portal/portal/internal/demo"
 	"github.com/koto-portal/portal/portal/portaltest"
 )
 
@@ -65,4 +67,25 @@ func TestInterpreterSentenceNamesASpokenLanguage(t *testing.T) {
 			t.Errorf("%s: the interpreter screen does not say %q", lang, want)
 		}
 	}
+}
+
+// TestLeadsSeeWhatIsStillDraft: the translations page shows a lead each
+// translation's reviewed and draft texts in the lead's own language; an
+// expert may not open it.
+func TestLeadsSeeWhatIsStillDraft(t *testing.T) {
+	in, _ := setupStart(t)
+	lead := setupLogin(t, in, demo.LeadEmail)
+	resp, body := lead.get("/staff/translations")
+	wantStatus(t, "translations page", resp, body, http.StatusOK)
+	for _, want := range []string{`id="drafts-th"`, `id="drafts-fa-AF"`, "kiosk.title", "ยินดีต้อนรับ", `<td lang="ti" dir="ltr">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the translations page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `id="drafts-fi"`) || strings.Contains(body, `id="drafts-en"`) {
+		t.Error("the page lists the portal's own languages as translations")
+	}
+	expert := setupLogin(t, in, demo.ExpertEmail)
+	resp, body = expert.get("/staff/translations")
+	wantStatus(t, "translations page for an expert", resp, body, http.StatusForbidden)
 }

@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	st.Get("/signin-settings", s.showSigninSettings)
 	st.Post("/signin-settings", s.submitSigninSettings)
 	st.Get("/access-log", s.showAccessLog)
+	st.Get("/translations", s.showTranslations)
 
 	// The JSON API's keys and webhooks: the municipality's admins.
 	st.Get("/api-keys", s.showAPIKeys)

@@ -1,6 +1,6 @@
 // Command portal runs Koto Portal: `portal serve` (the default), `portal
-// migrate`, `portal municipality create`, `portal vapid-keys`, `portal
-// version`. Wiring only: the parts live in internal/ and portal/.
+// migrate`, `portal municipality create`, `portal translations`, `portal
+// vapid-keys`, `portal version`. Wiring only: the parts live in internal/ and portal/.
 package main
 
 import (
@@ -29,6 +29,8 @@ commands:
   migrate      bring the database schema up to date and exit
   municipality create
                start a municipality and its first admin (see --help)
+  translations export|import
+               a translator's XLIFF file of one language, out and back in (see --help)
   vapid-keys   print a new VAPID key pair for Web Push
   version      print the version
 
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "municipality":
 		return municipalityCommand(args, stdout, stderr)
+	case "translations":
+		return translationsCommand(args, stdout, stderr)
 	case "serve", "migrate":
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
