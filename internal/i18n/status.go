@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -40,21 +41,24 @@ func IsSource(code string) bool {
 }
 
 // staffAreas are the message files only staff pages use; staffPrefixes are
-// the staff's messages inside the visitors' files. Every other message is
+// the staff's messages inside other files (the staff pages' navigation
+// among them, except the skip link every page has). Every other message is
 // seen by visitors or clients and must be in every language: a new area is
 // for visitors until it is named here.
 var (
-	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "translations"}
-	staffPrefixes = []string{"queue.", "appt.", "nav.appointments"}
+	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "translations"}
+	staffPrefixes = []string{"queue.", "appt.", "nav."}
+	visitorIDs    = []string{"nav.skip"}
 )
 
 // ForVisitors tells whether the message id of area is seen by visitors or
 // clients (and so must exist in every language), not by staff alone.
 func ForVisitors(area, id string) bool {
-	for _, a := range staffAreas {
-		if a == area {
-			return false
-		}
+	if slices.Contains(visitorIDs, id) {
+		return true
+	}
+	if slices.Contains(staffAreas, area) {
+		return false
 	}
 	for _, p := range staffPrefixes {
 		if strings.HasPrefix(id, p) {
