@@ -150,41 +150,42 @@ func TestNegotiation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct{ query, cookie, accept, want string }{
-		{"sv", "ar", "en", "sv"},
-		{"", "ar", "en", "ar"},
-		{"", "", "ar-EG,ar;q=0.9,en;q=0.5", "ar"},
-		{"", "", "zh-CN,zh;q=0.9", "zh-Hans"},
-		{"", "", "ckb", "ckb"},
-		{"", "", "de-DE,de", "fi"},
-		{"xx", "", "", "fi"},
-		{"", "", "not a header ;;;", "fi"},
-		{"SV", "", "", "sv"},
-		{"fi-x-selko", "", "", "fi-x-selko"},
-		{"prs", "", "", "fa-AF"},
-		{"", "", "prs", "fa-AF"},
-		{"", "", "fa-AF,fa;q=0.5", "fa-AF"},
-		{"", "", "fa-IR", "fa"},
-		{"kmr", "", "", "ku"},
-		{"", "", "kmr", "ku"},
-		{"", "", "ti-ER", "ti"},
-		{"", "", "fi", "fi"},
+	// Staff pages negotiate among the languages they are written in.
+	cases := []struct {
+		staff                       bool
+		query, cookie, accept, want string
+	}{
+		{false, "sv", "ar", "en", "sv"},
+		{false, "", "ar", "en", "ar"},
+		{false, "", "", "ar-EG,ar;q=0.9,en;q=0.5", "ar"},
+		{false, "", "", "zh-CN,zh;q=0.9", "zh-Hans"},
+		{false, "", "", "ckb", "ckb"},
+		{false, "", "", "de-DE,de", "fi"},
+		{false, "xx", "", "", "fi"},
+		{false, "", "", "not a header ;;;", "fi"},
+		{false, "SV", "", "", "sv"},
+		{false, "fi-x-selko", "", "", "fi-x-selko"},
+		{false, "prs", "", "", "fa-AF"},
+		{false, "", "", "prs", "fa-AF"},
+		{false, "", "", "fa-AF,fa;q=0.5", "fa-AF"},
+		{false, "", "", "fa-IR", "fa"},
+		{false, "kmr", "", "", "ku"},
+		{false, "", "", "kmr", "ku"},
+		{false, "", "", "ti-ER", "ti"},
+		{false, "", "", "fi", "fi"},
+		{true, "th", "", "", "en"},
+		{true, "fi-x-selko", "", "", "fi"},
+		{true, "sv-x-lattlast", "", "", "sv"},
+		{true, "", "", "th,sv;q=0.5", "sv"},
+		{true, "ru", "", "", "ru"},
 	}
 	for _, tc := range cases {
-		if got := c.Negotiate(tc.query, tc.cookie, tc.accept).Code; got != tc.want {
-			t.Errorf("Negotiate(%q,%q,%q) = %s, want %s", tc.query, tc.cookie, tc.accept, got, tc.want)
+		negotiate, name := c.Negotiate, "Negotiate"
+		if tc.staff {
+			negotiate, name = c.NegotiateStaff, "NegotiateStaff"
 		}
-	}
-	staff := []struct{ query, cookie, accept, want string }{
-		{"th", "", "", "en"},
-		{"fi-x-selko", "", "", "fi"},
-		{"sv-x-lattlast", "", "", "sv"},
-		{"", "", "th,sv;q=0.5", "sv"},
-		{"ru", "", "", "ru"},
-	}
-	for _, tc := range staff {
-		if got := c.NegotiateStaff(tc.query, tc.cookie, tc.accept).Code; got != tc.want {
-			t.Errorf("NegotiateStaff(%q,%q,%q) = %s, want %s", tc.query, tc.cookie, tc.accept, got, tc.want)
+		if got := negotiate(tc.query, tc.cookie, tc.accept).Code; got != tc.want {
+			t.Errorf("%s(%q,%q,%q) = %s, want %s", name, tc.query, tc.cookie, tc.accept, got, tc.want)
 		}
 	}
 	for _, code := range []string{"ar", "fa", "ckb", "fa-AF"} {
@@ -207,5 +208,39 @@ func TestTranslatorFillsPlaceholders(t *testing.T) {
 	}
 	if got := c.For(en).Get("no.such.key"); got != "no.such.key" {
 		t.Fatalf("missing key gave %q", got)
+	}
+}
+
+// Every translation has a glossary of the domain's words, the same words in
+// each, every one with its term.
+func TestEveryTranslationHasAGlossary(t *testing.T) {
+	var want []string
+	for _, l := range Languages {
+		if IsSource(l.Code) {
+			continue
+		}
+		b, err := fs.ReadFile(locales.FS, "glossary/"+l.Code+".json")
+		if err != nil {
+			t.Errorf("%s: no glossary: %v", l.Code, err)
+			continue
+		}
+		var g struct {
+			Terms []struct{ En, Term string }
+		}
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatalf("%s: %v", l.Code, err)
+		}
+		var words []string
+		for _, term := range g.Terms {
+			if strings.TrimSpace(term.Term) == "" {
+				t.Errorf("%s: no term for %q", l.Code, term.En)
+			}
+			words = append(words, term.En)
+		}
+		if want == nil {
+			want = words
+		} else if strings.Join(words, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: the glossary's words are %v, others have %v", l.Code, words, want)
+		}
 	}
 }
