@@ -46,8 +46,8 @@ func IsSource(code string) bool {
 // seen by visitors or clients and must be in every language: a new area is
 // for visitors until it is named here.
 var (
-	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "translations"}
-	staffPrefixes = []string{"queue.", "appt.", "nav."}
+	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "clients", "translations"}
+	staffPrefixes = []string{"queue.", "appt.", "nav.", "enrol.create", "enrol.revoke"}
 	visitorIDs    = []string{"nav.skip"}
 )
 
@@ -94,7 +94,8 @@ type Message struct {
 	Value json.RawMessage // a string, or the plural forms
 }
 
-// readMessages reads every message file of one language, keyed by id.
+// readMessages reads every message file of one language, keyed by id; an
+// id in two files is an error (go-i18n would take one of them silently).
 func readMessages(fsys fs.FS, code string) (map[string]Message, error) {
 	names, err := fs.Glob(fsys, "*."+code+".json")
 	if err != nil {
