@@ -47,7 +47,7 @@ func IsSource(code string) bool {
 // for visitors until it is named here.
 var (
 	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "clients", "translations"}
-	staffPrefixes = []string{"queue.", "appt.", "nav.", "enrol.create", "enrol.revoke"}
+	staffPrefixes = []string{"queue.", "appt.", "nav.", "enrol.create", "enrol.revoke", "enrol.heading"}
 	visitorIDs    = []string{"nav.skip"}
 )
 
