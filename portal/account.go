@@ -86,7 +86,7 @@ func (s *Server) submitAccountPassword(c *fiber.Ctx) error {
 // person; a ?lang= choice of this session gives way to it.
 func (s *Server) submitAccountLanguage(c *fiber.Ctx) error {
 	f := forms.New(formValues(c))
-	code := f.Choice("locale", true, languageCodes...)
+	code := f.Choice("locale", true, staffCodes...)
 	if !f.OK() {
 		return s.renderAccount(c, fiber.StatusUnprocessableEntity, nil, f.Errors)
 	}

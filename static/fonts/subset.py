@@ -76,7 +76,7 @@ SCRIPTS = [
 
 # The message files that only staff pages read (internal/i18n's staffAreas):
 # staff read them on their own desktops, not on the kiosk or a phone.
-STAFF_AREAS = ("setup", "staff", "account", "visits", "tasks", "api", "clients", "translations")
+STAFF_AREAS = ("setup", "staff", "account", "visits", "tasks", "api", "clients", "signin", "translations")
 STAFF_PREFIXES = ("queue.", "appt.", "nav.", "enrol.create", "enrol.revoke", "enrol.heading")
 VISITOR_IDS = ("nav.skip",)
 
