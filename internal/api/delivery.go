@@ -228,7 +228,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	status, answer, sendErr, took := w.send(ctx, url, secret, MessageID(a.Event), body)
+	status, answer, took, sendErr := w.send(ctx, url, secret, MessageID(a.Event), body)
 	last := job.Attempt >= job.MaxAttempts
 	ok := sendErr == nil && status >= 200 && status < 300
 	errText := ""
@@ -267,17 +267,17 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliverWebhook
 }
 
 // send makes one delivery and reads the start of the answer.
-func (w *deliveryWorker) send(ctx context.Context, url, secret, id string, body []byte) (status int, answer string, err error, took time.Duration) {
+func (w *deliveryWorker) send(ctx context.Context, url, secret, id string, body []byte) (status int, answer string, took time.Duration, err error) {
 	start := time.Now()
 	sig, err := Sign(secret, id, start, body)
 	if err != nil {
-		return 0, "", err, 0
+		return 0, "", 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err, 0
+		return 0, "", 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Koto-Portal-Webhooks/1")
@@ -286,12 +286,12 @@ func (w *deliveryWorker) send(ctx context.Context, url, secret, id string, body 
 	req.Header.Set("webhook-signature", sig)
 	resp, err := w.api.hooks.client.Do(req)
 	if err != nil {
-		return 0, "", err, time.Since(start)
+		return 0, "", time.Since(start), err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
-	return resp.StatusCode, truncate(strings.ToValidUTF8(string(b), ""), 1000), nil, time.Since(start)
+	return resp.StatusCode, truncate(strings.ToValidUTF8(string(b), ""), 1000), time.Since(start), nil
 }
 
 func truncate(s string, n int) string {
