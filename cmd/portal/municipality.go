@@ -143,12 +143,13 @@ func parseFounding(args []string, stderr io.Writer) (founding, error) {
 			ok = false
 		}
 	}
-	if l, known := catalog.Lookup(*lang); known {
+	// The admin reads staff pages, which exist in the staff languages only.
+	if l, known := catalog.Lookup(*lang); known && l.Staff {
 		f.AdminLocale = l.Code
 	} else {
-		codes := make([]string, len(i18n.Languages))
-		for i, l := range i18n.Languages {
-			codes[i] = l.Code
+		var codes []string
+		for _, l := range i18n.StaffLanguages() {
+			codes = append(codes, l.Code)
 		}
 		fmt.Fprintf(stderr, "portal: --language: use one of %s\n", strings.Join(codes, ", "))
 		ok = false

@@ -61,8 +61,10 @@ func (s *Service) Register(j *jobs.Service, o HookOptions) {
 		s.hooks.schedule = RetrySchedule
 	}
 	jobs.AddWorker(j, &deliveryWorker{api: s})
-	jobs.AddWorker(j, &sweepWorker{api: s})
-	j.Every(time.Hour, SweepAPI{})
+	jobs.Periodic[SweepAPI](j, time.Hour, func(ctx context.Context) error {
+		_, err := s.Sweep(ctx)
+		return err
+	})
 }
 
 // publicOnlyClient refuses to connect to an address that is not public.
@@ -307,13 +309,3 @@ type SweepAPI struct{}
 
 // Kind names the job in River's table.
 func (SweepAPI) Kind() string { return "sweep_api" }
-
-type sweepWorker struct {
-	river.WorkerDefaults[SweepAPI]
-	api *Service
-}
-
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepAPI]) error {
-	_, err := w.api.Sweep(ctx)
-	return err
-}

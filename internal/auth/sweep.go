@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -27,8 +25,10 @@ func (s *Service) SweepSessions(ctx context.Context) (ended int64, err error) {
 // Register gives auth its periodic job, the session sweep, run by one
 // instance of all. Call it before j starts.
 func (s *Service) Register(j *jobs.Service) {
-	jobs.AddWorker(j, &sweepWorker{auth: s})
-	j.Every(sweepEvery, SweepSessions{})
+	jobs.Periodic[SweepSessions](j, sweepEvery, func(ctx context.Context) error {
+		_, err := s.SweepSessions(ctx)
+		return err
+	})
 }
 
 // SweepSessions is the periodic job that ends timed-out sessions.
@@ -36,13 +36,3 @@ type SweepSessions struct{}
 
 // Kind names the job in River's table.
 func (SweepSessions) Kind() string { return "sweep_sessions" }
-
-type sweepWorker struct {
-	river.WorkerDefaults[SweepSessions]
-	auth *Service
-}
-
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepSessions]) error {
-	_, err := w.auth.SweepSessions(ctx)
-	return err
-}

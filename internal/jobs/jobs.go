@@ -106,6 +106,23 @@ func (s *Service) Every(interval time.Duration, args river.JobArgs) {
 		}, &river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true}))
 }
 
+// Periodic registers T, a job without arguments, to run work every
+// interval on one instance of all (see Every). T keeps its own kind, so
+// each periodic job has its own name in River's table and in the metrics.
+// Call it before Start.
+func Periodic[T river.JobArgs](s *Service, interval time.Duration, work func(context.Context) error) {
+	AddWorker(s, &periodicWorker[T]{work: work})
+	var args T
+	s.Every(interval, args)
+}
+
+type periodicWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	work func(context.Context) error
+}
+
+func (w *periodicWorker[T]) Work(ctx context.Context, _ *river.Job[T]) error { return w.work(ctx) }
+
 // Start connects the queue and, unless InsertOnly, starts working jobs
 // until Stop.
 func (s *Service) Start(ctx context.Context) error {

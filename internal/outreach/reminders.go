@@ -31,8 +31,10 @@ const (
 func (s *Service) Register(j *jobs.Service, catalog *i18n.Catalog) {
 	s.jobs = j
 	jobs.AddWorker(j, &reminderWorker{s: s, catalog: catalog})
-	jobs.AddWorker(j, &checkRemindersWorker{s: s})
-	j.Every(reminderEvery, CheckReminders{})
+	jobs.Periodic[CheckReminders](j, reminderEvery, func(ctx context.Context) error {
+		_, err := s.QueueReminders(ctx)
+		return err
+	})
 }
 
 // CheckReminders is the periodic job that finds reminders that are due.
@@ -40,16 +42,6 @@ type CheckReminders struct{}
 
 // Kind names the job in River's table.
 func (CheckReminders) Kind() string { return "client_reminders" }
-
-type checkRemindersWorker struct {
-	river.WorkerDefaults[CheckReminders]
-	s *Service
-}
-
-func (w *checkRemindersWorker) Work(ctx context.Context, _ *river.Job[CheckReminders]) error {
-	_, err := w.s.QueueReminders(ctx)
-	return err
-}
 
 // ReminderPush is the job that sends one reminder to one phone. It carries
 // ids only; the worker reads the rest and sends nothing when the news is

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 )
@@ -20,8 +18,13 @@ const closeDaysEvery = 5 * time.Minute
 func (s *Service) Register(j *jobs.Service, catalog *i18n.Catalog) {
 	s.jobs = j
 	jobs.AddWorker(j, &ticketPushWorker{q: s, jobs: j, catalog: catalog})
-	jobs.AddWorker(j, &closeDaysWorker{q: s, j: j})
-	j.Every(closeDaysEvery, CloseDays{})
+	jobs.Periodic[CloseDays](j, closeDaysEvery, func(ctx context.Context) error {
+		n, err := s.CloseAllDue(ctx)
+		if n > 0 {
+			j.Logger().Info("closed tickets left at closing time", "tickets", n)
+		}
+		return err
+	})
 }
 
 // CloseDays is the periodic job that closes the service days that are over.
@@ -29,17 +32,3 @@ type CloseDays struct{}
 
 // Kind names the job in River's table.
 func (CloseDays) Kind() string { return "close_service_days" }
-
-type closeDaysWorker struct {
-	river.WorkerDefaults[CloseDays]
-	q *Service
-	j *jobs.Service
-}
-
-func (w *closeDaysWorker) Work(ctx context.Context, _ *river.Job[CloseDays]) error {
-	n, err := w.q.CloseAllDue(ctx)
-	if n > 0 {
-		w.j.Logger().Info("closed tickets left at closing time", "tickets", n)
-	}
-	return err
-}

@@ -48,8 +48,10 @@ var (
 func (s *Service) Register(j *jobs.Service, catalog *i18n.Catalog) {
 	s.jobs = j
 	jobs.AddWorker(j, &taskPushWorker{s: s, jobs: j, catalog: catalog})
-	jobs.AddWorker(j, &overdueWorker{s: s})
-	j.Every(overdueEvery, CheckOverdue{})
+	jobs.Periodic[CheckOverdue](j, overdueEvery, func(ctx context.Context) error {
+		_, err := s.NotifyOverdue(ctx)
+		return err
+	})
 }
 
 // TaskPush is the job that tells one staff browser about one task. It
@@ -161,16 +163,6 @@ type CheckOverdue struct{}
 
 // Kind names the job in River's table.
 func (CheckOverdue) Kind() string { return "task_overdue" }
-
-type overdueWorker struct {
-	river.WorkerDefaults[CheckOverdue]
-	s *Service
-}
-
-func (w *overdueWorker) Work(ctx context.Context, _ *river.Job[CheckOverdue]) error {
-	_, err := w.s.NotifyOverdue(ctx)
-	return err
-}
 
 // NotifyOverdue marks every task that is past its due time, and whose
 // assignee has not been told, as told, and enqueues the pushes in the same
