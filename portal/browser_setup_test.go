@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -11,13 +12,30 @@ import (
 	"github.com/koto-portal/portal/internal/demo"
 )
 
-// submitAndWait clicks a form's submit button and waits for what the next
-// page shows.
+// submitAndWait clicks a form's submit button, waits for the page the
+// submission leads to and then for what it shows. The old page is marked
+// before the click: the awaited element may be on it too (a client list
+// before and after a search), and finding it there would read the page
+// before the answer came.
 func submitAndWait(ctx context.Context, t *testing.T, button, next string) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)
 	defer cancel()
-	if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS(button)), chromedp.WaitVisible(chromedp.CSS(next))); err != nil {
+	err := chromedp.Do(sctx, chromedp.Evaluate[chromedp.Void](`window.kotoSubmitted = true`), chromedp.Click(chromedp.CSS(button)))
+	for err == nil {
+		// While the browser navigates, reading the page may fail: the old
+		// page's script context is gone before the new one exists.
+		if left, evalErr := chromedp.Run(sctx, chromedp.Evaluate[bool](`window.kotoSubmitted === undefined`)); evalErr == nil && left {
+			break
+		}
+		if err = sctx.Err(); err == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err == nil {
+		err = chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS(next)))
+	}
+	if err != nil {
 		t.Fatalf("submit %s, wait for %s: %v", button, next, err)
 	}
 }
