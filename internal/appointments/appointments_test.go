@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
@@ -20,14 +18,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-var names atomic.Int64
-
 // fixture is a municipality with two service points, an expert at each,
 // and a client of the first; other is a second municipality's admin.
 type fixture struct {
 	t           *testing.T
 	ctx         context.Context
-	owner       *pgxpool.Pool
+	owner       *testdb.Owner
 	db          *store.DB
 	svc         *Service
 	now         time.Time
@@ -43,52 +39,30 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, owner: owner, db: db, now: time.Date(2030, 3, 6, 9, 0, 0, 0, helsinki)}
+	f := &fixture{t: t, ctx: context.Background(), owner: testdb.NewOwner(t, url), db: db,
+		now: time.Date(2030, 3, 6, 9, 0, 0, 0, helsinki)}
 	f.svc = New(db, func() time.Time { return f.now })
-	f.tenant = f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, 'M') RETURNING id`, f.name("m"))
-	f.sp = f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`, f.tenant, f.name("sp"))
-	f.sp2 = f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`, f.tenant, f.name("sp"))
-	f.desk = f.id(`INSERT INTO desks (municipality_id, service_point_id, name) VALUES ($1, $2, '3') RETURNING id`, f.tenant, f.sp)
-	f.topic = f.id(`INSERT INTO topics (municipality_id, service_point_id, pictogram, prefix) VALUES ($1, $2, 'x', 'A') RETURNING id`,
+	f.tenant = f.owner.Municipality()
+	f.sp = f.owner.ServicePoint(f.tenant)
+	f.sp2 = f.owner.ServicePoint(f.tenant)
+	f.desk = f.owner.ID(`INSERT INTO desks (municipality_id, service_point_id, name) VALUES ($1, $2, '3') RETURNING id`, f.tenant, f.sp)
+	f.topic = f.owner.ID(`INSERT INTO topics (municipality_id, service_point_id, pictogram, prefix) VALUES ($1, $2, 'x', 'A') RETURNING id`,
 		f.tenant, f.sp)
 	f.expert = f.staff(f.tenant, f.sp, auth.RoleExpert)
 	f.colleague = f.staff(f.tenant, f.sp, auth.RoleExpert)
 	f.stranger = f.staff(f.tenant, f.sp2, auth.RoleExpert)
-	otherTenant := f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, 'O') RETURNING id`, f.name("m"))
-	f.other = f.staff(otherTenant, 0, auth.RoleAdmin)
-	f.client = f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language)
-		VALUES ($1, $2, 'Amina', 'Hassan', 'ar') RETURNING id`, f.tenant, f.sp)
+	f.other = f.staff(f.owner.Municipality(), 0, auth.RoleAdmin)
+	f.client = f.owner.Client(f.tenant, f.sp, 0, "ar")
 	return f
 }
 
-func (f *fixture) name(prefix string) string { return fmt.Sprintf("%s%d", prefix, names.Add(1)) }
-
-func (f *fixture) id(sql string, args ...any) int64 {
-	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
-}
+var staffNames atomic.Int64
 
 // staff adds an active staff member with one role (spID 0: municipality-wide).
 func (f *fixture) staff(tenant, spID int64, role string) auth.Principal {
 	f.t.Helper()
-	id := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
-		tenant, f.name("s")+"@example.org", f.name("Expert "))
-	var sp *int64
-	if spID != 0 {
-		sp = &spID
-	}
-	f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
-		tenant, id, sp, role)
+	id := f.owner.Staff(tenant, fmt.Sprintf("Expert %d", staffNames.Add(1)))
+	f.owner.Grant(tenant, id, spID, role)
 	g := auth.Grant{Role: role, ServicePointID: spID}
 	return auth.Principal{StaffID: id, Tenant: tenant, Grants: []auth.Grant{g}}
 }
@@ -101,8 +75,8 @@ func (f *fixture) booking(at time.Time) Booking {
 // logged counts the access-log rows about the client with action and result.
 func (f *fixture) logged(staff int64, action, result string) int {
 	f.t.Helper()
-	return int(f.id(`SELECT count(*) FROM access_log WHERE subject_kind = 'client' AND subject_id = $1 AND staff_id = $2
-		AND action = $3 AND result = $4 AND purpose = $5`, f.client, staff, action, result, Purpose))
+	return f.owner.Count(`SELECT count(*) FROM access_log WHERE subject_kind = 'client' AND subject_id = $1 AND staff_id = $2
+		AND action = $3 AND result = $4 AND purpose = $5`, f.client, staff, action, result, Purpose)
 }
 
 var codeShape = regexp.MustCompile(`^[0-9]{8}$`)
@@ -178,7 +152,7 @@ func TestBookingIsRefused(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if n := f.id(`SELECT count(*) FROM appointments`); n != 0 {
+	if n := f.owner.ID(`SELECT count(*) FROM appointments`); n != 0 {
 		t.Errorf("%d appointments after refused bookings, want 0", n)
 	}
 	if n := f.logged(f.stranger.StaffID, "create", "denied"); n != 1 {
@@ -253,10 +227,10 @@ func TestEraseClientKeepsNoPersonalData(t *testing.T) {
 	if err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error { return part.Erase(f.ctx, tx, f.client) }); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.id(`SELECT count(*) FROM appointments WHERE id = $1`, ahead.ID); n != 0 {
+	if n := f.owner.ID(`SELECT count(*) FROM appointments WHERE id = $1`, ahead.ID); n != 0 {
 		t.Error("an appointment still ahead survived the erasure")
 	}
-	if n := f.id(`SELECT count(*) FROM appointments WHERE id = $1 AND client_id IS NULL AND code IS NULL
+	if n := f.owner.ID(`SELECT count(*) FROM appointments WHERE id = $1 AND client_id IS NULL AND code IS NULL
 		AND interpreter_language = ''`, past.ID); n != 1 {
 		t.Error("the attended appointment still names the client")
 	}

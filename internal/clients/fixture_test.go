@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
 	"github.com/koto-portal/portal/internal/testdb"
@@ -26,7 +24,7 @@ type fixture struct {
 	t     testing.TB
 	ctx   context.Context
 	db    *store.DB
-	owner *pgxpool.Pool
+	owner *testdb.Owner
 	svc   *Service
 
 	tenant, sp1, sp2        int64
@@ -39,53 +37,29 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, owner: owner, svc: New(db, nil)}
-	f.tenant = f.addTenant()
+	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url), svc: New(db, nil)}
+	f.tenant = f.owner.Municipality()
 	f.sp1 = f.addServicePoint(f.tenant)
 	f.sp2 = f.addServicePoint(f.tenant)
 	f.expert1 = f.addStaff(f.tenant, "Eeva Expert", auth.Grant{Role: auth.RoleExpert, ServicePointID: f.sp1})
 	f.expert2 = f.addStaff(f.tenant, "Erkki Expert", auth.Grant{Role: auth.RoleExpert, ServicePointID: f.sp2})
 	f.lead1 = f.addStaff(f.tenant, "Liisa Lead", auth.Grant{Role: auth.RoleLead, ServicePointID: f.sp1})
 	f.admin = f.addStaff(f.tenant, "Aino Admin", auth.Grant{Role: auth.RoleAdmin})
-	f.other = f.addTenant()
+	f.other = f.owner.Municipality()
 	f.otherSP = f.addServicePoint(f.other)
 	f.otherAdmin = f.addStaff(f.other, "Other Admin", auth.Grant{Role: auth.RoleAdmin})
 	return f
 }
 
-func (f *fixture) id(sql string, args ...any) int64 {
-	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
-}
-
-func (f *fixture) addTenant() int64 {
-	return f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("m%d", serial.Add(1)))
-}
-
 func (f *fixture) addServicePoint(tenant int64) int64 {
 	slug := fmt.Sprintf("sp%d", serial.Add(1))
-	return f.id(`INSERT INTO service_points (municipality_id, slug, names) VALUES ($1, $2, jsonb_build_object('fi', $2::text)) RETURNING id`, tenant, slug)
+	return f.owner.ID(`INSERT INTO service_points (municipality_id, slug, names) VALUES ($1, $2, jsonb_build_object('fi', $2::text)) RETURNING id`, tenant, slug)
 }
 
 func (f *fixture) addStaff(tenant int64, name string, grants ...auth.Grant) auth.Principal {
-	id := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
-		tenant, fmt.Sprintf("s%d@example.org", serial.Add(1)), name)
+	id := f.owner.Staff(tenant, name)
 	for _, g := range grants {
-		var sp *int64
-		if g.ServicePointID != 0 {
-			sp = &g.ServicePointID
-		}
-		f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, $4) RETURNING id`, tenant, id, sp, g.Role)
+		f.owner.Grant(tenant, id, g.ServicePointID, g.Role)
 	}
 	return auth.Principal{StaffID: id, Tenant: tenant, Name: name, Grants: grants}
 }
@@ -93,8 +67,8 @@ func (f *fixture) addStaff(tenant int64, name string, grants ...auth.Grant) auth
 // logged counts access-log rows about client id (0: searches).
 func (f *fixture) logged(actor auth.Principal, id int64, action, result string) int {
 	f.t.Helper()
-	return int(f.id(`SELECT count(*) FROM access_log WHERE staff_id = $1 AND subject_kind = 'client'
-		AND coalesce(subject_id, 0) = $2 AND action = $3 AND result = $4`, actor.StaffID, id, action, result))
+	return f.owner.Count(`SELECT count(*) FROM access_log WHERE staff_id = $1 AND subject_kind = 'client'
+		AND coalesce(subject_id, 0) = $2 AND action = $3 AND result = $4`, actor.StaffID, id, action, result)
 }
 
 // create registers a client at sp1 as expert1.

@@ -2,13 +2,9 @@ package outreach
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/store"
@@ -18,8 +14,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-var slugs atomic.Int64
-
 // fixture is one municipality with two service points, an expert at each
 // (Anna at the first is the client's responsible expert), and a client of
 // the first; the clock can be moved.
@@ -27,7 +21,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	db     *store.DB
-	owner  *pgxpool.Pool
+	owner  *testdb.Owner
 	svc    *Service
 	now    time.Time
 	tenant int64
@@ -42,60 +36,36 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, owner: owner, now: time.Now().Truncate(time.Second)}
+	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url), now: time.Now().Truncate(time.Second)}
 	clock := func() time.Time { return f.now }
 	f.svc = New(db, tasks.NewService(db, clock), clock)
-	f.tenant = f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("o%d", slugs.Add(1)))
-	f.sp = f.addServicePoint()
-	f.sp2 = f.addServicePoint()
+	f.tenant = f.owner.Municipality()
+	f.sp = f.owner.ServicePoint(f.tenant)
+	f.sp2 = f.owner.ServicePoint(f.tenant)
 	f.anna = f.addStaff(f.sp, "Anna")
 	f.ben = f.addStaff(f.sp, "Ben")
 	f.cecil = f.addStaff(f.sp2, "Cecil")
-	f.client = f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language, responsible_staff_id)
-		VALUES ($1, $2, 'Amina', 'Hassan', 'so', $3) RETURNING id`, f.tenant, f.sp, f.anna)
+	f.client = f.owner.Client(f.tenant, f.sp, f.anna, "so")
 	return f
 }
 
-func (f *fixture) id(sql string, args ...any) int64 {
-	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
-}
-
-func (f *fixture) addServicePoint() int64 {
-	return f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`,
-		f.tenant, fmt.Sprintf("sp%d", slugs.Add(1)))
-}
-
+// addStaff adds an expert at sp.
 func (f *fixture) addStaff(sp int64, name string) int64 {
-	id := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
-		f.tenant, fmt.Sprintf("o%d@example.org", slugs.Add(1)), name)
-	f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING staff_id`,
-		f.tenant, id, sp)
+	id := f.owner.Staff(f.tenant, name)
+	f.owner.Grant(f.tenant, id, sp, auth.RoleExpert)
 	return id
 }
 
 // stranger is an expert of another municipality in the same database, and
 // an appointment of that municipality's own client.
 func (f *fixture) stranger() (auth.Principal, int64) {
-	tenant := f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("o%d", slugs.Add(1)))
-	sp := f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`, tenant, fmt.Sprintf("sp%d", slugs.Add(1)))
-	staff := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, 'Stranger', 'x') RETURNING id`,
-		tenant, fmt.Sprintf("o%d@example.org", slugs.Add(1)))
-	f.id(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING staff_id`,
-		tenant, staff, sp)
-	client := f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name) VALUES ($1, $2, 'Other', 'Client') RETURNING id`,
+	tenant := f.owner.Municipality()
+	sp := f.owner.ServicePoint(tenant)
+	staff := f.owner.Staff(tenant, "Stranger")
+	f.owner.Grant(tenant, staff, sp, auth.RoleExpert)
+	client := f.owner.ID(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name) VALUES ($1, $2, 'Other', 'Client') RETURNING id`,
 		tenant, sp)
-	appt := f.id(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes)
+	appt := f.owner.ID(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes)
 		VALUES ($1, $2, $3, $4, 'phone', $5, 30) RETURNING id`, tenant, client, sp, staff, f.now.Add(time.Hour))
 	return auth.Principal{StaffID: staff, Tenant: tenant, Grants: []auth.Grant{{Role: auth.RoleExpert, ServicePointID: sp}}}, appt
 }
@@ -111,7 +81,7 @@ func (f *fixture) actor(staffID int64) auth.Principal {
 
 // appointment books the client with an expert at sp, starting in.
 func (f *fixture) appointment(staff int64, in time.Duration, code string) int64 {
-	return f.id(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
+	return f.owner.ID(`INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
 		VALUES ($1, $2, $3, $4, 'in_person', $5, 30, nullif($6, '')) RETURNING id`, f.tenant, f.client, f.sp, staff, f.now.Add(in), code)
 }
 

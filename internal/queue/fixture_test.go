@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
@@ -74,7 +72,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	db     *store.DB
-	owner  *pgxpool.Pool
+	owner  *testdb.Owner
 	clock  *fakeClock
 	svc    *Service
 	tenant int64
@@ -92,13 +90,7 @@ type fixture struct {
 func newFixture(t testing.TB, hours string, now time.Time) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, owner: owner, clock: &fakeClock{t: now}}
+	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url), clock: &fakeClock{t: now}}
 	f.svc = New(db, f.clock.Now)
 	f.tenant = f.addTenant()
 	f.sp = f.addServicePoint(f.tenant, hours)
@@ -113,31 +105,14 @@ func newFixture(t testing.TB, hours string, now time.Time) *fixture {
 	return f
 }
 
-func (f *fixture) id(sql string, args ...any) int64 {
-	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
-}
-
-func (f *fixture) exec(sql string, args ...any) {
-	f.t.Helper()
-	if _, err := f.owner.Exec(f.ctx, sql, args...); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-}
-
+// The tests' short names for the owner's methods.
+func (f *fixture) id(sql string, args ...any) int64 { f.t.Helper(); return f.owner.ID(sql, args...) }
+func (f *fixture) exec(sql string, args ...any)     { f.t.Helper(); f.owner.Run(sql, args...) }
 func (f *fixture) count(sql string, args ...any) int {
 	f.t.Helper()
-	return int(f.id(sql, args...))
+	return f.owner.Count(sql, args...)
 }
-
-func (f *fixture) addTenant() int64 {
-	n := slugs.Add(1)
-	return f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("m%d", n))
-}
+func (f *fixture) addTenant() int64 { f.t.Helper(); return f.owner.Municipality() }
 
 func (f *fixture) addServicePoint(tenant int64, hours string) int64 {
 	n := slugs.Add(1)
@@ -155,11 +130,9 @@ func (f *fixture) addDesk(tenant, sp int64, name string) int64 {
 		tenant, sp, name)
 }
 
-func (f *fixture) addStaff(tenant int64) int64 {
-	n := slugs.Add(1)
-	return f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, 'x', 'x') RETURNING id`,
-		tenant, fmt.Sprintf("s%d@example.org", n))
-}
+// addStaff adds a staff member with no role: a test hands the service its
+// grants in the principal it builds (see expert).
+func (f *fixture) addStaff(tenant int64) int64 { f.t.Helper(); return f.owner.Staff(tenant, "x") }
 
 // addKiosk pairs a kiosk to a service point; its credential is kioskToken(id).
 func (f *fixture) addKiosk(tenant, sp int64) int64 {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
@@ -28,7 +26,7 @@ type fixture struct {
 	t     testing.TB
 	ctx   context.Context
 	db    *store.DB
-	owner *pgxpool.Pool
+	owner *testdb.Owner
 
 	tenant, sp1, sp2           int64
 	topicA, topicB, topicC     int64 // of sp1
@@ -41,14 +39,8 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, owner: owner}
-	f.tenant = f.addTenant()
+	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url)}
+	f.tenant = f.owner.Municipality()
 	f.sp1 = f.addServicePoint(f.tenant)
 	f.sp2 = f.addServicePoint(f.tenant)
 	f.topicA = f.addTopic(f.tenant, f.sp1, "A", "Asuminen", "Housing")
@@ -59,25 +51,17 @@ func newFixture(t testing.TB) *fixture {
 	f.ref2 = f.addReferral(f.tenant, f.sp1, "TE-palvelut", true)
 	f.refOff = f.addReferral(f.tenant, f.sp1, "Lakkautettu", false)
 	f.refSP2 = f.addReferral(f.tenant, f.sp2, "Kela", true)
-	f.other = f.addTenant()
+	f.other = f.owner.Municipality()
 	f.otherSP = f.addServicePoint(f.other)
 	f.otherTopic = f.addTopic(f.other, f.otherSP, "A", "Asuminen", "Housing")
 	return f
 }
 
-func (f *fixture) id(sql string, args ...any) int64 {
+// The tests' short names for the owner's methods.
+func (f *fixture) id(sql string, args ...any) int64 { f.t.Helper(); return f.owner.ID(sql, args...) }
+func (f *fixture) count(sql string, args ...any) int {
 	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
-}
-
-func (f *fixture) count(sql string, args ...any) int { f.t.Helper(); return int(f.id(sql, args...)) }
-
-func (f *fixture) addTenant() int64 {
-	return f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("m%d", slugs.Add(1)))
+	return f.owner.Count(sql, args...)
 }
 
 func (f *fixture) addServicePoint(tenant int64) int64 {

@@ -3,12 +3,8 @@ package tasks
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -18,8 +14,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-var slugs atomic.Int64
-
 // fixture is one municipality with two service points, two experts at the
 // first (one of them responsible for a client), an expert at the second and
 // a lead, plus the owner pool for set-up and checks.
@@ -27,7 +21,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	db     *store.DB
-	owner  *pgxpool.Pool
+	owner  *testdb.Owner
 	svc    *Service
 	tenant int64
 	sp     int64
@@ -42,16 +36,10 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, owner: owner, svc: NewService(db, nil)}
-	f.tenant = f.addTenant()
-	f.sp = f.addServicePoint(f.tenant)
-	f.sp2 = f.addServicePoint(f.tenant)
+	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url), svc: NewService(db, nil)}
+	f.tenant = f.owner.Municipality()
+	f.sp = f.owner.ServicePoint(f.tenant)
+	f.sp2 = f.owner.ServicePoint(f.tenant)
 	f.anna = f.addStaff(f.tenant, f.sp, auth.RoleExpert, "Anna")
 	f.ben = f.addStaff(f.tenant, f.sp, auth.RoleExpert, "Ben")
 	f.cecil = f.addStaff(f.tenant, f.sp2, auth.RoleExpert, "Cecil")
@@ -60,42 +48,29 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
-func (f *fixture) id(sql string, args ...any) int64 {
+// The tests' short names for the owner's methods.
+func (f *fixture) id(sql string, args ...any) int64 { f.t.Helper(); return f.owner.ID(sql, args...) }
+func (f *fixture) exec(sql string, args ...any)     { f.t.Helper(); f.owner.Run(sql, args...) }
+func (f *fixture) count(sql string, args ...any) int {
 	f.t.Helper()
-	var id int64
-	if err := f.owner.QueryRow(f.ctx, sql, args...).Scan(&id); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-	return id
+	return f.owner.Count(sql, args...)
 }
-
-func (f *fixture) exec(sql string, args ...any) {
-	f.t.Helper()
-	if _, err := f.owner.Exec(f.ctx, sql, args...); err != nil {
-		f.t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-func (f *fixture) addTenant() int64 {
-	return f.id(`INSERT INTO municipalities (slug, name) VALUES ($1, $1) RETURNING id`, fmt.Sprintf("m%d", slugs.Add(1)))
-}
-
+func (f *fixture) addTenant() int64 { f.t.Helper(); return f.owner.Municipality() }
 func (f *fixture) addServicePoint(tenant int64) int64 {
-	return f.id(`INSERT INTO service_points (municipality_id, slug) VALUES ($1, $2) RETURNING id`,
-		tenant, fmt.Sprintf("sp%d", slugs.Add(1)))
+	f.t.Helper()
+	return f.owner.ServicePoint(tenant)
+}
+
+// addClient adds a client whose language is the default, Finnish.
+func (f *fixture) addClient(tenant, sp, expert int64) int64 {
+	f.t.Helper()
+	return f.owner.Client(tenant, sp, expert, "fi")
 }
 
 func (f *fixture) addStaff(tenant, sp int64, role, name string) int64 {
-	id := f.id(`INSERT INTO staff (municipality_id, email, name, password_hash) VALUES ($1, $2, $3, 'x') RETURNING id`,
-		tenant, fmt.Sprintf("s%d@example.org", slugs.Add(1)), name)
-	f.exec(`INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, $4)`,
-		tenant, id, sp, role)
+	id := f.owner.Staff(tenant, name)
+	f.owner.Grant(tenant, id, sp, role)
 	return id
-}
-
-func (f *fixture) addClient(tenant, sp, expert int64) int64 {
-	return f.id(`INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, responsible_staff_id)
-		VALUES ($1, $2, 'Amina', 'Hassan', nullif($3, 0)) RETURNING id`, tenant, sp, expert)
 }
 
 // actor is a staff member of the fixture as the web layer hands them over.
@@ -137,11 +112,6 @@ func (f *fixture) mustCreate(n New) Task {
 		f.t.Fatalf("create %+v: %v", n, err)
 	}
 	return t
-}
-
-func (f *fixture) count(sql string, args ...any) int {
-	f.t.Helper()
-	return int(f.id(sql, args...))
 }
 
 func wantErr(t testing.TB, what string, err, want error) {
