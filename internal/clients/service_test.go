@@ -70,9 +70,12 @@ func TestCreateGetUpdate(t *testing.T) {
 	if _, err := f.svc.Update(f.ctx, f.admin, c.ID, moved); err != nil {
 		t.Errorf("admin moves the client: %v", err)
 	}
-	in.RemoveIdentityCode = true
+	moved.RemoveIdentityCode = true
 	if _, err := f.svc.Update(f.ctx, f.admin, c.ID, moved); err != nil {
 		t.Fatal(err)
+	}
+	if r, err := f.svc.Get(f.ctx, f.admin, c.ID, false); err != nil || r.Client.HasIdentityCode || r.Client.IdentityCode != "" {
+		t.Errorf("identity code %q kept after its removal (%v)", r.Client.IdentityCode, err)
 	}
 }
 
@@ -106,9 +109,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	if _, err := f.svc.Create(f.ctx, f.expert1, Input{ServicePointID: f.sp1, LastName: "X", Language: "fi", ResponsibleStaffID: f.expert2.StaffID}); !errors.Is(err, ErrUnknownExpert) {
 		t.Errorf("responsible expert of another service point: %v", err)
 	}
-	var n int
-	_ = f.owner.QueryRow(f.ctx, `SELECT count(*) FROM clients`).Scan(&n)
-	if n != 0 {
+	if n := f.id(`SELECT count(*) FROM clients`); n != 0 {
 		t.Errorf("%d clients were created", n)
 	}
 }
