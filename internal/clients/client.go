@@ -2,7 +2,7 @@ package clients
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"time"
 
 	"github.com/koto-portal/portal/internal/audit"
@@ -90,17 +90,19 @@ func checkServicePoint(ctx context.Context, tx sqldb.Tx, id int64) error {
 }
 
 // expertsWhere is the condition on staff s of being a possible
-// responsible expert at service point $1: an active account with an expert
-// or lead role there or in the whole municipality.
+// responsible expert at the service points $2 (all of the municipality's
+// when $1): an active account with an expert or lead role at one of them
+// or in the whole municipality.
 const expertsWhere = `s.active AND EXISTS (SELECT 1 FROM staff_roles sr WHERE sr.staff_id = s.id
-	AND sr.role IN ('expert', 'lead') AND (sr.service_point_id IS NULL OR sr.service_point_id = $1))`
+	AND sr.role IN ('expert', 'lead') AND ($1 OR sr.service_point_id IS NULL OR sr.service_point_id = ANY($2)))`
 
 func checkExpert(ctx context.Context, tx sqldb.Tx, spID, staffID int64) error {
 	if staffID == 0 {
 		return nil
 	}
 	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff s WHERE s.id = $2 AND `+expertsWhere+`)`, spID, staffID).Scan(&ok); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff s WHERE s.id = $3 AND `+expertsWhere+`)`,
+		false, []int64{spID}, staffID).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
@@ -109,9 +111,13 @@ func checkExpert(ctx context.Context, tx sqldb.Tx, spID, staffID int64) error {
 	return nil
 }
 
-// listExperts lists who may be responsible for clients of a service point.
-func listExperts(ctx context.Context, tx sqldb.Tx, spID int64) ([]Expert, error) {
-	rows, err := tx.Query(ctx, `SELECT s.id, s.name FROM staff s WHERE `+expertsWhere+` ORDER BY s.name, s.id`, spID)
+// listExperts lists who may be responsible for clients of the service
+// points (all of them when all).
+func listExperts(ctx context.Context, tx sqldb.Tx, all bool, points ...int64) ([]Expert, error) {
+	if points == nil {
+		points = []int64{}
+	}
+	rows, err := tx.Query(ctx, `SELECT s.id, s.name FROM staff s WHERE `+expertsWhere+` ORDER BY s.name, s.id`, all, points)
 	if err != nil {
 		return nil, err
 	}
@@ -238,27 +244,22 @@ func (s *Service) change(ctx context.Context, actor auth.Principal, id int64, fn
 	})
 }
 
-// checkDay checks the day a clientship step is dated: known, and not after
-// today.
-func (s *Service) checkDay(on time.Time) error {
+// checkDay adds to p what is wrong with the day a clientship step is
+// dated: it must be known, and not after today.
+func (s *Service) checkDay(p Problems, on time.Time) {
 	switch {
 	case on.IsZero():
-		return invalid(Problems{"on": "form.required"})
+		p["on"] = "form.required"
 	case on.After(s.today()):
-		return invalid(Problems{"on": "clients.error.future_date"})
+		p["on"] = "clients.error.future_date"
 	}
-	return nil
 }
 
 // End ends an active clientship on a day, for one of EndReasons.
 func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on time.Time, reason string) error {
 	p := Problems{}
-	if err := s.checkDay(on); err != nil {
-		var ie *InvalidError
-		errors.As(err, &ie)
-		p = ie.Problems
-	}
-	if !contains(EndReasons, reason) {
+	s.checkDay(p, on)
+	if !slices.Contains(EndReasons, reason) {
 		p["reason"] = "form.invalid_choice"
 	}
 	if len(p) > 0 {
@@ -277,8 +278,10 @@ func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on ti
 
 // Continue continues an ended clientship from a day.
 func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, on time.Time) error {
-	if err := s.checkDay(on); err != nil {
-		return err
+	p := Problems{}
+	s.checkDay(p, on)
+	if len(p) > 0 {
+		return invalid(p)
 	}
 	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if c.Status != StatusEnded {
@@ -289,15 +292,6 @@ func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, 
 		}
 		return addEvent(ctx, tx, actor, id, "continued", on, "")
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Record is a client with everything the client's page shows.
@@ -336,7 +330,7 @@ func (s *Service) Get(ctx context.Context, actor auth.Principal, id int64, logRe
 		if out.Contacts, err = contacts(ctx, tx, id); err != nil {
 			return err
 		}
-		if out.Experts, err = listExperts(ctx, tx, c.ServicePointID); err != nil {
+		if out.Experts, err = listExperts(ctx, tx, false, c.ServicePointID); err != nil {
 			return err
 		}
 		if out.Points, err = workPlaces(ctx, tx, actor); err != nil {
@@ -417,7 +411,7 @@ func (s *Service) NewForm(ctx context.Context, actor auth.Principal) (NewClientF
 		var err error
 		out.Experts = map[int64][]Expert{}
 		for _, sp := range out.Points {
-			if out.Experts[sp.ID], err = listExperts(ctx, tx, sp.ID); err != nil {
+			if out.Experts[sp.ID], err = listExperts(ctx, tx, false, sp.ID); err != nil {
 				return err
 			}
 		}

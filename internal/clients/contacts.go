@@ -3,6 +3,7 @@ package clients
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -49,7 +50,7 @@ func (in *ContactInput) Check(now time.Time) Problems {
 	case in.OccurredAt.Year() < 2000:
 		p["occurred_at"] = "form.invalid_date"
 	}
-	if !contains(Channels, in.Channel) {
+	if !slices.Contains(Channels, in.Channel) {
 		p["channel"] = "form.invalid_choice"
 	}
 	if !in.InterpreterUsed {

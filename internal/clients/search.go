@@ -94,7 +94,10 @@ func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Re
 	err := s.atWork(ctx, actor, func(tx sqldb.Tx, points []org.ServicePoint) error {
 		out.Points = points
 		var err error
-		if out.Experts, err = expertsOf(ctx, tx, actor); err != nil {
+		// Who may be responsible at the service points where the
+		// actor works, for the expert filter.
+		ids, all := actor.ServicePointScope(auth.RoleExpert)
+		if out.Experts, err = listExperts(ctx, tx, all, ids...); err != nil {
 			return err
 		}
 		sql, args, err := searchSQL(ctx, tx, actor, q)
@@ -215,20 +218,4 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 // escapeLike makes s match itself in a LIKE pattern.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// expertsOf lists who may be responsible for clients at the service points
-// where the actor works.
-func expertsOf(ctx context.Context, tx sqldb.Tx, actor auth.Principal) ([]Expert, error) {
-	points, all := actor.ServicePointScope(auth.RoleExpert)
-	if points == nil {
-		points = []int64{}
-	}
-	rows, err := tx.Query(ctx, `SELECT s.id, s.name FROM staff s WHERE s.active AND EXISTS (SELECT 1 FROM staff_roles sr
-		WHERE sr.staff_id = s.id AND sr.role IN ('expert', 'lead')
-		AND ($1 OR sr.service_point_id IS NULL OR sr.service_point_id = ANY($2))) ORDER BY s.name, s.id`, all, points)
-	if err != nil {
-		return nil, err
-	}
-	return sqldb.CollectRows(rows, scanExpert)
 }

@@ -46,7 +46,7 @@ func (s *Service) Upsert(ctx context.Context, actor auth.Principal, rows []Input
 		return nil, errTooMany
 	}
 	out := make([]UpsertResult, len(rows))
-	seen := map[string]int{}
+	seen := map[string]bool{}
 	ids := make([]string, 0, len(rows))
 	now := s.now()
 	for i := range rows {
@@ -55,13 +55,13 @@ func (s *Service) Upsert(ctx context.Context, actor auth.Principal, rows []Input
 		if p == nil {
 			p = Problems{}
 		}
-		switch _, dup := seen[in.ExternalID]; {
+		switch {
 		case in.ExternalID == "" && p["external_id"] == "":
 			p["external_id"] = "form.required"
-		case dup:
+		case seen[in.ExternalID]:
 			p["external_id"] = "clients.error.external_id_twice"
 		}
-		seen[in.ExternalID] = i
+		seen[in.ExternalID] = true
 		out[i] = UpsertResult{ExternalID: in.ExternalID, Outcome: Invalid, Problems: p}
 		if len(p) == 0 {
 			out[i].Problems, out[i].Outcome = nil, ""
