@@ -146,14 +146,10 @@ func (s *Server) serveClientManifest(c *fiber.Ctx) error {
 // submitClientPush stores this phone's Web Push subscription; the page
 // sends it after the client's tap and again on every visit.
 func (s *Server) submitClientPush(c *fiber.Ctx) error {
-	if s.push == nil {
-		return newError(fiber.StatusServiceUnavailable, "follow.push_off")
-	}
-	sub, err := s.push.ParseSubscription(c.Body())
+	raw, err := s.pushSubscription(c)
 	if err != nil {
-		return newError(fiber.StatusUnprocessableEntity, "follow.push_invalid")
+		return err
 	}
-	raw, _ := sub.MarshalJSON()
 	if err := s.outreach.SetPush(c.UserContext(), c.Params("cred"), raw); err != nil {
 		return clientError(err)
 	}

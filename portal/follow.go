@@ -74,17 +74,28 @@ func (s *Server) submitTicketCancel(c *fiber.Ctx) error {
 	return c.Redirect("/t/"+token, fiber.StatusSeeOther)
 }
 
-// submitTicketPush stores the phone's push subscription for this ticket
-// only; it is deleted when the ticket closes.
-func (s *Server) submitTicketPush(c *fiber.Ctx) error {
+// pushSubscription reads the browser's push subscription from the request
+// body and gives it back as the JSON to store; a page refusal when push is
+// off or the subscription is not one.
+func (s *Server) pushSubscription(c *fiber.Ctx) ([]byte, error) {
 	if s.push == nil {
-		return newError(fiber.StatusServiceUnavailable, "follow.push_off")
+		return nil, newError(fiber.StatusServiceUnavailable, "follow.push_off")
 	}
 	sub, err := s.push.ParseSubscription(c.Body())
 	if err != nil {
-		return newError(fiber.StatusUnprocessableEntity, "follow.push_invalid")
+		return nil, newError(fiber.StatusUnprocessableEntity, "follow.push_invalid")
 	}
 	raw, _ := sub.MarshalJSON()
+	return raw, nil
+}
+
+// submitTicketPush stores the phone's push subscription for this ticket
+// only; it is deleted when the ticket closes.
+func (s *Server) submitTicketPush(c *fiber.Ctx) error {
+	raw, err := s.pushSubscription(c)
+	if err != nil {
+		return err
+	}
 	err = s.queue.SetPush(c.UserContext(), c.Params("token"), raw)
 	switch {
 	case isNotFound(err):

@@ -52,14 +52,10 @@ func (s *Server) showStaffSettings(c *fiber.Ctx) error {
 // the settings page's script with the CSRF header) for the staff member's
 // task notifications.
 func (s *Server) submitStaffPush(c *fiber.Ctx) error {
-	if s.push == nil {
-		return newError(fiber.StatusServiceUnavailable, "follow.push_off")
-	}
-	sub, err := s.push.ParseSubscription(c.Body())
+	raw, err := s.pushSubscription(c)
 	if err != nil {
-		return newError(fiber.StatusUnprocessableEntity, "follow.push_invalid")
+		return err
 	}
-	raw, _ := sub.MarshalJSON()
 	d, err := s.tasks.Subscribe(c.UserContext(), principal(c), raw, browserLabel(c.Get(fiber.HeaderUserAgent)))
 	if err != nil {
 		return err
