@@ -39,13 +39,9 @@ type clientAnswer struct {
 // language unless they pick another, their upcoming appointments with the
 // check-in code, and one-tap answers.
 func (s *Server) showClientHome(c *fiber.Ctx) error {
-	cred := c.Params("cred")
-	h, err := s.outreach.Home(c.UserContext(), cred)
+	cred, h, err := s.clientHome(c)
 	if err != nil {
-		return clientError(err)
-	}
-	if c.Cookies("lang") == "" {
-		s.speakLanguageOf(c, h.Language)
+		return err
 	}
 	p := s.page(c, "")
 	p.Body = "client"
@@ -58,7 +54,7 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 	}
 	for _, a := range h.Answers {
 		cp.Answers = append(cp.Answers, clientAnswer{Kind: string(a.Kind),
-			When: p.T.Lang.FormatDate(a.At.In(loc)) + " " + a.At.In(loc).Format("15:04"), Reason: a.Reason})
+			When: when(p.T.Lang, a.At.In(loc)), Reason: a.Reason})
 	}
 	switch c.Query("done") {
 	case "answer":
@@ -71,6 +67,20 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, "client_home", cp)
+}
+
+// clientHome reads what the address's credential opens, and makes the
+// page speak the client's language unless they picked another.
+func (s *Server) clientHome(c *fiber.Ctx) (string, outreach.Home, error) {
+	cred := c.Params("cred")
+	h, err := s.outreach.Home(c.UserContext(), cred)
+	if err != nil {
+		return cred, h, clientError(err)
+	}
+	if c.Cookies("lang") == "" {
+		s.speakLanguageOf(c, h.Language)
+	}
+	return cred, h, nil
 }
 
 // clientError maps a credential that opens nothing to a page that says so
@@ -120,13 +130,9 @@ func (s *Server) submitClientForget(c *fiber.Ctx) error {
 // serveClientManifest makes the client's page an installable app that
 // opens on their own page, named in their language.
 func (s *Server) serveClientManifest(c *fiber.Ctx) error {
-	cred := c.Params("cred")
-	h, err := s.outreach.Home(c.UserContext(), cred)
+	cred, _, err := s.clientHome(c)
 	if err != nil {
-		return clientError(err)
-	}
-	if c.Cookies("lang") == "" {
-		s.speakLanguageOf(c, h.Language)
+		return err
 	}
 	t := s.translator(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")

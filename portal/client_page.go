@@ -10,17 +10,12 @@ import (
 	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/internal/stats"
 )
 
 // helsinki is the clock of the staff pages: the portal's municipalities
-// are Finnish.
-var helsinki = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Helsinki")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
+// are Finnish, and their statistics count in the same zone.
+var helsinki = stats.Location()
 
 // clientView formats a client's information for a page.
 type clientView struct {
@@ -40,8 +35,7 @@ func (v clientView) When(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(helsinki)
-	return v.t.Lang.FormatDate(t) + " " + t.Format("15:04")
+	return when(v.t.Lang, t.In(helsinki))
 }
 
 // ISO is a moment for a datetime attribute.
