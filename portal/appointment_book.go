@@ -60,18 +60,9 @@ func (s *Server) renderBooking(c *fiber.Ctx, clientID int64, status int, v url.V
 	return s.renderStatus(c, status, "appointment_form", bp)
 }
 
-// bookingLocation is where a booking's date and time are read: the
-// service points are Finnish, so a typed time is Helsinki's.
-var bookingLocation = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Helsinki")
-	if err != nil {
-		return time.UTC
-	}
-	return l
-}()
-
 // decodeBooking reads the booking form. Ids are only numbers here; the
-// service checks they belong together.
+// service checks they belong together. The service points are Finnish, so
+// a typed time is Helsinki's.
 func decodeBooking(v url.Values, lang i18n.Language) (appointments.Booking, forms.Errors) {
 	f := forms.New(v)
 	var b appointments.Booking
@@ -92,7 +83,7 @@ func decodeBooking(v url.Values, lang i18n.Language) (appointments.Booking, form
 	}
 	b.InterpreterLanguage = f.Choice("interpreter", false, codes...)
 	b.AllowOverlap = f.Bool("overlap_ok")
-	day, okDay := lang.ParseDate(strings.TrimSpace(f.Text("date", true, 20)), bookingLocation)
+	day, okDay := lang.ParseDate(strings.TrimSpace(f.Text("date", true, 20)), helsinki)
 	if !okDay {
 		f.Fail("date", "form.invalid_date")
 	}
@@ -100,7 +91,7 @@ func decodeBooking(v url.Values, lang i18n.Language) (appointments.Booking, form
 	if okDay && clock != "" {
 		hh, _ := strconv.Atoi(clock[:2])
 		mm, _ := strconv.Atoi(clock[3:])
-		b.StartsAt = time.Date(day.Year(), day.Month(), day.Day(), hh, mm, 0, 0, bookingLocation)
+		b.StartsAt = time.Date(day.Year(), day.Month(), day.Day(), hh, mm, 0, 0, helsinki)
 	}
 	return b, f.Errors
 }

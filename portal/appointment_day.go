@@ -34,7 +34,7 @@ func dayParam(c *fiber.Ctx) time.Time {
 	if d, err := time.Parse(time.DateOnly, c.Query("day")); err == nil {
 		return d
 	}
-	now := time.Now().In(bookingLocation)
+	now := time.Now().In(helsinki)
 	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 }
 

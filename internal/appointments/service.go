@@ -179,23 +179,6 @@ func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64,
 	})
 }
 
-// ForClient lists a client's appointments, the latest first, for the
-// client's page.
-func (s *Service) ForClient(ctx context.Context, actor auth.Principal, clientID int64) ([]Appointment, error) {
-	var out []Appointment
-	err := org.InTenant(ctx, s.db, actor, func(tx sqldb.Tx) error {
-		if _, err := accessibleClient(ctx, tx, actor, clientID, audit.ActionRead); err != nil {
-			return err
-		}
-		var err error
-		if out, err = list(ctx, tx, `WHERE a.client_id = $1 ORDER BY a.starts_at DESC, a.id`, clientID); err != nil {
-			return err
-		}
-		return logClients(ctx, tx, actor, audit.ActionRead, []Appointment{{ClientID: clientID}})
-	})
-	return out, err
-}
-
 // accessibleClient reads a client the actor may work with, by the client
 // register's own rule (clients.Accessible); a refusal is logged against
 // the client for action.
