@@ -1,6 +1,7 @@
-// A printable page's "Print" button (no inline handlers under the CSP).
+// A printable page's "Print" button (no inline handlers under the CSP):
+// the appointment and enrolment letters and the client summary.
 (function () {
   'use strict';
-  var btn = document.getElementById('print-summary');
+  var btn = document.getElementById('print');
   if (btn) { btn.addEventListener('click', function () { window.print(); }); }
 })();
