@@ -21,7 +21,7 @@ const (
 // checkInPermissions is the security headers' Permissions-Policy with the
 // camera allowed to this page itself: a kiosk with a camera reads the
 // appointment's QR code here, and nowhere else.
-const checkInPermissions = "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+const checkInPermissions = "camera=(self), " + otherPermissions
 
 // showCheckIn is the keypad for an appointment's check-in code, in the
 // language the visitor chose.

@@ -74,6 +74,10 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	return nil
 }
 
+// otherPermissions is the Permissions-Policy past the camera, which every
+// page but the kiosk's check-in turns off (checkInPermissions).
+const otherPermissions = "microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
 // securityHeaders sets the headers every answer carries. The policy allows
 // scripts and styles from our own origin only: no inline code, no eval.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
@@ -89,7 +93,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()")
+	h.Set("Permissions-Policy", "camera=(), "+otherPermissions)
 	if isCapabilityPath(c.Path()) {
 		h.Set("Referrer-Policy", "no-referrer")
 	} else {
