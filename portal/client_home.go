@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/appointments"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/outreach"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 	p.Body = "client"
 	p.Title = p.T.Get("client.title")
 	cp := clientHomePage{Page: p, Credential: cred, Name: h.FirstNames, Push: h.Push}
-	loc := appointments.Zone(h.TimeZone)
+	loc := org.Zone(h.TimeZone)
 	for _, a := range h.Appointments {
 		cp.Appointments = append(cp.Appointments, clientAppointment{ID: a.ID, When: appointmentTime(p, a), Place: appointmentPlace(p, a),
 			Code: appointments.FormatCode(a.Code), Confirmed: a.Status == appointments.Confirmed})

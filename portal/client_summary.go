@@ -5,6 +5,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/clients"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/summary"
 	"github.com/koto-portal/portal/internal/tasks"
@@ -73,7 +74,7 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 	tr := p.T
 	cl := sum.Client
 	sp := summaryPage{Page: p, Client: cl, Name: cl.FirstNames + " " + cl.LastName,
-		Language: s.languageName(cl.Language), Printed: when(tr.Lang, sum.Now.In(zone(cl.TimeZone)))}
+		Language: s.languageName(cl.Language), Printed: when(tr.Lang, sum.Now.In(org.Zone(cl.TimeZone)))}
 	sp.Title = tr.Get("summary.title", "Name", sp.Name)
 	if cl.BirthDate != nil {
 		sp.Born = tr.Lang.FormatDate(*cl.BirthDate)
@@ -91,7 +92,7 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 			}
 		case []appointments.Appointment:
 			for _, a := range data {
-				row := summaryAppointment{ID: a.ID, When: when(tr.Lang, a.StartsAt.In(zone(a.TimeZone))),
+				row := summaryAppointment{ID: a.ID, When: when(tr.Lang, a.StartsAt.In(org.Zone(a.TimeZone))),
 					Channel: tr.Get("appt.channel." + string(a.Channel)), Status: tr.Get("appt.status." + string(a.Status)),
 					Expert: a.StaffName, Place: a.PointNames.In(tr.Lang.Code)}
 				if a.InterpreterLanguage != "" {
@@ -101,11 +102,11 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 			}
 		case []clients.Contact:
 			for _, k := range data {
-				view.Contacts = append(view.Contacts, summaryContact{When: when(tr.Lang, k.OccurredAt.In(zone(cl.TimeZone))),
+				view.Contacts = append(view.Contacts, summaryContact{When: when(tr.Lang, k.OccurredAt.In(org.Zone(cl.TimeZone))),
 					Channel: tr.Get("summary.contact." + k.Channel), Summary: k.Summary, By: k.StaffName, Interpreter: k.InterpreterUsed})
 			}
 		case outreach.Exported:
-			loc := zone(cl.TimeZone)
+			loc := org.Zone(cl.TimeZone)
 			for _, d := range data.Phones {
 				state := "summary.phone_push"
 				switch {

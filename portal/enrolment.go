@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/koto-portal/portal/internal/appointments"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/outreach"
 )
 
@@ -43,7 +43,7 @@ func (s *Server) submitEnrolment(c *fiber.Ctx) error {
 		l, _ := s.catalog.Lookup(code)
 		p := page
 		p.T = s.catalog.For(l)
-		ep.Parts = append(ep.Parts, enrolmentPart{Page: p, Until: l.FormatDate(e.ExpiresAt.In(appointments.Zone(e.TimeZone)))})
+		ep.Parts = append(ep.Parts, enrolmentPart{Page: p, Until: l.FormatDate(e.ExpiresAt.In(org.Zone(e.TimeZone)))})
 	}
 	ep.Title = ep.T.Get("enrol.letter_title")
 	if ep.QR, err = qrSVG(ep.URL, ep.Parts[0].T.Get("enrol.letter_title")); err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/koto-portal/portal/internal/org"
 )
 
 // settingsPage is a staff member's own settings: the browsers that take
@@ -40,7 +41,7 @@ func (s *Server) showStaffSettings(c *fiber.Ctx) error {
 		if label == "" {
 			label = p.T.Get("settings.unknown_browser")
 		}
-		sp.Devices = append(sp.Devices, pushDeviceRow{ID: d.ID, Label: label, Since: p.T.Lang.FormatDate(d.CreatedAt.In(zone("")))})
+		sp.Devices = append(sp.Devices, pushDeviceRow{ID: d.ID, Label: label, Since: p.T.Lang.FormatDate(d.CreatedAt.In(org.Zone("")))})
 	}
 	if c.Query("msg") == "removed" {
 		sp.Message = p.T.Get("settings.removed")

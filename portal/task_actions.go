@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/forms"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/tasks"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) showTask(c *fiber.Ctx) error {
 	tr := p.T
 	tp := taskPage{Page: p, Task: taskView(tr, d.Task, actor.StaffID, d.Now), Back: c.Path()}
 	tp.Title = tp.Task.Title
-	loc := zone(d.TimeZone)
+	loc := org.Zone(d.TimeZone)
 	for _, e := range d.History {
 		who := e.Staff
 		if e.StaffID == 0 {

@@ -56,7 +56,7 @@ func taskView(tr *i18n.T, task tasks.Task, me int64, now time.Time) taskRow {
 		r.Title = tr.Get("tasks.kind." + string(task.Kind))
 	}
 	r.CanClaim = !r.Closed && (task.AssigneeID == 0 || r.Mine && task.Status == tasks.Open)
-	loc := zone(task.TimeZone)
+	loc := org.Zone(task.TimeZone)
 	if !task.DueAt.IsZero() {
 		r.Due = when(tr.Lang, task.DueAt.In(loc))
 		r.DueISO = task.DueAt.UTC().Format(time.RFC3339)
@@ -84,14 +84,6 @@ func taskView(tr *i18n.T, task tasks.Task, me int64, now time.Time) taskRow {
 
 // when writes a moment as its day in the language's style and the time.
 func when(l i18n.Language, t time.Time) string { return l.FormatDate(t) + " " + t.Format("15:04") }
-
-// zone is a service point's time zone, Helsinki's when it is unknown.
-func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return org.ServicePoint{}.Location()
-}
 
 // taskFilter reads the list filters from the address; an unknown value is
 // the same as none, so an old bookmark still opens.

@@ -103,7 +103,7 @@ func (a Appointment) Ends() time.Time { return a.StartsAt.Add(time.Duration(a.Mi
 
 // Location is the service point's time zone, in which the appointment's
 // times are shown.
-func (a Appointment) Location() *time.Location { return zone(a.TimeZone) }
+func (a Appointment) Location() *time.Location { return org.Zone(a.TimeZone) }
 
 // Overlaps tells whether two appointments' times meet.
 func (a Appointment) Overlaps(b Appointment) bool {
@@ -163,19 +163,3 @@ type DoubleBooking struct {
 }
 
 func (e *DoubleBooking) Error() string { return "appointments: the expert is booked at that time" }
-
-// zone loads a time zone, Helsinki for one that cannot be loaded.
-func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return helsinki
-}
-
-var helsinki = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Helsinki")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()

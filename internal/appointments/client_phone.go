@@ -43,7 +43,3 @@ func OfClient(ctx context.Context, tx sqldb.Tx, clientID, id int64) (Appointment
 	a, err := scan(tx.QueryRow(ctx, `SELECT `+cols+from+` WHERE a.id = $1 AND a.client_id = $2 FOR UPDATE OF a`, id, clientID))
 	return a, sqldb.NotFound(err)
 }
-
-// Zone is a service point's time zone by name, Helsinki when the name is
-// unknown, as appointments' times are shown in.
-func Zone(name string) *time.Location { return zone(name) }

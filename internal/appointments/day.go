@@ -26,6 +26,9 @@ type Day struct {
 	Overlapping map[int64]bool
 }
 
+// helsinki is the zone of an expert's day.
+var helsinki = org.Zone("Europe/Helsinki")
+
 // dayBounds is the day of date (its calendar day) in loc.
 func dayBounds(date time.Time, loc *time.Location) (time.Time, time.Time) {
 	y, m, d := date.Date()
@@ -80,7 +83,7 @@ func (s *Service) PointDay(ctx context.Context, actor auth.Principal, slug strin
 		if err := auth.Authorize(ctx, tx, actor, actor.CanWork(sp.ID)); err != nil {
 			return err
 		}
-		loc := zone(sp.TimeZone)
+		loc := sp.Location()
 		start, end := dayBounds(date, loc)
 		out = Day{Date: start, Location: loc, Point: sp}
 		if out.Items, err = list(ctx, tx, `WHERE a.service_point_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3

@@ -55,13 +55,24 @@ type ServicePoint struct {
 }
 
 // Location loads the service point's time zone (Helsinki when unknown).
-func (sp ServicePoint) Location() *time.Location {
-	if loc, err := time.LoadLocation(sp.TimeZone); err == nil {
+func (sp ServicePoint) Location() *time.Location { return Zone(sp.TimeZone) }
+
+// Zone loads a service point's time zone by name, Helsinki's when the name
+// is unknown: every service point of the portal is in Finland.
+func Zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
 		return loc
 	}
-	loc, _ := time.LoadLocation("Europe/Helsinki")
-	return loc
+	return helsinki
 }
+
+var helsinki = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
 
 const spColumns = `id, municipality_id, slug, names, time_zone, opening_hours, target_wait_minutes, max_recalls`
 

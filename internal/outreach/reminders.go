@@ -9,9 +9,9 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/tasks"
@@ -201,7 +201,7 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderPush])
 		lang, _ = w.catalog.Lookup(i18n.Default)
 	}
 	tr := w.catalog.For(lang)
-	start := d.startsAt.In(appointments.Zone(d.zone))
+	start := d.startsAt.In(org.Zone(d.zone))
 	urgent := d.kind == "reminder_2h"
 	name := fmt.Sprintf("appointment-%d", d.apptID)
 	payload, err := json.Marshal(reminderMessage{Title: tr.Get("reminder.title"),
