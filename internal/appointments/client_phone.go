@@ -28,12 +28,7 @@ func SetByClient(ctx context.Context, tx sqldb.Tx, clientID, id int64, to Status
 	if (to != Confirmed && to != CancelledByClient) || !a.Status.Allows(to) {
 		return a, ErrWrongState
 	}
-	a.Status = to
-	if !to.Open() {
-		a.Code = ""
-	}
-	_, err = tx.Exec(ctx, `UPDATE appointments SET status = $2, code = nullif($3, ''), updated_at = $4, updated_by = NULL
-		WHERE id = $1`, a.ID, a.Status, a.Code, at)
+	err = record(ctx, tx, &a, to, at, nil)
 	return a, err
 }
 

@@ -169,14 +169,21 @@ func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64,
 		if !a.Status.Allows(to) {
 			return ErrWrongState
 		}
-		a.Status = to
-		if !to.Open() {
-			a.Code = ""
-		}
-		_, err := tx.Exec(ctx, `UPDATE appointments SET status = $2, code = nullif($3, ''), updated_at = $4, updated_by = $5
-			WHERE id = $1`, a.ID, a.Status, a.Code, s.clock(), actor.StaffID)
-		return err
+		return record(ctx, tx, a, to, s.clock(), &actor.StaffID)
 	})
+}
+
+// record moves an appointment to status to in the caller's transaction;
+// one that closes gives up its check-in code. by is the staff member who
+// records it, nil for the client themselves.
+func record(ctx context.Context, tx sqldb.Tx, a *Appointment, to Status, at time.Time, by *int64) error {
+	a.Status = to
+	if !to.Open() {
+		a.Code = ""
+	}
+	_, err := tx.Exec(ctx, `UPDATE appointments SET status = $2, code = nullif($3, ''), updated_at = $4, updated_by = $5
+		WHERE id = $1`, a.ID, a.Status, a.Code, at, by)
+	return err
 }
 
 // accessibleClient reads a client the actor may work with, by the client
