@@ -118,8 +118,8 @@ func (s *Server) page(c *fiber.Ctx, title string) Page {
 		if s.tasks != nil {
 			// The count is a convenience: a page still shows without it,
 			// and the live navigation fetches it again.
-			if b, err := s.tasks.Badge(c.UserContext(), sess.Principal, ""); err == nil {
-				p.TaskCount = b.Count
+			if n, err := s.tasks.Count(c.UserContext(), sess.Principal); err == nil {
+				p.TaskCount = n
 			} else {
 				s.logger.Warn("task count", "request_id", requestID(c), "err", err)
 			}

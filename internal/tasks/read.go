@@ -187,10 +187,9 @@ func (s *Service) Load(ctx context.Context, actor auth.Principal, slug string) (
 				       count(*) FILTER (WHERE due_at < $2) AS overdue
 				FROM tasks WHERE service_point_id = $1 AND status IN ('open','in_progress')
 				GROUP BY assignee_id),
+			sp AS (SELECT $1::bigint AS id),
 			people AS (
-				SELECT s.id, s.name FROM staff s
-				WHERE s.active AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id
-					AND (r.service_point_id IS NULL OR r.service_point_id = $1 OR r.role = 'admin'))
+				SELECT s.id, s.name FROM staff s WHERE s.active AND `+canWorkAt+`
 				UNION SELECT s.id, s.name FROM staff s JOIN counts c ON c.assignee_id = s.id)
 			SELECT 0, '', coalesce(c.open, 0), coalesce(c.in_progress, 0), coalesce(c.overdue, 0)
 			FROM (SELECT 1) one LEFT JOIN counts c ON c.assignee_id IS NULL
@@ -246,10 +245,8 @@ func (s *Service) Get(ctx context.Context, actor auth.Principal, id int64) (Deta
 		if d.History, err = history(ctx, tx, id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT s.id, s.name FROM staff s
-			WHERE s.active AND EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id
-				AND (r.service_point_id IS NULL OR r.service_point_id = $1 OR r.role = 'admin'))
+		rows, err := tx.Query(ctx, `WITH sp AS (SELECT $1::bigint AS id)
+			SELECT s.id, s.name FROM staff s WHERE s.active AND `+canWorkAt+`
 			ORDER BY s.name, s.id`, d.ServicePointID)
 		if err != nil {
 			return err
@@ -298,17 +295,8 @@ type Badge struct {
 func (s *Service) Badge(ctx context.Context, actor auth.Principal, slug string) (Badge, error) {
 	b := Badge{Seqs: map[string]int64{}}
 	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
-		channels := []string{StaffChannel(actor.StaffID)}
-		if slug != "" {
-			var id int64
-			if err := tx.QueryRow(ctx, `SELECT id FROM service_points WHERE slug = $1`, slug).Scan(&id); err != nil {
-				return sqldb.NotFound(err)
-			}
-			if err := auth.Authorize(ctx, tx, actor, actor.CanWork(id)); err != nil {
-				return err
-			}
-			channels = append(channels, PointChannel(id))
-		} else if err := auth.Authorize(ctx, tx, actor, true); err != nil {
+		channels, err := watched(ctx, tx, actor, slug)
+		if err != nil {
 			return err
 		}
 		for _, ch := range channels {
@@ -318,25 +306,64 @@ func (s *Service) Badge(ctx context.Context, actor auth.Principal, slug string) 
 			}
 			b.Seqs[ch] = seq
 		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE assignee_id = $1 AND status IN ('open','in_progress')`,
-			actor.StaffID).Scan(&b.Count)
+		b.Count, err = countMine(ctx, tx, actor)
+		return err
 	})
 	return b, err
+}
+
+// Count is the number of the actor's unfinished tasks alone, which every
+// staff page's navigation shows as it is drawn: the live navigation asks
+// for the seqs (Badge) itself.
+func (s *Service) Count(ctx context.Context, actor auth.Principal) (int, error) {
+	var n int
+	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, true); err != nil {
+			return err
+		}
+		var err error
+		n, err = countMine(ctx, tx, actor)
+		return err
+	})
+	return n, err
+}
+
+func countMine(ctx context.Context, tx sqldb.Tx, actor auth.Principal) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE assignee_id = $1 AND status IN ('open','in_progress')`,
+		actor.StaffID).Scan(&n)
+	return n, err
 }
 
 // Watch names the live channels a staff member's socket follows: their own
 // tasks, and a service point's (slug, where they work) when not empty.
 func (s *Service) Watch(ctx context.Context, actor auth.Principal, slug string) ([]string, error) {
-	b, err := s.Badge(ctx, actor, slug)
-	if err != nil {
+	var out []string
+	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
+		var err error
+		out, err = watched(ctx, tx, actor, slug)
+		return err
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// watched names the channels of the actor's own tasks and, when slug is not
+// empty, of that service point, after the one check that the actor works
+// there.
+func watched(ctx context.Context, tx sqldb.Tx, actor auth.Principal, slug string) ([]string, error) {
+	channels := []string{StaffChannel(actor.StaffID)}
+	if slug == "" {
+		return channels, auth.Authorize(ctx, tx, actor, true)
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT id FROM service_points WHERE slug = $1`, slug).Scan(&id); err != nil {
+		return nil, sqldb.NotFound(err)
+	}
+	if err := auth.Authorize(ctx, tx, actor, actor.CanWork(id)); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(b.Seqs))
-	for ch := range b.Seqs {
-		out = append(out, ch)
-	}
-	slices.Sort(out)
-	return out, nil
+	return append(channels, PointChannel(id)), nil
 }
 
 // OpenForClient lists a client's unfinished tasks inside the caller's

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,7 +190,7 @@ func TestListsFiltersLoadAndCount(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if got := ids(l); len(got) != len(c.want) || len(got) > 0 && !equal(got, c.want) {
+		if got := ids(l); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -216,6 +217,15 @@ func TestListsFiltersLoadAndCount(t *testing.T) {
 	}
 	_, err = f.svc.Badge(f.ctx, f.actor(f.cecil), slug)
 	wantErr(t, "another service point's channel", err, auth.ErrForbidden)
+	if n, err := f.svc.Count(f.ctx, anna); err != nil || n != 3 {
+		t.Fatalf("count %d, %v", n, err)
+	}
+	if chans, err := f.svc.Watch(f.ctx, anna, slug); err != nil ||
+		!slices.Equal(chans, []string{PointChannel(f.sp), StaffChannel(f.anna)}) {
+		t.Fatalf("watch %v, %v", chans, err)
+	}
+	_, err = f.svc.Watch(f.ctx, f.actor(f.cecil), slug)
+	wantErr(t, "watching another service point", err, auth.ErrForbidden)
 }
 
 // Erasing a client takes the personal data out of their tasks and their
@@ -262,16 +272,4 @@ func (f *fixture) slug(sp int64) string {
 		f.t.Fatal(err)
 	}
 	return s
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
