@@ -138,7 +138,8 @@ func (s *Service) Create(ctx context.Context, tx sqldb.Tx, n New) (t Task, creat
 }
 
 // canWorkAt is true for a staff row s holding a role in the municipality
-// or at the service point sp.id (the SQL twin of auth.Principal.CanWork).
+// or at the service point sp.id (the SQL twin of auth.Principal.CanWork);
+// a query names its service point in a CTE sp.
 const canWorkAt = `EXISTS (SELECT 1 FROM staff_roles r WHERE r.staff_id = s.id
 	AND (r.service_point_id IS NULL OR r.service_point_id = (SELECT id FROM sp) OR r.role = 'admin'))`
 

@@ -7,6 +7,7 @@ package tasks
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -29,14 +30,7 @@ const (
 var Kinds = []Kind{KindCallMe, KindCannotCome, KindInterpreter, KindUnreachable, KindCheckedIn, KindWalkIn, KindManual}
 
 // Valid tells a known kind.
-func (k Kind) Valid() bool {
-	for _, x := range Kinds {
-		if k == x {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // Status is where a task is in its life: open → in progress → done, or
 // cancelled.
@@ -112,7 +106,6 @@ const (
 	FactTime     = "time"     // an appointment's time, RFC 3339
 	FactLanguage = "language" // a language tag (interpreter, the client's)
 	FactTicket   = "ticket"   // a walk-in queue number, e.g. "A 23"
-	FactTopic    = "topic"    // a walk-in topic's id
 )
 
 // Event is one entry in a task's history.
