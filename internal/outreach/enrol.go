@@ -16,11 +16,12 @@ func (s *Service) CreateEnrolment(ctx context.Context, actor auth.Principal, cli
 	var e Enrolment
 	err := s.asStaff(ctx, actor, clientID, audit.ActionCreate, func(tx sqldb.Tx, c client) error {
 		token, hash := newSecret()
-		e = Enrolment{ClientID: c.id, Token: token, ExpiresAt: s.clock().Add(EnrolmentLifetime),
+		e = Enrolment{Token: token, ExpiresAt: s.clock().Add(EnrolmentLifetime),
 			FirstNames: c.firstNames, ClientName: c.name, Language: c.language, TimeZone: c.timeZone}
-		return tx.QueryRow(ctx, `INSERT INTO client_enrolments (municipality_id, client_id, token_hash, created_by, created_at, expires_at)
-			VALUES (koto_tenant(), $1, $2, $3, $4, $5) RETURNING id`,
-			c.id, hash, actor.StaffID, s.clock(), e.ExpiresAt).Scan(&e.ID)
+		_, err := tx.Exec(ctx, `INSERT INTO client_enrolments (municipality_id, client_id, token_hash, created_by, created_at, expires_at)
+			VALUES (koto_tenant(), $1, $2, $3, $4, $5)`,
+			c.id, hash, actor.StaffID, s.clock(), e.ExpiresAt)
+		return err
 	})
 	return e, err
 }
@@ -39,12 +40,8 @@ func (s *Service) RevokeEnrolments(ctx context.Context, actor auth.Principal, cl
 func (s *Service) Devices(ctx context.Context, actor auth.Principal, clientID int64) ([]Device, error) {
 	var out []Device
 	err := s.asStaff(ctx, actor, clientID, audit.ActionRead, func(tx sqldb.Tx, c client) error {
-		rows, err := tx.Query(ctx, `SELECT id, created_at, last_seen_at, revoked_at, coalesce(revoked_by, ''),
-			push_subscription IS NOT NULL, notifications_off FROM client_devices WHERE client_id = $1 ORDER BY id DESC`, c.id)
-		if err != nil {
-			return err
-		}
-		out, err = sqldb.CollectRows(rows, scanDevice)
+		var err error
+		out, err = devices(ctx, tx, c.id, "DESC")
 		return err
 	})
 	return out, err

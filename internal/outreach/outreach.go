@@ -70,8 +70,6 @@ func (k AnswerKind) AboutAppointment() bool { return k == Coming || k == CannotC
 
 // Enrolment is a fresh enrolment link, shown once as a QR code and letter.
 type Enrolment struct {
-	ID        int64
-	ClientID  int64
 	Token     string // the secret; stored only hashed
 	ExpiresAt time.Time
 	// For the letter.
@@ -111,14 +109,11 @@ type Answered struct {
 
 // Home is what the client's page shows.
 type Home struct {
-	ClientID         int64
-	DeviceID         int64
-	FirstNames       string
-	Language         string // the client's preferred language
-	TimeZone         string // the client's service point's
-	ServicePoint     string // its address name
-	Appointments     []appointments.Appointment
-	Answers          []Answered
-	NotificationsOff bool
-	Push             bool
+	ClientID     int64
+	FirstNames   string
+	Language     string // the client's preferred language
+	TimeZone     string // the client's service point's
+	Appointments []appointments.Appointment
+	Answers      []Answered
+	Push         bool // the phone has a working subscription
 }

@@ -21,22 +21,7 @@ type Exported struct {
 }
 
 func exportClient(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error) {
-	var out Exported
-	rows, err := tx.Query(ctx, `SELECT id, created_at, last_seen_at, revoked_at, coalesce(revoked_by, ''),
-		push_subscription IS NOT NULL, notifications_off FROM client_devices WHERE client_id = $1 ORDER BY id`, clientID)
-	if err != nil {
-		return nil, err
-	}
-	if out.Phones, err = sqldb.CollectRows(rows, scanDevice); err != nil {
-		return nil, err
-	}
-	rows, err = tx.Query(ctx, `SELECT kind, coalesce(appointment_id, 0), reason, created_at FROM client_answers
-		WHERE client_id = $1 ORDER BY id`, clientID)
-	if err != nil {
-		return nil, err
-	}
-	out.Answers, err = sqldb.CollectRows(rows, scanAnswered)
-	return out, err
+	return History(ctx, tx, clientID)
 }
 
 // eraseClient removes everything outreach holds about the client; the
@@ -48,6 +33,17 @@ func eraseClient(ctx context.Context, tx sqldb.Tx, clientID int64) error {
 		}
 	}
 	return nil
+}
+
+// devices lists the client's phones, removed ones too, by id in order
+// ("ASC" or "DESC").
+func devices(ctx context.Context, tx sqldb.Tx, clientID int64, order string) ([]Device, error) {
+	rows, err := tx.Query(ctx, `SELECT id, created_at, last_seen_at, revoked_at, coalesce(revoked_by, ''),
+		push_subscription IS NOT NULL, notifications_off FROM client_devices WHERE client_id = $1 ORDER BY id `+order, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.CollectRows(rows, scanDevice)
 }
 
 func scanDevice(r sqldb.Row) (Device, error) {

@@ -15,12 +15,9 @@ import (
 
 // phone is a client's phone as its credential finds it.
 type phone struct {
-	id               int64
-	client           client
-	timeZone         string
-	servicePoint     string
-	notificationsOff bool
-	push             bool
+	id     int64
+	client client
+	push   bool
 }
 
 // asPhone runs fn for the phone whose credential this is, inside its
@@ -33,18 +30,17 @@ func (s *Service) asPhone(ctx context.Context, credential string, fn func(tx sql
 	}
 	err = s.db.InTenantOf(ctx, `SELECT koto_client_device_tenant($1)`, hash, func(tx sqldb.Tx) error {
 		var p phone
-		var erased bool
 		err := tx.QueryRow(ctx, `UPDATE client_devices d SET last_seen_at = $2
 			FROM clients c JOIN service_points sp ON sp.id = c.service_point_id
 			WHERE d.credential_hash = $1 AND d.revoked_at IS NULL AND c.id = d.client_id
 			RETURNING d.id, c.id, c.first_names, c.first_names || ' ' || c.last_name, c.language, c.service_point_id,
-				c.erased_at IS NOT NULL, sp.time_zone, sp.slug, d.notifications_off, d.push_subscription IS NOT NULL`,
+				c.erased_at IS NOT NULL, sp.time_zone, d.push_subscription IS NOT NULL`,
 			hash, s.clock()).Scan(&p.id, &p.client.id, &p.client.firstNames, &p.client.name, &p.client.language,
-			&p.client.servicePointID, &erased, &p.timeZone, &p.servicePoint, &p.notificationsOff, &p.push)
+			&p.client.servicePointID, &p.client.erased, &p.client.timeZone, &p.push)
 		if err != nil {
 			return sqldb.NotFound(err)
 		}
-		if erased {
+		if p.client.erased {
 			return ErrNotFound
 		}
 		return fn(tx, p)
@@ -60,8 +56,8 @@ func (s *Service) asPhone(ctx context.Context, credential string, fn func(tx sql
 func (s *Service) Home(ctx context.Context, credential string) (Home, error) {
 	var h Home
 	err := s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
-		h = Home{ClientID: p.client.id, DeviceID: p.id, FirstNames: p.client.firstNames, Language: p.client.language,
-			TimeZone: p.timeZone, ServicePoint: p.servicePoint, NotificationsOff: p.notificationsOff, Push: p.push}
+		h = Home{ClientID: p.client.id, FirstNames: p.client.firstNames, Language: p.client.language,
+			TimeZone: p.client.timeZone, Push: p.push}
 		var err error
 		if h.Appointments, err = appointments.Upcoming(ctx, tx, p.client.id, s.clock()); err != nil {
 			return err

@@ -10,9 +10,16 @@ import (
 // summary's transaction (the reader checked, the view logged there): the
 // enrolled phones and the client's answers.
 func History(ctx context.Context, tx sqldb.Tx, clientID int64) (Exported, error) {
-	v, err := exportClient(ctx, tx, clientID)
+	var out Exported
+	var err error
+	if out.Phones, err = devices(ctx, tx, clientID, "ASC"); err != nil {
+		return Exported{}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT kind, coalesce(appointment_id, 0), reason, created_at FROM client_answers
+		WHERE client_id = $1 ORDER BY id`, clientID)
 	if err != nil {
 		return Exported{}, err
 	}
-	return v.(Exported), nil
+	out.Answers, err = sqldb.CollectRows(rows, scanAnswered)
+	return out, err
 }
