@@ -263,8 +263,8 @@ func TestWebhookEndpointIsSwitchedOffAfterTheLastAttempt(t *testing.T) {
 	waitUntil(t, 20*time.Second, "the first attempt", func() bool { return r.calls.Load() >= 1 })
 	setLastAttempt(t, w.owner)
 	waitUntil(t, 60*time.Second, "the switch-off", func() bool {
-		hooks, err := s.Disabled(context.Background(), w.admin)
-		return err == nil && len(hooks) == 1 && hooks[0].ID == e.ID && !hooks[0].Active
+		hooks, err := s.Webhooks(context.Background(), w.admin)
+		return err == nil && len(hooks) == 1 && hooks[0].ID == e.ID && !hooks[0].Active && hooks[0].DisabledAt != nil
 	})
 }
 

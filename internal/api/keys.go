@@ -103,7 +103,7 @@ func (n NewKey) Check(now time.Time) error {
 type Service struct {
 	db  sqldb.DB
 	now func() time.Time
-	// Webhook delivery; see webhooks.go.
+	// Webhook delivery; see delivery.go.
 	hooks hooks
 }
 

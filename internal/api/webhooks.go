@@ -289,16 +289,3 @@ func (s *Service) TestWebhook(ctx context.Context, actor auth.Principal, id int6
 	})
 	return event, err
 }
-
-// Disabled lists the endpoints the portal switched off, for the notice
-// an admin sees.
-func (s *Service) Disabled(ctx context.Context, actor auth.Principal) ([]Endpoint, error) {
-	all, err := s.Webhooks(ctx, actor)
-	out := all[:0]
-	for _, e := range all {
-		if e.DisabledAt != nil {
-			out = append(out, e)
-		}
-	}
-	return out, err
-}
