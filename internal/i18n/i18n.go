@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -102,6 +103,24 @@ var Languages = []Language{
 // writes (see Languages for why).
 var aliases = map[string]string{"prs": "fa-AF", "kmr": "ku", "ku-latn": "ku", "fa-af": "fa-AF"}
 
+// byCode finds a language by its tag or an alias, in any case.
+var byCode = func() map[string]Language {
+	m := map[string]Language{}
+	for _, l := range Languages {
+		m[strings.ToLower(l.Code)] = l
+	}
+	for alias, code := range aliases {
+		m[alias] = m[strings.ToLower(code)]
+	}
+	return m
+}()
+
+// lookup returns the supported language with this tag or alias, if any.
+func lookup(code string) (Language, bool) {
+	l, ok := byCode[strings.ToLower(strings.TrimSpace(code))]
+	return l, ok
+}
+
 // Default is the language when nothing else is known.
 const Default = "fi"
 
@@ -116,7 +135,6 @@ type Catalog struct {
 	bundles map[string]*i18n.Bundle // one per language: nothing falls back by accident
 	visitor matcher
 	staff   matcher
-	byCode  map[string]Language
 	logger  *slog.Logger
 	status  map[string][]Status
 	areas   map[string]string // message id → the area of its English file
@@ -128,19 +146,14 @@ type matcher struct {
 	langs []Language
 }
 
-func newMatcher(keep func(Language) bool) matcher {
-	var mt matcher
-	var tags []language.Tag
-	for _, l := range Languages {
-		// Nobody's browser asks for a plain-language variant: it is
-		// chosen on the page.
-		if l.Base == "" && keep(l) {
-			tags = append(tags, language.MustParse(l.Code))
-			mt.langs = append(mt.langs, l)
-		}
+// newMatcher matches among langs. Nobody's browser asks for a
+// plain-language variant (it is chosen on the page), so langs has none.
+func newMatcher(langs []Language) matcher {
+	tags := make([]language.Tag, len(langs))
+	for i, l := range langs {
+		tags[i] = language.MustParse(l.Code)
 	}
-	mt.m = language.NewMatcher(tags)
-	return mt
+	return matcher{m: language.NewMatcher(tags), langs: langs}
 }
 
 // New loads every message file from locales.
@@ -154,9 +167,8 @@ func Load(fsys fs.FS, logger *slog.Logger) (*Catalog, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalog{bundles: map[string]*i18n.Bundle{}, byCode: map[string]Language{}, logger: logger,
-		visitor: newMatcher(func(Language) bool { return true }),
-		staff:   newMatcher(func(l Language) bool { return l.Staff })}
+	c := &Catalog{bundles: map[string]*i18n.Bundle{}, logger: logger,
+		visitor: newMatcher(SpokenLanguages()), staff: newMatcher(StaffLanguages())}
 	// Messages are split by area (core.fi.json, walkin.fi.json, …); a
 	// language has a file for each area it covers.
 	for _, l := range Languages {
@@ -176,12 +188,6 @@ func Load(fsys fs.FS, logger *slog.Logger) (*Catalog, error) {
 			}
 		}
 		c.bundles[l.Code] = b
-		c.byCode[strings.ToLower(l.Code)] = l
-	}
-	for alias, code := range aliases {
-		if l, ok := c.byCode[strings.ToLower(code)]; ok {
-			c.byCode[alias] = l
-		}
 	}
 	en, err := readMessages(fsys, "en")
 	if err != nil {
@@ -202,10 +208,7 @@ func Load(fsys fs.FS, logger *slog.Logger) (*Catalog, error) {
 func (c *Catalog) SeenByVisitors(id string) bool { return ForVisitors(c.areas[id], id) }
 
 // Lookup returns the supported language with this code, if any.
-func (c *Catalog) Lookup(code string) (Language, bool) {
-	l, ok := c.byCode[strings.ToLower(strings.TrimSpace(code))]
-	return l, ok
-}
+func (c *Catalog) Lookup(code string) (Language, bool) { return lookup(code) }
 
 // Negotiate picks the language of a visitor's page from an explicit
 // choice, then a remembered one, then the browser's Accept-Language, then
@@ -266,25 +269,13 @@ func (c *Catalog) ForStaff(l Language) Language {
 
 // StaffLanguages lists the languages the staff pages are written in.
 func StaffLanguages() []Language {
-	var out []Language
-	for _, l := range Languages {
-		if l.Staff {
-			out = append(out, l)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(Languages), func(l Language) bool { return !l.Staff })
 }
 
 // SpokenLanguages lists the languages a person can speak: every language
 // but the plain-language variants, which are ways of writing one.
 func SpokenLanguages() []Language {
-	var out []Language
-	for _, l := range Languages {
-		if l.Base == "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(Languages), func(l Language) bool { return l.Base != "" })
 }
 
 // For returns the translator for a language.

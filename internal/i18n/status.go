@@ -31,14 +31,7 @@ import (
 var sourceLanguages = []string{"fi", "sv", "en"}
 
 // IsSource tells a language whose texts are originals, not translations.
-func IsSource(code string) bool {
-	for _, s := range sourceLanguages {
-		if s == code {
-			return true
-		}
-	}
-	return false
-}
+func IsSource(code string) bool { return slices.Contains(sourceLanguages, code) }
 
 // staffAreas are the message files only staff pages use; staffPrefixes are
 // the staff's messages inside other files (the staff pages' navigation

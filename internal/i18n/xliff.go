@@ -77,22 +77,10 @@ func exported(l Language, en map[string]Message) []string {
 	return ids
 }
 
-func lookupLanguage(code string) (Language, bool) {
-	if to, ok := aliases[strings.ToLower(code)]; ok {
-		code = to
-	}
-	for _, l := range Languages {
-		if strings.EqualFold(l.Code, code) {
-			return l, true
-		}
-	}
-	return Language{}, false
-}
-
 // Export writes an XLIFF 2.0 file of language code's messages from the
 // message files in fsys, for a translator.
 func Export(fsys fs.FS, code string, w io.Writer) error {
-	l, ok := lookupLanguage(code)
+	l, ok := lookup(code)
 	if !ok || IsSource(l.Code) {
 		return fmt.Errorf("no translated language %q", code)
 	}
@@ -109,6 +97,7 @@ func Export(fsys fs.FS, code string, w io.Writer) error {
 		return err
 	}
 	doc := xliffDoc{Version: "2.0", SrcLang: "en", TrgLang: l.Code}
+	plurals := PluralForms(l.Code)
 	files := map[string]int{}
 	for _, id := range exported(l, en) {
 		area := en[id].Area
@@ -151,8 +140,8 @@ func Export(fsys fs.FS, code string, w io.Writer) error {
 				_ = json.Unmarshal(m.Value, &forms)
 			}
 			notes = append(notes, xliffNote{Category: "plural", Text: "One segment per plural form of " + l.Code + " (CLDR): " +
-				strings.Join(PluralForms(l.Code), ", ") + ". {{.Count}} is the number."})
-			for _, f := range PluralForms(l.Code) {
+				strings.Join(plurals, ", ") + ". {{.Count}} is the number."})
+			for _, f := range plurals {
 				src := enForms[f]
 				if src == "" {
 					src = enForms["other"]
@@ -207,7 +196,7 @@ func Import(dir string, r io.Reader, reviewer, day string) (ImportResult, error)
 	if doc.Version != "2.0" || doc.SrcLang != "en" {
 		return ImportResult{}, fmt.Errorf("want XLIFF version 2.0 from English, got version %q from %q", doc.Version, doc.SrcLang)
 	}
-	l, ok := lookupLanguage(doc.TrgLang)
+	l, ok := lookup(doc.TrgLang)
 	if !ok || IsSource(l.Code) {
 		return ImportResult{}, fmt.Errorf("the file translates into %q, which is not a translated language of the portal", doc.TrgLang)
 	}
@@ -274,7 +263,7 @@ func Import(dir string, r io.Reader, reviewer, day string) (ImportResult, error)
 	}
 	for area, ids := range byArea {
 		name := area + "." + l.Code + ".json"
-		if err := updateMessageFile(filepath.Join(dir, name), en, area, ids, updates); err != nil {
+		if err := updateMessageFile(filepath.Join(dir, name), area, ids, updates); err != nil {
 			return res, err
 		}
 		res.Files = append(res.Files, name)
@@ -350,32 +339,17 @@ func marshalText(v any) (json.RawMessage, error) {
 // updateMessageFile sets ids to their new values in one message file,
 // keeping the order of what is there and adding new messages in English's
 // order.
-func updateMessageFile(path string, en map[string]Message, area string, ids []string, updates map[string]json.RawMessage) error {
-	var order []string
-	values := map[string]json.RawMessage{}
-	if b, err := os.ReadFile(path); err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			var v json.RawMessage
-			if err := dec.Decode(&v); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			order = append(order, tok.(string))
-			values[tok.(string)] = v
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+func updateMessageFile(path, area string, ids []string, updates map[string]json.RawMessage) error {
+	order, values, err := readOrdered(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	enOrder, err := areaOrder(filepath.Join(filepath.Dir(path), area+".en.json"))
+	enOrder, _, err := readOrdered(filepath.Join(filepath.Dir(path), area+".en.json"))
 	if err != nil {
 		return err
+	}
+	if values == nil {
+		values = map[string]json.RawMessage{}
 	}
 	for _, id := range enOrder {
 		if _, ok := updates[id]; ok && values[id] == nil {
@@ -420,28 +394,32 @@ func indentForms(v json.RawMessage) string {
 	return "{\n" + strings.Join(lines, ",\n") + "\n  }"
 }
 
-func areaOrder(path string) ([]string, error) {
+// readOrdered reads a message file's ids in the order the file has them,
+// and their values.
+func readOrdered(path string) ([]string, map[string]json.RawMessage, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	var out []string
 	if _, err := dec.Token(); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	var order []string
+	values := map[string]json.RawMessage{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, err
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, tok.(string))
+		order = append(order, tok.(string))
+		values[tok.(string)] = v
 	}
-	return out, nil
+	return order, values, nil
 }
 
 func writeStatus(path string, sf StatusFile) error {
