@@ -32,10 +32,6 @@ NOTO = "/usr/share/fonts/truetype/noto"
 CJK = "/usr/share/fonts/opentype/noto"
 
 
-def ranges(*spans):
-    return [(a, b) for a, b in spans]
-
-
 # Each script: the CSS family, its unicode-range, the characters kept whole,
 # and where its regular and bold fonts are (a .ttc with the face's index).
 SCRIPTS = [
@@ -44,29 +40,29 @@ SCRIPTS = [
         "family": "Koto Arabic",
         # Arabic, Persian, Dari and Sorani letters, Arabic-Indic digits and
         # punctuation; the direction and joining controls.
-        "range": ranges((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF), (0x200C, 0x200F)),
-        "whole": ranges((0x0600, 0x06FF), (0x200C, 0x200F)),
+        "range": [(0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF), (0x200C, 0x200F)],
+        "whole": [(0x0600, 0x06FF), (0x200C, 0x200F)],
         "fonts": {400: (f"{NOTO}/NotoSansArabic-Regular.ttf", None), 700: (f"{NOTO}/NotoSansArabic-Bold.ttf", None)},
     },
     {
         "name": "thai",
         "family": "Koto Thai",
-        "range": ranges((0x0E01, 0x0E5B)),
-        "whole": ranges((0x0E01, 0x0E5B)),
+        "range": [(0x0E01, 0x0E5B)],
+        "whole": [(0x0E01, 0x0E5B)],
         "fonts": {400: (f"{NOTO}/NotoSansThai-Regular.ttf", None), 700: (f"{NOTO}/NotoSansThai-Bold.ttf", None)},
     },
     {
         "name": "ethiopic",
         "family": "Koto Ethiopic",
-        "range": ranges((0x1200, 0x139F), (0x2D80, 0x2DDF), (0xAB00, 0xAB2F)),
-        "whole": ranges((0x1200, 0x137F)),
+        "range": [(0x1200, 0x139F), (0x2D80, 0x2DDF), (0xAB00, 0xAB2F)],
+        "whole": [(0x1200, 0x137F)],
         "fonts": {400: (f"{NOTO}/NotoSansEthiopic-Regular.ttf", None), 700: (f"{NOTO}/NotoSansEthiopic-Bold.ttf", None)},
     },
     {
         "name": "cjk",
         "family": "Koto CJK",
         # CJK punctuation, ideographs and full-width forms.
-        "range": ranges((0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF)),
+        "range": [(0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF)],
         "whole": [],
         "features": ["vert", "vrt2", "halt", "vhal"],
         "fonts": {400: (f"{CJK}/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"), 700: (f"{CJK}/NotoSansCJK-Bold.ttc", "Noto Sans CJK SC")},
