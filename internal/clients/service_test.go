@@ -109,7 +109,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	if _, err := f.svc.Create(f.ctx, f.expert1, Input{ServicePointID: f.sp1, LastName: "X", Language: "fi", ResponsibleStaffID: f.expert2.StaffID}); !errors.Is(err, ErrUnknownExpert) {
 		t.Errorf("responsible expert of another service point: %v", err)
 	}
-	if n := f.id(`SELECT count(*) FROM clients`); n != 0 {
+	if n := f.owner.Count(`SELECT count(*) FROM clients`); n != 0 {
 		t.Errorf("%d clients were created", n)
 	}
 }

@@ -110,8 +110,8 @@ func TestEraseRemovesPersonalDataAndKeepsCounts(t *testing.T) {
 	if strings.Trim(row, "|") != "" {
 		t.Errorf("personal data left: %q", row)
 	}
-	summaries := f.id(`SELECT count(*) FILTER (WHERE summary <> '') FROM client_contacts WHERE client_id = $1`, c.ID)
-	events := f.id(`SELECT count(*) FROM clientship_events WHERE client_id = $1`, c.ID)
+	summaries := f.owner.Count(`SELECT count(*) FILTER (WHERE summary <> '') FROM client_contacts WHERE client_id = $1`, c.ID)
+	events := f.owner.Count(`SELECT count(*) FROM clientship_events WHERE client_id = $1`, c.ID)
 	var status, lang string
 	if err := f.owner.QueryRow(f.ctx, `SELECT status, language FROM clients WHERE id = $1`, c.ID).Scan(&status, &lang); err != nil {
 		t.Fatal(err)
