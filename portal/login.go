@@ -112,13 +112,7 @@ func (s *Server) submitLogin(c *fiber.Ctx) error {
 // next when sign-in is complete, else to the second factor's step.
 func (s *Server) continueSignin(c *fiber.Ctx, sess auth.Session, next string) error {
 	s.setSessionCookie(c, sess)
-	switch sess.Stage {
-	case auth.StageVerify:
-		return c.Redirect("/login/verify?next="+url.QueryEscape(next), fiber.StatusSeeOther)
-	case auth.StageEnrol:
-		return c.Redirect("/staff/account/factors?next="+url.QueryEscape(next), fiber.StatusSeeOther)
-	}
-	return c.Redirect(next, fiber.StatusSeeOther)
+	return c.Redirect(stageStep(sess.Stage, next), fiber.StatusSeeOther)
 }
 
 func (s *Server) submitLogout(c *fiber.Ctx) error {

@@ -126,14 +126,22 @@ func (s *Server) requireStaff(c *fiber.Ctx) error {
 // signinStep is where a browser without a full session goes to sign in,
 // coming back to next after.
 func signinStep(c *fiber.Ctx, next string) string {
-	q := "?next=" + url.QueryEscape(next)
 	if p, ok := pendingSession(c); ok {
-		if p.Stage == auth.StageEnrol {
-			return "/staff/account/factors" + q
-		}
-		return "/login/verify" + q
+		return stageStep(p.Stage, next)
 	}
-	return "/login" + q
+	return "/login?next=" + url.QueryEscape(next)
+}
+
+// stageStep is where a session at stage goes on to: a half-way one to
+// its second factor's step, coming back to next after; a full one to next.
+func stageStep(stage, next string) string {
+	switch stage {
+	case auth.StageVerify:
+		return "/login/verify?next=" + url.QueryEscape(next)
+	case auth.StageEnrol:
+		return "/staff/account/factors?next=" + url.QueryEscape(next)
+	}
+	return next
 }
 
 // allowEnrolment guards the pages that set up a second factor: a full

@@ -86,10 +86,6 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, current, nex
 	if sess.Stage != StageFull {
 		return ErrForbidden
 	}
-	hash, err := HashPassword(next)
-	if err != nil {
-		return err
-	}
 	release, err := s.hashSlot(ctx)
 	if err != nil {
 		return err
@@ -117,6 +113,12 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, current, nex
 		return ErrBadCredentials
 	}
 	if err := s.forgive(ctx, keys); err != nil {
+		return err
+	}
+	// Hashed in the slot, and only once the current password is right: a
+	// wrong guess costs no second 64 MiB, and the slots' memory cap holds.
+	hash, err := HashPassword(next)
+	if err != nil {
 		return err
 	}
 	return s.db.InTenant(ctx, p.Tenant, func(tx sqldb.Tx) error {

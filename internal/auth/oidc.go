@@ -144,22 +144,13 @@ func (s *Service) takeProviderState(ctx context.Context, state string) (provider
 	if state == "" || len(state) > 100 {
 		return providerState{}, ErrProviderState
 	}
-	var tenant *int64
-	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
-		return tx.QueryRow(ctx, `SELECT koto_oidc_state_tenant($1)`, Hash(state)).Scan(&tenant)
-	}); err != nil {
-		return providerState{}, err
-	}
-	if tenant == nil {
-		return providerState{}, ErrProviderState
-	}
-	ps := providerState{tenant: *tenant}
+	var ps providerState
 	var expires time.Time
-	err := s.db.InTenant(ctx, *tenant, func(tx sqldb.Tx) error {
-		return tx.QueryRow(ctx, `DELETE FROM oidc_states WHERE state_hash = $1 RETURNING nonce, verifier, next, expires_at`, Hash(state)).
-			Scan(&ps.nonce, &ps.verifier, &ps.next, &expires)
+	err := s.db.InTenantOf(ctx, `koto_oidc_state_tenant($1)`, Hash(state), func(tx sqldb.Tx) error {
+		return tx.QueryRow(ctx, `DELETE FROM oidc_states WHERE state_hash = $1 RETURNING municipality_id, nonce, verifier, next, expires_at`,
+			Hash(state)).Scan(&ps.tenant, &ps.nonce, &ps.verifier, &ps.next, &expires)
 	})
-	if errors.Is(err, sqldb.ErrNoRows) || err == nil && !s.now().Before(expires) {
+	if errors.Is(err, sqldb.ErrNoTenant) || errors.Is(err, sqldb.ErrNoRows) || err == nil && !s.now().Before(expires) {
 		return providerState{}, ErrProviderState
 	}
 	return ps, err

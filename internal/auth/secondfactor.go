@@ -206,8 +206,7 @@ func (s *Service) finishEnrolment(ctx context.Context, sess Session, out Enrolle
 }
 
 func logOwnChange(ctx context.Context, tx sqldb.Tx, p Principal, action, purpose string) error {
-	return audit.Write(ctx, tx, audit.Entry{Tenant: p.Tenant, StaffID: p.StaffID, SubjectKind: "staff", SubjectID: p.StaffID,
-		Action: action, Purpose: purpose, Result: audit.ResultOK})
+	return audit.Write(ctx, tx, p.Audit("staff", p.StaffID, action, purpose, audit.ResultOK))
 }
 
 // totpStep finds the time step whose code is code, within the skew and

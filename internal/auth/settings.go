@@ -100,18 +100,16 @@ func (s *Service) SaveSettings(ctx context.Context, actor Principal, in SigninSe
 		if err := Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO signin_settings (municipality_id, second_factor_required, password_signin, oidc_enabled,
+		var secretStored bool
+		if err := tx.QueryRow(ctx, `INSERT INTO signin_settings (municipality_id, second_factor_required, password_signin, oidc_enabled,
 				oidc_name, oidc_issuer, oidc_client_id, oidc_client_secret, oidc_groups_claim)
 			VALUES (koto_tenant(), $1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (municipality_id) DO UPDATE SET second_factor_required = $1, password_signin = $2, oidc_enabled = $3,
 				oidc_name = $4, oidc_issuer = $5, oidc_client_id = $6,
-				oidc_client_secret = CASE WHEN $7 = '' THEN signin_settings.oidc_client_secret ELSE $7 END, oidc_groups_claim = $8`,
+				oidc_client_secret = CASE WHEN $7 = '' THEN signin_settings.oidc_client_secret ELSE $7 END, oidc_groups_claim = $8
+			RETURNING oidc_client_secret <> ''`,
 			in.SecondFactorRequired, in.PasswordSignin, in.OIDCEnabled, in.OIDCName, in.OIDCIssuer, in.OIDCClientID,
-			in.OIDCClientSecret, in.GroupsClaim); err != nil {
-			return err
-		}
-		var secretStored bool
-		if err := tx.QueryRow(ctx, `SELECT oidc_client_secret <> '' FROM signin_settings`).Scan(&secretStored); err != nil {
+			in.OIDCClientSecret, in.GroupsClaim).Scan(&secretStored); err != nil {
 			return err
 		}
 		if in.OIDCEnabled && !secretStored {
@@ -139,7 +137,6 @@ func (s *Service) SaveSettings(ctx context.Context, actor Principal, in SigninSe
 				return ErrUnknownServicePoint
 			}
 		}
-		return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: "municipality",
-			SubjectID: actor.Tenant, Action: audit.ActionUpdate, Purpose: PurposeSigninSettings, Result: audit.ResultOK})
+		return audit.Write(ctx, tx, actor.Audit("municipality", actor.Tenant, audit.ActionUpdate, PurposeSigninSettings, audit.ResultOK))
 	})
 }
