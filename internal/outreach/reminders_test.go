@@ -1,36 +1,16 @@
 package outreach
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/jobs/jobstest"
 	"github.com/koto-portal/portal/internal/push/pushtest"
 )
-
-// startJobs works the fixture's outreach jobs against the fake push service.
-func (f *fixture) startJobs(fake *pushtest.Server) {
-	f.t.Helper()
-	catalog, err := i18n.New(nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	j := jobs.New(f.db, jobs.Options{Sender: fake.Sender(), PollInterval: 200 * time.Millisecond})
-	f.svc.Register(j, catalog)
-	if err := j.Start(context.Background()); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = j.Stop(ctx)
-	})
-}
 
 // deliveries lists kind/status/reason of the client's deliveries, oldest first.
 func (f *fixture) deliveries() []string {
@@ -64,7 +44,7 @@ func (f *fixture) waitDeliveries(want ...string) {
 func TestRemindersReachThePhoneOnceEachAndInItsLanguage(t *testing.T) {
 	f := newFixture(t)
 	fake := pushtest.NewServer(t)
-	f.startJobs(fake)
+	jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
 	cred := f.phone()
 	sub, _ := fake.NewSubscription()
 	raw, _ := json.Marshal(sub)
@@ -116,7 +96,7 @@ func TestRemindersReachThePhoneOnceEachAndInItsLanguage(t *testing.T) {
 func TestGoneSubscriptionIsDroppedAndTheExpertTold(t *testing.T) {
 	f := newFixture(t)
 	fake := pushtest.NewServer(t)
-	f.startJobs(fake)
+	jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
 	cred := f.phone()
 	sub, phone := fake.NewSubscription()
 	phone.SetReply(pushtest.Reply{Status: 410})

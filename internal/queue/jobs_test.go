@@ -16,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/jobs/jobstest"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/push/pushtest"
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -26,28 +27,11 @@ import (
 // the fixture's database.
 func (f *fixture) instance(fake *pushtest.Server, opts jobs.Options) (*Service, *jobs.Service) {
 	f.t.Helper()
-	catalog, err := i18n.New(nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	if fake != nil {
 		opts.Sender = fake.Sender()
 	}
-	opts.PollInterval = 200 * time.Millisecond
 	svc := New(f.db, f.clock.Now)
-	j := jobs.New(f.db, opts)
-	svc.Register(j, catalog)
-	if err := j.Start(context.Background()); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := j.Stop(ctx); err != nil {
-			f.t.Errorf("stop jobs: %v", err)
-		}
-	})
-	return svc, j
+	return svc, jobstest.Start(f.t, f.db, opts, svc)
 }
 
 // subscribe gives a ticket a subscription at the fake push service.

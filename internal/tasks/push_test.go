@@ -8,32 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/jobs/jobstest"
 	"github.com/koto-portal/portal/internal/push/pushtest"
 )
-
-// withPush registers the service's jobs on a job queue that sends through
-// the fake push service, and starts it.
-func (f *fixture) withPush(fake *pushtest.Server) {
-	f.t.Helper()
-	catalog, err := i18n.New(nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	j := jobs.New(f.db, jobs.Options{Sender: fake.Sender(), PollInterval: 200 * time.Millisecond})
-	f.svc.Register(j, catalog)
-	if err := j.Start(context.Background()); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := j.Stop(ctx); err != nil {
-			f.t.Errorf("stop jobs: %v", err)
-		}
-	})
-}
 
 func (f *fixture) optIn(fake *pushtest.Server, staff int64) *pushtest.Client {
 	f.t.Helper()
@@ -69,7 +47,7 @@ func waitPush(t *testing.T, fake *pushtest.Server) shown {
 func TestTaskNoticesReachTheAssigneesBrowser(t *testing.T) {
 	f := newFixture(t)
 	fake := pushtest.NewServer(t)
-	f.withPush(fake)
+	jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
 	f.exec(`UPDATE staff SET locale = 'sv' WHERE id = $1`, f.anna)
 	f.optIn(fake, f.anna)
 
@@ -121,7 +99,7 @@ func TestTaskNoticesReachTheAssigneesBrowser(t *testing.T) {
 func TestStaffDevices(t *testing.T) {
 	f := newFixture(t)
 	fake := pushtest.NewServer(t)
-	f.withPush(fake)
+	jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
 	client := f.optIn(fake, f.anna)
 	anna, ben := f.actor(f.anna), f.actor(f.ben)
 
