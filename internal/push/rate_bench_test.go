@@ -2,12 +2,9 @@ package push_test
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,6 +25,7 @@ import (
 	webpush "github.com/SherClockHolmes/webpush-go"
 
 	"github.com/koto-portal/portal/internal/push"
+	"github.com/koto-portal/portal/internal/push/pushtest"
 )
 
 // rateParallelism is goroutines per CPU in every contestant, enough to keep
@@ -248,30 +246,9 @@ func encrypt(ua *ecdh.PublicKey, auth, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	ephPub := eph.PublicKey().Bytes()
-	info := append(append([]byte("WebPush: info\x00"), ua.Bytes()...), ephPub...)
-	ikm, err := hkdf.Key(sha256.New, secret, auth, string(info), 32)
-	if err != nil {
-		return nil, err
-	}
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
-	prk, err := hkdf.Extract(sha256.New, ikm, salt)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, nonce, err := pushtest.ContentCipher(secret, auth, ua.Bytes(), ephPub, salt)
 	if err != nil {
 		return nil, err
 	}

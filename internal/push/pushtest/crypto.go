@@ -66,36 +66,7 @@ func decryptAES128GCM(body []byte, uaPriv *ecdh.PrivateKey, authSecret []byte) (
 		return nil, fmt.Errorf("ecdh: %w", err)
 	}
 
-	// RFC 8291 section 3.4: IKM binds both public keys and the auth secret.
-	keyInfo := make([]byte, 0, 14+2*asPublicLen)
-	keyInfo = append(keyInfo, "WebPush: info\x00"...)
-	keyInfo = append(keyInfo, uaPriv.PublicKey().Bytes()...)
-	keyInfo = append(keyInfo, asPublicBytes...)
-	ikm, err := hkdf.Key(sha256.New, ecdhSecret, authSecret, string(keyInfo), 32)
-	if err != nil {
-		return nil, err
-	}
-
-	// RFC 8188 section 2.2 and 2.3.
-	prk, err := hkdf.Extract(sha256.New, ikm, salt)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	// The first (and only) record's sequence number is 0, so the nonce is used as is.
-	nonce, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, nonce, err := ContentCipher(ecdhSecret, authSecret, uaPriv.PublicKey().Bytes(), asPublicBytes, salt)
 	if err != nil {
 		return nil, err
 	}
@@ -248,4 +219,40 @@ func equalKeys(a, b string) bool {
 	da, errA := base64.RawURLEncoding.DecodeString(strings.TrimRight(a, "="))
 	db, errB := base64.RawURLEncoding.DecodeString(strings.TrimRight(b, "="))
 	return errA == nil && errB == nil && bytes.Equal(da, db)
+}
+
+// ContentCipher derives the cipher and nonce of a push message's one
+// record from the ECDH secret between the browser's (ua) and the sender's
+// (as) keys, the browser's auth secret and the body's salt: RFC 8291
+// section 3.4, then RFC 8188 sections 2.2 and 2.3. Sealing and opening
+// both start here.
+func ContentCipher(ecdhSecret, authSecret, uaPublic, asPublic, salt []byte) (cipher.AEAD, []byte, error) {
+	// The IKM binds both public keys and the auth secret.
+	keyInfo := make([]byte, 0, 14+len(uaPublic)+len(asPublic))
+	keyInfo = append(keyInfo, "WebPush: info\x00"...)
+	keyInfo = append(keyInfo, uaPublic...)
+	keyInfo = append(keyInfo, asPublic...)
+	ikm, err := hkdf.Key(sha256.New, ecdhSecret, authSecret, string(keyInfo), 32)
+	if err != nil {
+		return nil, nil, err
+	}
+	prk, err := hkdf.Extract(sha256.New, ikm, salt)
+	if err != nil {
+		return nil, nil, err
+	}
+	cek, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: aes128gcm\x00", 16)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The first (and only) record's sequence number is 0, so the nonce is used as is.
+	nonce, err := hkdf.Expand(sha256.New, prk, "Content-Encoding: nonce\x00", 12)
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := aes.NewCipher(cek)
+	if err != nil {
+		return nil, nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	return gcm, nonce, err
 }
