@@ -413,6 +413,10 @@ var matrix = map[string]azEntry{
 	// Reset links: admins, for their own municipality's staff.
 	"POST /staff/people/:id/reset-link": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.person)} },
 		want: azPost(az404, az403, az403, az200)},
+	// Removing someone's second factors: admins, for their own
+	// municipality's staff.
+	"POST /staff/people/:id/clear-factors": {params: func(f *azFixture, _ string) map[string]string { return map[string]string{"id": azID(f.person)} },
+		want: azPost(az404, az403, az403, az303)},
 	// How the municipality signs in: admins.
 	"GET /staff/signin-settings": {want: azPage(az200, az403, az403, az200)},
 	"POST /staff/signin-settings": {

@@ -130,6 +130,7 @@ type personPage struct {
 	Groups    []roleGroup
 	Other     []string // roles this actor sees but may not change
 	Saved     bool
+	Factors   string // what removing the second factors did, once
 }
 
 // offeredBy tells in which service points the form offers the actor some
@@ -222,6 +223,14 @@ func (s *Server) renderPersonPage(c *fiber.Ctx, status int, typed url.Values, er
 		Locales: i18n.StaffLanguages(), Saved: c.Query("saved") != "" && typed == nil}
 	page.Body = "staff setup"
 	t := page.T
+	if typed == nil {
+		switch c.Query("factors") {
+		case "cleared":
+			page.Factors = t.Get("factors_clear.done")
+		case "none":
+			page.Factors = t.Get("factors_clear.none")
+		}
+	}
 	page.Groups = roleGroups(t, actor, form.Points, page.New)
 	names := servicePointNames(form.Points, t.Lang.Code)
 	for _, g := range m.Grants {

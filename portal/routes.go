@@ -175,6 +175,7 @@ func (s *Server) routes() {
 	st.Get("/people/:id", s.showPersonForm)
 	st.Post("/people/:id", s.submitPerson)
 	st.Post("/people/:id/reset-link", s.submitResetLink)
+	st.Post("/people/:id/clear-factors", s.submitClearFactors)
 	st.Get("/signin-settings", s.showSigninSettings)
 	st.Post("/signin-settings", s.submitSigninSettings)
 	st.Get("/access-log", s.showAccessLog)

@@ -232,3 +232,67 @@ func TestAdminResetLink(t *testing.T) {
 		t.Errorf("the admin's access log lacks the reset link:\n%s", got)
 	}
 }
+
+// TestAdminClearsSecondFactors: someone who lost the phone with their
+// authenticator app gets back in through their admin, and the phone's
+// session ends with the factors.
+func TestAdminClearsSecondFactors(t *testing.T) {
+	in := secStart(t)
+	owner := secOwner(t, in)
+	lead := newSecBrowser(t, in)
+	lead.login(demo.LeadEmail)
+	enrolTOTPOverHTTP(t, lead, in.URL)
+	var id string
+	if err := owner.QueryRow(context.Background(), `SELECT id::text FROM staff WHERE email = $1`, demo.LeadEmail).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	factors := func() int {
+		t.Helper()
+		var n int
+		if err := owner.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM totp_factors WHERE staff_id = $1)
+			+ (SELECT count(*) FROM recovery_codes WHERE staff_id = $1)`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if factors() == 0 {
+		t.Fatal("the enrolment left no factor to clear")
+	}
+	if r := newSecBrowser(t, in).submitLogin(demo.LeadEmail, secPassword); !strings.HasPrefix(r.Location, "/login/verify") {
+		t.Fatalf("with the app set up, sign-in went to %q, want the second step", r.Location)
+	}
+
+	admin := newSecBrowser(t, in)
+	admin.login(demo.AdminEmail)
+	clear := func() string {
+		t.Helper()
+		r := admin.do(http.MethodPost, "/staff/people/"+id+"/clear-factors", url.Values{"_csrf": {admin.csrf}}, map[string]string{"Origin": in.URL})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("clearing: %d\n%s", r.Status, r.Body)
+		}
+		return r.Location
+	}
+	if got, want := clear(), "/staff/people/"+id+"?factors=cleared"; got != want {
+		t.Errorf("cleared, went to %q, want %q", got, want)
+	}
+	if n := factors(); n != 0 {
+		t.Errorf("%d factor rows left", n)
+	}
+	if lead.loggedIn() {
+		t.Error("the lead's session outlived the removal of the factors")
+	}
+	if r := newSecBrowser(t, in).submitLogin(demo.LeadEmail, secPassword); r.Status != http.StatusSeeOther || r.Location != "/staff" {
+		t.Errorf("after the removal the password alone went to %d %q, want /staff", r.Status, r.Location)
+	}
+	if r := admin.get("/staff/people/" + id + "?factors=cleared&lang=fi"); !strings.Contains(r.Body, "Toinen tunnistautumisvaihe poistettiin") {
+		t.Errorf("the staff member's page does not say the factors went (in Finnish): %d", r.Status)
+	}
+	// Nothing left to remove: said so, and nothing logged as removed.
+	if got, want := clear(), "/staff/people/"+id+"?factors=none"; got != want {
+		t.Errorf("cleared twice, went to %q, want %q", got, want)
+	}
+	got := accessLogRows(t, owner, demo.AdminEmail)
+	if n := strings.Count(strings.Join(got, "\n"), "delete/clear_factors/ok 127.0.0.1"); n != 1 {
+		t.Errorf("the admin's access log has %d removals, want 1:\n%s", n, strings.Join(got, "\n"))
+	}
+}

@@ -403,3 +403,23 @@ func (s *Service) verify(ctx context.Context, pending Session, clientKey, purpos
 	}
 	return s.startSession(ctx, Staff{ID: p.StaffID, Tenant: p.Tenant, Browser: pending.Browser}, pending.Token, StageFull, purpose)
 }
+
+// ClearFactors removes every second factor of staff member staffID (the
+// authenticator app, passkeys and recovery codes) and ends their sessions,
+// in the caller's transaction: an admin's way back in for someone who lost
+// the phone or key they sign in with. Where the municipality requires a
+// second factor, their next sign-in sets up a new one. It reports whether
+// there was anything to remove; when there was not, nothing changes.
+func ClearFactors(ctx context.Context, tx sqldb.Tx, staffID int64) (bool, error) {
+	var removed int
+	err := tx.QueryRow(ctx, `WITH t AS (DELETE FROM totp_factors WHERE staff_id = $1 RETURNING 1),
+			w AS (DELETE FROM webauthn_credentials WHERE staff_id = $1 RETURNING 1),
+			r AS (DELETE FROM recovery_codes WHERE staff_id = $1 RETURNING 1)
+		SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM w) + (SELECT count(*) FROM r)`, staffID).Scan(&removed)
+	if err != nil || removed == 0 {
+		return false, err
+	}
+	// A lost phone may still hold a session; the person signs in again.
+	_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE staff_id = $1`, staffID)
+	return true, err
+}

@@ -394,6 +394,32 @@ func setGrant(ctx context.Context, tx sqldb.Tx, staffID int64, g auth.Grant, on 
 	return err
 }
 
+// PurposeClearFactors is the access-log purpose of an admin removing a
+// staff member's second factors.
+const PurposeClearFactors = "clear_factors"
+
+// ClearSecondFactors removes staff member id's second factors and ends
+// their sessions, for the admin of someone who lost the phone or key they
+// sign in with; admins only. It reports whether there was anything to
+// remove; only a removal is logged, since nothing else changed.
+func (s *Service) ClearSecondFactors(ctx context.Context, actor auth.Principal, id int64) (bool, error) {
+	var cleared bool
+	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, actor.IsAdmin()); err != nil {
+			return refuse(actor, SubjectStaff, id, audit.ActionDelete)
+		}
+		if _, err := getStaff(ctx, tx, id); err != nil {
+			return err
+		}
+		var err error
+		if cleared, err = auth.ClearFactors(ctx, tx, id); err != nil || !cleared {
+			return err
+		}
+		return audit.Write(ctx, tx, actor.Audit(SubjectStaff, id, audit.ActionDelete, PurposeClearFactors, audit.ResultOK))
+	})
+	return cleared, err
+}
+
 // ResetLinkValidity is how long an admin's reset link works: long enough
 // to be passed on and opened, short enough that a forgotten one is dead.
 const ResetLinkValidity = time.Hour
