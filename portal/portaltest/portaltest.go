@@ -111,7 +111,11 @@ func WithSeed(fn func(t testing.TB, db *store.DB, ownerURL string)) Option {
 
 // shutdownTimeout bounds the wait for requests in flight when the test
 // ends; a test's requests are short, so a long wait means a stuck handler.
-const shutdownTimeout = 5 * time.Second
+// It must exceed 5 s: fasthttp, like net/http, counts a connection that
+// has not yet sent a request as idle (and closes it at shutdown) only 5 s
+// after accepting it, and a client may open one it never uses (Go's
+// transport keeps a dial it raced against a freed connection).
+const shutdownTimeout = 10 * time.Second
 
 // Start builds and serves a portal for this test. Everything it starts is
 // stopped when the test ends, the server before the database under it.
