@@ -195,10 +195,7 @@ func TestAdminResetLink(t *testing.T) {
 	admin.login(demo.AdminEmail)
 	expert := newSecBrowser(t, in)
 	expert.login(demo.ExpertEmail)
-	var id string
-	if err := owner.QueryRow(context.Background(), `SELECT id::text FROM staff WHERE email = $1`, demo.ExpertEmail).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
+	id := azID(staffID(t, owner, demo.ExpertEmail))
 	r := admin.do(http.MethodPost, "/staff/people/"+id+"/reset-link?lang=en", url.Values{"_csrf": {admin.csrf}}, map[string]string{"Origin": in.URL})
 	m := resetLinkInPage.FindStringSubmatch(r.Body)
 	if r.Status != http.StatusOK || m == nil {
@@ -242,10 +239,7 @@ func TestAdminClearsSecondFactors(t *testing.T) {
 	lead := newSecBrowser(t, in)
 	lead.login(demo.LeadEmail)
 	enrolTOTPOverHTTP(t, lead, in.URL)
-	var id string
-	if err := owner.QueryRow(context.Background(), `SELECT id::text FROM staff WHERE email = $1`, demo.LeadEmail).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
+	id := azID(staffID(t, owner, demo.LeadEmail))
 	factors := func() int {
 		t.Helper()
 		var n int
