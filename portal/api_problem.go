@@ -54,7 +54,7 @@ var apiDomainProblems = []struct {
 		"This Idempotency-Key was used with a different request.")},
 	{api.ErrIdempotencyBusy, problemOf(http.StatusConflict, "idempotency_in_progress",
 		"A request with this Idempotency-Key is still in progress; try again shortly.")},
-	{api.ErrVersion, errBadIfMatch},
+	{sqldb.ErrStale, errBadIfMatch},
 	{api.ErrVersionNeeded, errNoIfMatch},
 	{api.ErrWebhookURL, invalid(fieldErr("url", "invalid", "An https address is needed."))},
 	{api.ErrNoEvents, invalid(fieldErr("events", "required", "Choose at least one event."))},

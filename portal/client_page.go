@@ -166,7 +166,10 @@ func (s *Server) submitClientEnd(c *fiber.Ctx) error {
 	return s.clientAction(c, "end", func(f *forms.Form, lang i18n.Language) func(int64) error {
 		on := decodeDay(f, "on", lang)
 		reason := f.Choice("reason", true, clients.EndReasons...)
-		return func(id int64) error { return s.clients.End(c.UserContext(), principal(c), id, on, reason) }
+		return func(id int64) error {
+			_, err := s.clients.End(c.UserContext(), principal(c), id, on, reason)
+			return err
+		}
 	})
 }
 
@@ -174,7 +177,10 @@ func (s *Server) submitClientEnd(c *fiber.Ctx) error {
 func (s *Server) submitClientContinue(c *fiber.Ctx) error {
 	return s.clientAction(c, "continue", func(f *forms.Form, lang i18n.Language) func(int64) error {
 		on := decodeDay(f, "on", lang)
-		return func(id int64) error { return s.clients.Continue(c.UserContext(), principal(c), id, on) }
+		return func(id int64) error {
+			_, err := s.clients.Continue(c.UserContext(), principal(c), id, on)
+			return err
+		}
 	})
 }
 

@@ -103,7 +103,7 @@ var domainErrors = []domainError{
 	{err: api.ErrNoEvents, status: http.StatusUnprocessableEntity, key: "form.required", field: "events"},
 	{err: api.ErrUnknownEvent, status: http.StatusUnprocessableEntity, key: "form.invalid_choice", field: "events"},
 	{err: api.ErrDescription, status: http.StatusUnprocessableEntity, key: "form.too_long", field: "description"},
-	{err: api.ErrVersion, status: http.StatusConflict, key: "webhooks.changed"},
+	{err: sqldb.ErrStale, status: http.StatusConflict, key: "webhooks.changed"},
 	{err: api.ErrVersionNeeded, status: http.StatusBadRequest, key: "error.bad_request"},
 
 	{err: queue.ErrWrongState, status: http.StatusConflict, key: "queue.wrong_state"},

@@ -19,6 +19,7 @@ import (
 	"github.com/koto-portal/portal/internal/auth"
 	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/config"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/org"
@@ -161,6 +162,14 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.api == nil && d.DB != nil {
 		s.api = api.New(d.DB, nil)
+	}
+	if d.DB != nil {
+		// What other systems may hear of is recorded in the transaction
+		// of the change itself, for the API's webhooks to deliver. Wired
+		// here, before the job queue starts and runs these services.
+		for _, svc := range []interface{ UseEvents(events.Sink) }{s.clients, s.tasks, s.queue, s.outreach} {
+			svc.UseEvents(s.api)
+		}
 	}
 	if s.contract, err = loadContract(); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/api"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/stats"
@@ -19,7 +20,7 @@ func decodeWebhookForm(v url.Values) (api.EndpointInput, forms.Errors) {
 	f := forms.New(v)
 	u := f.Text("url", true, 2000)
 	d := f.Text("description", false, 200)
-	in := api.EndpointInput{URL: &u, Description: &d, Events: f.Choices("events", api.Events...)}
+	in := api.EndpointInput{URL: &u, Description: &d, Events: f.Choices("events", events.All...)}
 	if len(in.Events) == 0 && f.Errors["events"] == "" {
 		f.Fail("events", "form.required")
 	}
@@ -73,7 +74,7 @@ func (s *Server) renderWebhooks(c *fiber.Ctx, status int, typed url.Values, errs
 		Saved: c.Query("saved") != "" && secret == "" && typed == nil}
 	page.Body = "staff setup"
 	page.Title = page.T.Get("webhooks.title")
-	page.Events = codeOptions(page.T, "webhooks.event_", api.Events)
+	page.Events = codeOptions(page.T, "webhooks.event_", events.All)
 	page.Form = newFormView(page.T, "hook-", typed, errs)
 	for _, h := range hooks {
 		row := webhookRow{Endpoint: h}

@@ -167,6 +167,14 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	reach.Register(work, catalog)
 	apis := api.New(db, nil)
 	apis.Register(work, api.HookOptions{})
+	// The portal wires its services together before the job queue starts
+	// running them.
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
+		Auth: staffAuth, Queue: queues, Tasks: taskQueue, Outreach: reach, API: apis, Push: sender, Hub: hub, DemoDevices: demoDevices,
+		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
+	if err != nil {
+		return err
+	}
 	if err := work.Start(context.Background()); err != nil {
 		return err
 	}
@@ -177,13 +185,6 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			logger.Warn("stopping the job queue", "err", err)
 		}
 	}()
-
-	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: version,
-		Auth: staffAuth, Queue: queues, Tasks: taskQueue, Outreach: reach, API: apis, Push: sender, Hub: hub, DemoDevices: demoDevices,
-		Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
-	if err != nil {
-		return err
-	}
 
 	stopOps, err := serveOps(cfg, srv, logger)
 	if err != nil {

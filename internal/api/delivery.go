@@ -19,6 +19,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -91,13 +92,14 @@ func publicOnlyClient() *http.Client {
 // delivery to every active endpoint that chose it, in that transaction: a
 // change that rolls back sends nothing, and one that commits is delivered
 // even if this instance dies next. data holds ids only.
-func (s *Service) Emit(ctx context.Context, tx sqldb.Tx, tenant int64, event string, data map[string]int64) error {
-	_, err := s.emit(ctx, tx, tenant, event, data, 0)
+// It is the events.Sink of the domain services.
+func (s *Service) Emit(ctx context.Context, tx sqldb.Tx, event string, data events.Data) error {
+	_, err := s.emit(ctx, tx, event, data, 0)
 	return err
 }
 
 // emit is Emit; a non-zero only sends to that endpoint alone (a test event).
-func (s *Service) emit(ctx context.Context, tx sqldb.Tx, tenant int64, event string, data map[string]int64, only int64) (int64, error) {
+func (s *Service) emit(ctx context.Context, tx sqldb.Tx, event string, data events.Data, only int64) (int64, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM webhook_endpoints WHERE active AND ($1 <> 0 AND id = $1 OR $1 = 0 AND $2 = ANY(events))`, only, event)
 	if err != nil {
 		return 0, err
@@ -109,9 +111,9 @@ func (s *Service) emit(ctx context.Context, tx sqldb.Tx, tenant int64, event str
 	if s.hooks.jobs == nil {
 		return 0, errors.New("api: webhooks are not registered with the job queue")
 	}
-	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO webhook_events (municipality_id, type, data) VALUES ($1, $2, $3) RETURNING id`,
-		tenant, event, data).Scan(&id); err != nil {
+	var id, tenant int64
+	if err := tx.QueryRow(ctx, `INSERT INTO webhook_events (municipality_id, type, data) VALUES (koto_tenant(), $1, $2)
+		RETURNING id, municipality_id`, event, data).Scan(&id, &tenant); err != nil {
 		return 0, err
 	}
 	args := make([]river.JobArgs, len(endpoints))

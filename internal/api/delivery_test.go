@@ -17,6 +17,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/store"
@@ -154,7 +155,7 @@ func (w *world) emit(t *testing.T, s *api.Service, event string, rollback bool) 
 	t.Helper()
 	errRollback := errors.New("roll back")
 	err := w.db.InTenant(context.Background(), w.tenant, func(tx sqldb.Tx) error {
-		if err := s.Emit(context.Background(), tx, w.tenant, event, map[string]int64{"client_id": 7}); err != nil {
+		if err := s.Emit(context.Background(), tx, event, events.Data{"client_id": 7}); err != nil {
 			return err
 		}
 		if rollback {
@@ -185,11 +186,11 @@ func TestWebhookIsSignedAndDeliveredOnlyForCommittedEvents(t *testing.T) {
 	r := newReceiver(t, func(int) int { return http.StatusOK })
 	s, j := w.startJobs(t, r, fast)
 	defer j.Stop(context.Background())
-	e := w.endpoint(t, s, r, api.EventClientCreated)
+	e := w.endpoint(t, s, r, events.ClientCreated)
 
-	w.emit(t, s, api.EventClientCreated, true)  // rolled back: never sent
-	w.emit(t, s, api.EventTaskDone, false)      // not chosen: never sent
-	w.emit(t, s, api.EventClientCreated, false) // sent once
+	w.emit(t, s, events.ClientCreated, true)  // rolled back: never sent
+	w.emit(t, s, events.TaskDone, false)      // not chosen: never sent
+	w.emit(t, s, events.ClientCreated, false) // sent once
 	waitUntil(t, 20*time.Second, "the delivery", func() bool { ids, _ := r.verified(); return len(ids) == 1 })
 	time.Sleep(500 * time.Millisecond) // room for a wrong second delivery
 	ids, bad := r.verified()
@@ -242,8 +243,8 @@ func TestWebhookFailingReceiverGetsRetries(t *testing.T) {
 	})
 	s, j := w.startJobs(t, r, fast)
 	defer j.Stop(context.Background())
-	e := w.endpoint(t, s, r, api.EventTaskCreated)
-	w.emit(t, s, api.EventTaskCreated, false)
+	e := w.endpoint(t, s, r, events.TaskCreated)
+	w.emit(t, s, events.TaskCreated, false)
 	waitUntil(t, 60*time.Second, "the third attempt", func() bool { return r.calls.Load() >= 3 })
 	waitUntil(t, 10*time.Second, "the log of three attempts", func() bool {
 		_, ds, err := s.Webhook(context.Background(), w.admin, e.ID)
@@ -256,8 +257,8 @@ func TestWebhookEndpointIsSwitchedOffAfterTheLastAttempt(t *testing.T) {
 	r := newReceiver(t, func(int) int { return http.StatusInternalServerError })
 	s, j := w.startJobs(t, r, fast)
 	defer j.Stop(context.Background())
-	e := w.endpoint(t, s, r, api.EventTaskCreated)
-	w.emit(t, s, api.EventTaskCreated, false)
+	e := w.endpoint(t, s, r, events.TaskCreated)
+	w.emit(t, s, events.TaskCreated, false)
 	// The schedule's last attempt is the job's last: pretend the day has
 	// passed by giving the job one attempt left.
 	waitUntil(t, 20*time.Second, "the first attempt", func() bool { return r.calls.Load() >= 1 })
@@ -273,8 +274,8 @@ func TestWebhookDeliveredAfterTheInstanceStopsMidDelivery(t *testing.T) {
 	r := newReceiver(t, func(int) int { return http.StatusOK })
 	r.hold = make(chan struct{})
 	s, j := w.startJobs(t, r, []time.Duration{200 * time.Millisecond})
-	e := w.endpoint(t, s, r, api.EventClientUpdated)
-	w.emit(t, s, api.EventClientUpdated, false)
+	e := w.endpoint(t, s, r, events.ClientUpdated)
+	w.emit(t, s, events.ClientUpdated, false)
 	<-r.arrived // the first delivery is on the wire
 	// The instance goes away with the delivery unanswered.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

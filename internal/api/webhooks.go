@@ -12,27 +12,14 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
-// Events an add-on can subscribe to. Payloads carry ids only: the add-on
-// fetches the details with its key, so every read of personal data goes
-// through the API's scopes and the access log.
-const (
-	EventClientCreated        = "client.created"
-	EventClientUpdated        = "client.updated"
-	EventAppointmentCheckedIn = "appointment.checked_in"
-	EventTaskCreated          = "task.created"
-	EventTaskDone             = "task.done"
-	EventClientAnswered       = "client.answer_received"
-	// EventTest is sent by "send a test event", to that endpoint only.
-	EventTest = "webhook.test"
-)
-
-// Events lists the events an endpoint can choose.
-var Events = []string{EventClientCreated, EventClientUpdated, EventAppointmentCheckedIn, EventTaskCreated,
-	EventTaskDone, EventClientAnswered}
+// EventTest is sent by "send a test event", to that endpoint only; the
+// events an endpoint chooses are those of package events.
+const EventTest = "webhook.test"
 
 // SubjectWebhook is the access log's subject kind for an endpoint.
 const SubjectWebhook = "webhook"
@@ -43,7 +30,6 @@ var (
 	ErrNoEvents      = errors.New("api: choose at least one event")
 	ErrUnknownEvent  = errors.New("api: unknown event")
 	ErrDescription   = errors.New("api: the description is longer than 200 characters")
-	ErrVersion       = errors.New("api: the resource changed since it was read")
 	ErrVersionNeeded = errors.New("api: say which version you change (If-Match)")
 )
 
@@ -85,7 +71,7 @@ func (in EndpointInput) check(create bool) error {
 			return ErrNoEvents
 		}
 		for _, e := range in.Events {
-			if !slices.Contains(Events, e) {
+			if !slices.Contains(events.All, e) {
 				return ErrUnknownEvent
 			}
 		}
@@ -238,7 +224,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, actor auth.Principal, id in
 			return sqldb.NotFound(err)
 		}
 		if current != version {
-			return ErrVersion
+			return sqldb.ErrStale
 		}
 		var desc *string
 		if in.Description != nil {
@@ -284,7 +270,7 @@ func (s *Service) TestWebhook(ctx context.Context, actor auth.Principal, id int6
 			return sqldb.NotFound(err)
 		}
 		var err error
-		event, err = s.emit(ctx, tx, actor.Tenant, EventTest, map[string]int64{"webhook_id": id}, id)
+		event, err = s.emit(ctx, tx, EventTest, events.Data{"webhook_id": id}, id)
 		return err
 	})
 	return event, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/tasks"
@@ -71,13 +72,18 @@ func FindByCode(ctx context.Context, tx sqldb.Tx, spID int64, code string) (Arri
 // checked in with its ticket (label is its number, e.g. "V 3"), and gives
 // its expert an "appointment checked in" task there too: the task queue
 // shows it live and sends the expert's Web Push. tq nil records no task
-// (a queue built without the task queue, in tests of the queue alone).
-func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, tq *tasks.Service, a Arrival, ticketID int64, label string, at time.Time) error {
+// (a queue built without the task queue, in tests of the queue alone). ev
+// tells other systems of the check-in.
+func MarkCheckedIn(ctx context.Context, tx sqldb.Tx, tq *tasks.Service, ev events.Sink, a Arrival, ticketID int64, label string, at time.Time) error {
 	if !a.Status.Open() {
 		return ErrWrongState
 	}
 	if _, err := tx.Exec(ctx, `UPDATE appointments SET status = 'checked_in', ticket_id = $2, checked_in_at = $3, updated_at = $3
 		WHERE id = $1`, a.ID, ticketID, at); err != nil {
+		return err
+	}
+	if err := ev.Emit(ctx, tx, events.AppointmentCheckedIn,
+		events.Data{"appointment_id": a.ID, "client_id": a.ClientID, "ticket_id": ticketID}); err != nil {
 		return err
 	}
 	if tq == nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -15,7 +16,7 @@ import (
 const clientCols = `c.id, c.service_point_id, coalesce(c.external_id, ''), c.first_names, c.last_name, c.native_name,
 	c.birth_date, c.identity_code, c.language, c.interpreter_language, c.phone, c.email,
 	coalesce(c.responsible_staff_id, 0), coalesce(r.name, ''), c.status, c.note,
-	c.created_at, coalesce(cb.name, ''), c.updated_at, coalesce(ub.name, ''), c.erased_at IS NOT NULL
+	c.created_at, coalesce(cb.name, ''), c.updated_at, coalesce(ub.name, ''), c.erased_at IS NOT NULL, c.version
 	FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id
 	LEFT JOIN staff cb ON cb.id = c.created_by LEFT JOIN staff ub ON ub.id = c.updated_by`
 
@@ -31,7 +32,7 @@ func loadClient(ctx context.Context, tx sqldb.Tx, actor auth.Principal, id int64
 	err := tx.QueryRow(ctx, q, id).Scan(&c.ID, &c.ServicePointID, &c.ExternalID, &c.FirstNames, &c.LastName, &c.NativeName,
 		&birth, &c.IdentityCode, &c.Language, &c.InterpreterLanguage, &c.Phone, &c.Email,
 		&c.ResponsibleStaffID, &c.ResponsibleName, &c.Status, &c.Note,
-		&c.CreatedAt, &c.CreatedByName, &c.UpdatedAt, &c.UpdatedByName, &c.Erased)
+		&c.CreatedAt, &c.CreatedByName, &c.UpdatedAt, &c.UpdatedByName, &c.Erased, &c.Version)
 	if err != nil {
 		return Client{}, sqldb.NotFound(err)
 	}
@@ -161,6 +162,9 @@ func (s *Service) Create(ctx context.Context, actor auth.Principal, in Input) (C
 		if err == nil {
 			err = addEvent(ctx, tx, actor, id, "started", s.today(), "")
 		}
+		if err == nil {
+			err = s.emit(ctx, tx, events.ClientCreated, id)
+		}
 		out, err = saved(ctx, tx, actor, id, audit.ActionCreate, err)
 		return err
 	})
@@ -200,6 +204,9 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 	var out Client
 	may := func(a auth.Principal, c Client) bool { return mayWork(a, c) && a.CanWork(in.ServicePointID) }
 	err := s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, may, func(tx sqldb.Tx, c Client) error {
+		if in.IfVersion != 0 && in.IfVersion != c.Version {
+			return sqldb.ErrStale
+		}
 		if err := checkServicePoint(ctx, tx, in.ServicePointID); err != nil {
 			return err
 		}
@@ -215,6 +222,9 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 			id, in.ServicePointID, nullText(in.ExternalID), in.FirstNames, in.LastName, in.NativeName, nullDate(in.BirthDate),
 			in.RemoveIdentityCode, in.IdentityCode, in.Language, in.InterpreterLanguage, in.Phone, in.Email,
 			nullID(in.ResponsibleStaffID), in.Note, nullID(actor.StaffID))
+		if err == nil {
+			err = s.emit(ctx, tx, events.ClientUpdated, id)
+		}
 		out, err = saved(ctx, tx, actor, id, audit.ActionUpdate, err)
 		return err
 	})
@@ -223,7 +233,7 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 
 // AssignExpert names the client's responsible expert (0: nobody).
 func (s *Service) AssignExpert(ctx context.Context, actor auth.Principal, id, staffID int64) error {
-	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
+	_, err := s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if err := checkExpert(ctx, tx, c.ServicePointID, staffID); err != nil {
 			return err
 		}
@@ -231,17 +241,25 @@ func (s *Service) AssignExpert(ctx context.Context, actor auth.Principal, id, st
 			id, nullID(staffID), nullID(actor.StaffID))
 		return err
 	})
+	return err
 }
 
-// change runs fn on a client the actor works with, locked, and logs the
-// change.
-func (s *Service) change(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, c Client) error) error {
-	return s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, mayWork, func(tx sqldb.Tx, c Client) error {
+// change runs fn on a client the actor works with, locked, logs the
+// change, tells of it, and returns the client as it now is.
+func (s *Service) change(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, c Client) error) (Client, error) {
+	var out Client
+	err := s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, mayWork, func(tx sqldb.Tx, c Client) error {
 		if err := fn(tx, c); err != nil {
 			return err
 		}
-		return logAccess(ctx, tx, actor, id, audit.ActionUpdate, PurposeClientWork)
+		if err := s.emit(ctx, tx, events.ClientUpdated, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = saved(ctx, tx, actor, id, audit.ActionUpdate, nil)
+		return err
 	})
+	return out, err
 }
 
 // checkDay adds to p what is wrong with the day a clientship step is
@@ -255,15 +273,16 @@ func (s *Service) checkDay(p Problems, on time.Time) {
 	}
 }
 
-// End ends an active clientship on a day, for one of EndReasons.
-func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on time.Time, reason string) error {
+// End ends an active clientship on a day, for one of EndReasons, and
+// returns the client as it now is.
+func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on time.Time, reason string) (Client, error) {
 	p := Problems{}
 	s.checkDay(p, on)
 	if !slices.Contains(EndReasons, reason) {
 		p["reason"] = "form.invalid_choice"
 	}
 	if len(p) > 0 {
-		return invalid(p)
+		return Client{}, invalid(p)
 	}
 	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if c.Status != StatusActive {
@@ -276,12 +295,13 @@ func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on ti
 	})
 }
 
-// Continue continues an ended clientship from a day.
-func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, on time.Time) error {
+// Continue continues an ended clientship from a day, and returns the
+// client as it now is.
+func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, on time.Time) (Client, error) {
 	p := Problems{}
 	s.checkDay(p, on)
 	if len(p) > 0 {
-		return invalid(p)
+		return Client{}, invalid(p)
 	}
 	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if c.Status != StatusEnded {

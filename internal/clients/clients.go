@@ -108,6 +108,8 @@ type Client struct {
 	UpdatedAt           time.Time
 	UpdatedByName       string
 	Erased              bool
+	// Version counts the changes of the row (the API's ETag).
+	Version int
 }
 
 // Name is the client's name in the order Finnish registers write it.

@@ -27,6 +27,9 @@ type Input struct {
 	Email               string
 	ResponsibleStaffID  int64
 	Note                string
+	// IfVersion, when not 0, makes Update refuse (sqldb.ErrStale) a
+	// client changed since the caller read that version.
+	IfVersion int
 }
 
 // Problems maps an Input field to the message id of what is wrong with it.

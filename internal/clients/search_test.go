@@ -81,7 +81,7 @@ func TestSearchFiltersAndPages(t *testing.T) {
 		f.create("Sami", n)
 	}
 	ended := f.create("Sami", "Forsman")
-	if err := f.svc.End(f.ctx, f.expert1, ended.ID, f.svc.today(), "moved"); err != nil {
+	if _, err := f.svc.End(f.ctx, f.expert1, ended.ID, f.svc.today(), "moved"); err != nil {
 		t.Fatal(err)
 	}
 	mine := f.create("Sami", "Gustafsson")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -13,9 +14,10 @@ import (
 // own tenant transaction, checks the actor once, writes the access log in
 // that transaction, and returns what the screens show.
 type Service struct {
-	db    sqldb.DB
-	now   func() time.Time
-	parts []Part
+	db     sqldb.DB
+	now    func() time.Time
+	parts  []Part
+	events events.Hook
 }
 
 // New returns a Service; now is the clock (nil: time.Now).
@@ -38,6 +40,15 @@ type Part struct {
 	Export func(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
 	Erase  func(ctx context.Context, tx sqldb.Tx, clientID int64) error
 	Page   func(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
+}
+
+// UseEvents sends the register's events (a client created or changed) to
+// sink, in the transaction of the change; call it while wiring.
+func (s *Service) UseEvents(sink events.Sink) { s.events.Use(sink) }
+
+// emit records that something happened to a client.
+func (s *Service) emit(ctx context.Context, tx sqldb.Tx, event string, id int64) error {
+	return s.events.Emit(ctx, tx, event, events.Data{"client_id": id})
 }
 
 // AddPart registers a part; call it while wiring, before serving.

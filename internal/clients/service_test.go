@@ -118,22 +118,22 @@ func TestClientshipEndAndContinue(t *testing.T) {
 	f := newFixture(t)
 	c := f.create("Amina", "Warsame")
 	today := f.svc.today()
-	if err := f.svc.End(f.ctx, f.expert1, c.ID, today, "bogus"); !isInvalid(err, "reason") {
+	if _, err := f.svc.End(f.ctx, f.expert1, c.ID, today, "bogus"); !isInvalid(err, "reason") {
 		t.Errorf("unknown reason: %v", err)
 	}
-	if err := f.svc.End(f.ctx, f.expert1, c.ID, today.AddDate(0, 0, 1), "moved"); !isInvalid(err, "on") {
+	if _, err := f.svc.End(f.ctx, f.expert1, c.ID, today.AddDate(0, 0, 1), "moved"); !isInvalid(err, "on") {
 		t.Errorf("end tomorrow: %v", err)
 	}
-	if err := f.svc.End(f.ctx, f.expert1, c.ID, today, "moved"); err != nil {
+	if _, err := f.svc.End(f.ctx, f.expert1, c.ID, today, "moved"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.End(f.ctx, f.expert1, c.ID, today, "moved"); !errors.Is(err, ErrAlreadyEnded) {
+	if _, err := f.svc.End(f.ctx, f.expert1, c.ID, today, "moved"); !errors.Is(err, ErrAlreadyEnded) {
 		t.Errorf("end twice: %v", err)
 	}
-	if err := f.svc.Continue(f.ctx, f.expert1, c.ID, today); err != nil {
+	if _, err := f.svc.Continue(f.ctx, f.expert1, c.ID, today); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Continue(f.ctx, f.expert1, c.ID, today); !errors.Is(err, ErrNotEnded) {
+	if _, err := f.svc.Continue(f.ctx, f.expert1, c.ID, today); !errors.Is(err, ErrNotEnded) {
 		t.Errorf("continue an active clientship: %v", err)
 	}
 	r, err := f.svc.Get(f.ctx, f.expert1, c.ID, true)

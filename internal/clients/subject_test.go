@@ -71,7 +71,7 @@ func TestEraseRemovesPersonalDataAndKeepsCounts(t *testing.T) {
 	if err := f.svc.AddContact(f.ctx, f.expert1, c.ID, ContactInput{OccurredAt: time.Now().Add(-time.Hour), Channel: "meeting", Summary: "Talked about housing"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.End(f.ctx, f.expert1, c.ID, f.svc.today(), "moved"); err != nil {
+	if _, err := f.svc.End(f.ctx, f.expert1, c.ID, f.svc.today(), "moved"); err != nil {
 		t.Fatal(err)
 	}
 	var erasedBy []int64

@@ -6,6 +6,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -207,8 +208,14 @@ func (s *Service) upsertRow(ctx context.Context, tx sqldb.Tx, actor auth.Princip
 		if err := addEvent(ctx, tx, actor, res.ID, "started", s.today(), ""); err != nil {
 			return err
 		}
+		if err := s.emit(ctx, tx, events.ClientCreated, res.ID); err != nil {
+			return err
+		}
 		return logAccess(ctx, tx, actor, res.ID, audit.ActionCreate, PurposeTransfer)
 	}
 	res.Outcome = Updated
+	if err := s.emit(ctx, tx, events.ClientUpdated, res.ID); err != nil {
+		return err
+	}
 	return logAccess(ctx, tx, actor, res.ID, audit.ActionUpdate, PurposeTransfer)
 }

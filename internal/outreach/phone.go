@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/koto-portal/portal/internal/appointments"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/tasks"
 )
@@ -107,17 +108,21 @@ func (s *Service) Answer(ctx context.Context, credential string, a Answer) error
 			p.client.id, p.id, appt.ID, a.Kind, a.Reason, now).Scan(&answerID); err != nil {
 			return err
 		}
+		answered := events.Data{"answer_id": answerID, "client_id": p.client.id, "appointment_id": appt.ID}
 		n, ok := taskFor(a, appt, p)
 		if !ok {
-			return nil
+			return s.events.Emit(ctx, tx, events.ClientAnswered, answered)
 		}
 		n.SourceKey = fmt.Sprintf("answer:%d", answerID)
 		t, _, err := s.tasks.Create(ctx, tx, n)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE client_answers SET task_id = $2 WHERE id = $1`, answerID, t.ID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE client_answers SET task_id = $2 WHERE id = $1`, answerID, t.ID); err != nil {
+			return err
+		}
+		answered["task_id"] = t.ID
+		return s.events.Emit(ctx, tx, events.ClientAnswered, answered)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/org"
 	"github.com/koto-portal/portal/internal/sqldb"
@@ -30,7 +31,13 @@ type Service struct {
 	tasks *tasks.Service
 	jobs  *jobs.Service // nil until Register: reminders are then only recorded
 	now   func() time.Time
+	// events tells other systems of the client's answers.
+	events events.Hook
 }
+
+// UseEvents sends answer events to sink, in the answer's transaction; call
+// it while wiring.
+func (s *Service) UseEvents(sink events.Sink) { s.events.Use(sink) }
 
 // New returns a Service; now is the clock (nil: time.Now).
 func New(db sqldb.DB, tq *tasks.Service, now func() time.Time) *Service {

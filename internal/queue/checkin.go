@@ -167,7 +167,7 @@ func (s *Service) checkIn(ctx context.Context, tx sqldb.Tx, sp servicePoint, dev
 	if err != nil {
 		return CheckedIn{}, err
 	}
-	return out, appointments.MarkCheckedIn(ctx, tx, s.tasks, a, out.Ticket.ID, out.Ticket.Label(), now)
+	return out, appointments.MarkCheckedIn(ctx, tx, s.tasks, s.events, a, out.Ticket.ID, out.Ticket.Label(), now)
 }
 
 // checkedInBefore answers a code that has checked in already with its

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/hours"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
@@ -51,11 +52,17 @@ type Service struct {
 	// tasks gives a checked-in appointment's expert their task; nil until
 	// UseTasks.
 	tasks *tasks.Service
+	// events tells other systems of appointments checked in.
+	events events.Hook
 }
 
 // UseTasks lets check-ins create their "appointment checked in" tasks in
 // the task queue; call it before use.
 func (s *Service) UseTasks(t *tasks.Service) { s.tasks = t }
+
+// UseEvents sends check-in events to sink, in the check-in's transaction;
+// call it while wiring.
+func (s *Service) UseEvents(sink events.Sink) { s.events.Use(sink) }
 
 // New returns a Service; now is the clock (time.Now in production, a fake
 // one in tests that need a given day or hour).

@@ -80,6 +80,10 @@ var (
 	// ErrNotFound is returned when a row asked for does not exist (or is
 	// not visible to the tenant, which is the same thing to the caller).
 	ErrNotFound = errors.New("not found")
+	// ErrStale is returned by a change made to a version of a row that is
+	// no longer the current one (an ETag's If-Match, a form read before
+	// someone else saved).
+	ErrStale = errors.New("the row changed since it was read")
 	// ErrUnavailable wraps every failure to reach the database (down,
 	// restarting, the connection cut): a passing fault, not a bug.
 	ErrUnavailable = errors.New("database unavailable")

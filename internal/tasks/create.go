@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/live"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -129,6 +130,9 @@ func (s *Service) Create(ctx context.Context, tx sqldb.Tx, n New) (t Task, creat
 	if err := s.announce(ctx, tx, EventCreated, t, 0); err != nil {
 		return Task{}, false, err
 	}
+	if err := s.emit(ctx, tx, events.TaskCreated, t); err != nil {
+		return Task{}, false, err
+	}
 	if t.AssigneeID != 0 && t.AssigneeID != n.By {
 		if err := s.enqueueNotice(ctx, tx, t.ID, t.AssigneeID, NoticeAssigned); err != nil {
 			return Task{}, false, err
@@ -162,7 +166,7 @@ func (n New) check() error {
 // taskCols reads a task aliased t; taskJoins names its service point, client and assignee.
 const taskCols = `t.id, t.service_point_id, t.kind, t.title, t.details, t.facts, coalesce(t.client_id, 0),
 	coalesce(nullif(trim(c.first_names || ' ' || c.last_name), ''), ''), coalesce(t.ticket_id, 0),
-	coalesce(t.assignee_id, 0), coalesce(a.name, ''), t.priority, t.status, t.due_at, t.created_at, t.updated_at, t.closed_at, sp.slug, sp.time_zone`
+	coalesce(t.assignee_id, 0), coalesce(a.name, ''), t.priority, t.status, t.due_at, t.created_at, t.updated_at, t.closed_at, sp.slug, sp.time_zone, t.version`
 
 const taskJoins = ` JOIN service_points sp ON sp.id = t.service_point_id
 	LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN staff a ON a.id = t.assignee_id `
@@ -171,7 +175,7 @@ func scanTask(row sqldb.Row) (Task, error) {
 	var t Task
 	var due *time.Time
 	err := row.Scan(&t.ID, &t.ServicePointID, &t.Kind, &t.Title, &t.Details, &t.Facts, &t.ClientID, &t.ClientName,
-		&t.TicketID, &t.AssigneeID, &t.Assignee, &t.Priority, &t.Status, &due, &t.CreatedAt, &t.UpdatedAt, &t.ClosedAt, &t.PointSlug, &t.TimeZone)
+		&t.TicketID, &t.AssigneeID, &t.Assignee, &t.Priority, &t.Status, &due, &t.CreatedAt, &t.UpdatedAt, &t.ClosedAt, &t.PointSlug, &t.TimeZone, &t.Version)
 	if due != nil {
 		t.DueAt = *due
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -18,6 +19,8 @@ type Service struct {
 	// jobs enqueues the staff pushes; nil until Register (then nothing is
 	// pushed, and the screens alone tell).
 	jobs *jobs.Service
+	// events tells other systems of tasks created and done.
+	events events.Hook
 }
 
 // NewService returns a Service; now is the clock (nil: time.Now).
@@ -26,6 +29,15 @@ func NewService(db sqldb.DB, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{db: db, now: now}
+}
+
+// UseEvents sends task events to sink, in the transaction of the change;
+// call it while wiring.
+func (s *Service) UseEvents(sink events.Sink) { s.events.Use(sink) }
+
+// emit records that something happened to task t.
+func (s *Service) emit(ctx context.Context, tx sqldb.Tx, event string, t Task) error {
+	return s.events.Emit(ctx, tx, event, events.Data{"task_id": t.ID, "client_id": t.ClientID})
 }
 
 // clock truncates to microseconds, PostgreSQL's precision.

@@ -88,6 +88,8 @@ type Task struct {
 	// times are shown in the zone where the work is.
 	PointSlug string `json:"-"`
 	TimeZone  string `json:"-"`
+	// Version counts the changes of the row (the API's ETag).
+	Version int `json:"-"`
 }
 
 // Overdue tells an unfinished task past its due time at now.

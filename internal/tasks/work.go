@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -152,10 +153,15 @@ func (s *Service) close(ctx context.Context, actor auth.Principal, id int64, to 
 			return ErrClosed
 		}
 		var err error
-		out, err = s.change(ctx, tx, t, `status = $2, closed_at = $3, assignee_id = coalesce(assignee_id, $4)`,
+		out, err = s.change(ctx, tx, t, `status = $2, closed_at = $3, assignee_id = coalesce(assignee_id, nullif($4, 0))`,
 			to, s.clock(), actor.StaffID)
 		if err != nil {
 			return err
+		}
+		if to == Done {
+			if err := s.emit(ctx, tx, events.TaskDone, out); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, out, t.AssigneeID, actor.StaffID, action, 0, comment)
 	})

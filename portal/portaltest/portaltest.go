@@ -227,16 +227,19 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	queues.UseTasks(taskQueue)
 	apis := api.New(db, nil)
 	apis.Register(work, s.hooks)
+	// Wired before the job queue starts running the services, as in
+	// `portal serve`.
+	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
+		Queue: queues, Tasks: taskQueue, API: apis, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
+	if err != nil {
+		stopLive()
+		_ = ln.Close()
+		t.Fatalf("portaltest: build portal: %v", err)
+	}
 	if err := work.Start(context.Background()); err != nil {
 		stopLive()
 		_ = ln.Close()
 		t.Fatalf("portaltest: start the job queue: %v", err)
-	}
-	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Tasks: taskQueue, API: apis, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
-	if err != nil {
-		_ = ln.Close()
-		t.Fatalf("portaltest: build portal: %v", err)
 	}
 
 	served := make(chan error, 1)
