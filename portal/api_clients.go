@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -86,14 +87,8 @@ func optionalID(id int64) *int64 {
 	return &id
 }
 
-// GetClient answers GET /clients/{id}; the read is in the access log with
-// the key as its actor.
-func (h *apiHandlers) GetClient(c *fiber.Ctx, id int64) error {
-	rec, err := h.s.clients.Get(c.UserContext(), apiPrincipal(c), id, true)
-	if err != nil {
-		return err
-	}
-	cl := rec.Client
+// clientOut is a client as the API shows it.
+func clientOut(cl clients.Client) apiv1.Client {
 	out := apiv1.Client{Id: cl.ID, ServicePointId: cl.ServicePointID, FirstNames: cl.FirstNames, LastName: cl.LastName,
 		NativeName: cl.NativeName, BirthDate: apiDate(cl.BirthDate), Language: cl.Language,
 		InterpreterLanguage: cl.InterpreterLanguage, Phone: cl.Phone, Email: cl.Email,
@@ -102,7 +97,137 @@ func (h *apiHandlers) GetClient(c *fiber.Ctx, id int64) error {
 	if cl.ExternalID != "" {
 		out.ExternalId = &cl.ExternalID
 	}
-	return c.JSON(out)
+	return out
+}
+
+// sendClient answers with a client and its ETag.
+func sendClient(c *fiber.Ctx, status int, cl clients.Client) error {
+	c.Set(fiber.HeaderETag, etag(cl.Version))
+	return c.Status(status).JSON(clientOut(cl))
+}
+
+// GetClient answers GET /clients/{id}; the read is in the access log with
+// the key as its actor.
+func (h *apiHandlers) GetClient(c *fiber.Ctx, id apiv1.ClientId) error {
+	rec, err := h.s.clients.Get(c.UserContext(), apiPrincipal(c), id, true)
+	if err != nil {
+		return err
+	}
+	return sendClient(c, http.StatusOK, rec.Client)
+}
+
+// CreateClient answers POST /clients.
+func (h *apiHandlers) CreateClient(c *fiber.Ctx, _ apiv1.CreateClientParams) error {
+	in, err := decodeJSON[apiv1.ClientCreate](c.Get(fiber.HeaderContentType), c.Body())
+	if err != nil {
+		return err
+	}
+	cl, err := h.s.clients.Create(c.UserContext(), apiPrincipal(c), clients.Input{ExternalID: deref(in.ExternalId),
+		ServicePointID: in.ServicePointId, FirstNames: in.FirstNames, LastName: in.LastName, NativeName: deref(in.NativeName),
+		BirthDate: birthDate(in.BirthDate), Language: in.Language, InterpreterLanguage: deref(in.InterpreterLanguage),
+		Phone: deref(in.Phone), Email: deref(in.Email), ResponsibleStaffID: derefID(in.ResponsibleStaffId), Note: deref(in.Note)})
+	if err != nil {
+		return h.clientProblem(err)
+	}
+	c.Set(fiber.HeaderLocation, apiBase+"/clients/"+strconv.FormatInt(cl.ID, 10))
+	return sendClient(c, http.StatusCreated, cl)
+}
+
+// UpdateClient answers PATCH /clients/{id}: the fields sent change, the
+// others stay, and only with the ETag of the version it changes.
+func (h *apiHandlers) UpdateClient(c *fiber.Ctx, id apiv1.ClientId, p apiv1.UpdateClientParams) error {
+	in, err := decodeJSON[apiv1.ClientUpdate](c.Get(fiber.HeaderContentType), c.Body())
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(p.IfMatch)
+	if err != nil {
+		return err
+	}
+	cl, err := h.s.clients.Change(c.UserContext(), apiPrincipal(c), id, version, func(cur *clients.Input) {
+		set(&cur.ServicePointID, in.ServicePointId)
+		set(&cur.FirstNames, in.FirstNames)
+		set(&cur.LastName, in.LastName)
+		set(&cur.NativeName, in.NativeName)
+		set(&cur.Language, in.Language)
+		set(&cur.InterpreterLanguage, in.InterpreterLanguage)
+		set(&cur.Phone, in.Phone)
+		set(&cur.Email, in.Email)
+		set(&cur.ResponsibleStaffID, in.ResponsibleStaffId)
+		set(&cur.Note, in.Note)
+		if in.BirthDate != nil {
+			cur.BirthDate = birthDate(in.BirthDate)
+		}
+	})
+	if err != nil {
+		return h.clientProblem(err)
+	}
+	return sendClient(c, http.StatusOK, cl)
+}
+
+// set overwrites *dst with *v when the caller sent v.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// EndClientship answers POST /clients/{id}/end.
+func (h *apiHandlers) EndClientship(c *fiber.Ctx, id apiv1.ClientId, _ apiv1.EndClientshipParams) error {
+	in, err := decodeJSON[apiv1.ClientshipEnd](c.Get(fiber.HeaderContentType), c.Body())
+	if err != nil {
+		return err
+	}
+	cl, err := h.s.clients.End(c.UserContext(), apiPrincipal(c), id, in.Date.Time, string(in.Reason))
+	if err != nil {
+		return h.clientProblem(err)
+	}
+	return sendClient(c, http.StatusOK, cl)
+}
+
+// ContinueClientship answers POST /clients/{id}/continue.
+func (h *apiHandlers) ContinueClientship(c *fiber.Ctx, id apiv1.ClientId, _ apiv1.ContinueClientshipParams) error {
+	in, err := decodeJSON[apiv1.ClientshipContinue](c.Get(fiber.HeaderContentType), c.Body())
+	if err != nil {
+		return err
+	}
+	cl, err := h.s.clients.Continue(c.UserContext(), apiPrincipal(c), id, in.Date.Time)
+	if err != nil {
+		return h.clientProblem(err)
+	}
+	return sendClient(c, http.StatusOK, cl)
+}
+
+// clientProblem writes the register's refusal of its input as the fields
+// at fault; other errors go to the shared table.
+func (h *apiHandlers) clientProblem(err error) error {
+	var ie *clients.InvalidError
+	if errors.As(err, &ie) {
+		return invalid(h.rowErrors(ie.Problems)...)
+	}
+	return err
+}
+
+// birthDate reads a birth date as the API takes it: YYYY-MM-DD, or
+// empty for not known.
+func birthDate(s *string) time.Time {
+	if s == nil || *s == "" {
+		return time.Time{}
+	}
+	d, err := time.Parse(time.DateOnly, *s)
+	if err != nil {
+		// A date before any the register takes: its own check refuses
+		// the field with its own message.
+		return time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return d
+}
+
+func derefID(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
 }
 
 // TransferClients answers POST /clients/transfer: one upsert by external
@@ -119,19 +244,8 @@ func (h *apiHandlers) TransferClients(c *fiber.Ctx, _ apiv1.TransferClientsParam
 	for i, r := range in.Clients {
 		rows[i] = clients.Input{ExternalID: r.ExternalId, ServicePointID: r.ServicePointId, Language: r.Language,
 			FirstNames: deref(r.FirstNames), LastName: deref(r.LastName), NativeName: deref(r.NativeName),
-			InterpreterLanguage: deref(r.InterpreterLanguage), Phone: deref(r.Phone), Email: deref(r.Email), Note: deref(r.Note)}
-		if r.ResponsibleStaffId != nil {
-			rows[i].ResponsibleStaffID = *r.ResponsibleStaffId
-		}
-		if r.BirthDate != nil && *r.BirthDate != "" {
-			d, err := time.Parse(time.DateOnly, *r.BirthDate)
-			if err != nil {
-				// A date before any the register takes: its own check
-				// refuses the row with its own message.
-				d = time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
-			}
-			rows[i].BirthDate = d
-		}
+			InterpreterLanguage: deref(r.InterpreterLanguage), Phone: deref(r.Phone), Email: deref(r.Email), Note: deref(r.Note),
+			ResponsibleStaffID: derefID(r.ResponsibleStaffId), BirthDate: birthDate(r.BirthDate)}
 	}
 	results, err := h.s.clients.Upsert(c.UserContext(), apiPrincipal(c), rows)
 	if err != nil {

@@ -8,9 +8,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/api"
+	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
+	"github.com/koto-portal/portal/internal/tasks"
 	"github.com/koto-portal/portal/portal/apiv1"
 )
 
@@ -60,10 +63,34 @@ var apiDomainProblems = []struct {
 	{api.ErrNoEvents, invalid(fieldErr("events", "required", "Choose at least one event."))},
 	{api.ErrUnknownEvent, invalid(fieldErr("events", "unknown_value", "Unknown event."))},
 	{api.ErrDescription, invalid(fieldErr("description", "too_long", "At most 200 characters."))},
+	{clients.ErrExternalIDTaken, invalid(fieldErr("external_id", "taken", "Another client has this external id."))},
+	{clients.ErrUnknownServicePoint, invalid(fieldErr("service_point_id", "unknown_value", "No such service point here."))},
+	{clients.ErrUnknownExpert, invalid(fieldErr("responsible_staff_id", "unknown_value", "No such expert at the service point."))},
+	{clients.ErrAlreadyEnded, wrongState("The clientship has already ended.")},
+	{clients.ErrNotEnded, wrongState("The clientship is active.")},
+	{clients.ErrErased, wrongState("The client has been erased.")},
+	{appointments.ErrWrongState, wrongState("The appointment's status does not allow that.")},
+	{appointments.ErrClientErased, wrongState("The client has been erased.")},
+	{appointments.ErrBadBooking, invalid(fieldErr("duration_minutes", "invalid", "Send a channel of the list and 5–480 minutes."))},
+	{appointments.ErrInPast, invalid(fieldErr("starts_at", "invalid", "The time is in the past."))},
+	{appointments.ErrUnknownExpert, invalid(fieldErr("staff_id", "unknown_value", "No such expert at the service point."))},
+	{appointments.ErrUnknownDesk, invalid(fieldErr("desk_id", "unknown_value", "No such desk at the service point."))},
+	{appointments.ErrUnknownTopic, invalid(fieldErr("topic_id", "unknown_value", "No such topic at the service point."))},
+	{tasks.ErrNotFound, problemOf(http.StatusNotFound, "not_found", "Nothing with that id here.")},
+	{tasks.ErrClosed, wrongState("The task is closed already.")},
+	{tasks.ErrNoTitle, invalid(fieldErr("title", "required", "A task needs a title."))},
+	{tasks.ErrTooLong, invalid(fieldErr("title", "too_long", "The title, details or comment is too long."))},
+	{tasks.ErrBadAssignee, invalid(fieldErr("assignee_id", "unknown_value", "The assignee does not work at the service point."))},
+	{tasks.ErrInvalid, invalid(fieldErr("service_point_id", "invalid", "Check the service point, client, priority and status."))},
 	{stats.ErrBadRange, invalid(fieldErr("to", "invalid", "The last day is before the first."))},
 	{stats.ErrRangeTooLong, invalid(fieldErr("to", "invalid", "At most two years at a time."))},
 	{stats.ErrUnknownServicePoint, invalid(fieldErr("service_point_id", "unknown_value", "No such service point here."))},
 	{sqldb.ErrUnavailable, problemOf(http.StatusServiceUnavailable, "unavailable", "The database cannot be reached for a moment; try again shortly.")},
+}
+
+// wrongState is a 409 for a change the resource's state does not allow.
+func wrongState(detail string) *apiProblem {
+	return problemOf(http.StatusConflict, "wrong_state", detail)
 }
 
 // fiberProblems are the errors Fiber and the generated glue raise.
@@ -115,7 +142,9 @@ func (s *Server) renderProblem(c *fiber.Ctx, err error) error {
 	case http.StatusServiceUnavailable:
 		c.Set(fiber.HeaderRetryAfter, "5")
 	case http.StatusConflict:
-		c.Set(fiber.HeaderRetryAfter, "1")
+		if p.Code == "idempotency_in_progress" { // a wrong state stays wrong
+			c.Set(fiber.HeaderRetryAfter, "1")
+		}
 	}
 	doc := apiv1.Problem{Type: "/api/v1/docs#problem-" + p.Code, Title: http.StatusText(p.Status), Status: p.Status,
 		Code: p.Code, RequestId: ptr(requestID(c)), Instance: ptr(c.Path())}

@@ -101,7 +101,7 @@ func (s *Server) submitAppointmentStatus(to appointments.Status) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		a, err := s.appointments.SetStatus(c.UserContext(), principal(c), id, to)
+		a, err := s.appointments.SetStatus(c.UserContext(), principal(c), id, to, 0)
 		if errors.Is(err, appointments.ErrWrongState) {
 			if a, err = s.appointments.Get(c.UserContext(), principal(c), id); err != nil {
 				return err

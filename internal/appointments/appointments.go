@@ -85,6 +85,8 @@ type Appointment struct {
 	TicketID    *int64
 	CheckedInAt *time.Time
 	CreatedAt   time.Time
+	// Version counts the changes of the row (the API's ETag).
+	Version int
 
 	// Read with the appointment, so screens need no second look-up.
 	ClientName     string // first names and last name

@@ -172,18 +172,18 @@ func TestStatusChangesAndWhoMaySee(t *testing.T) {
 	if _, err := f.svc.Get(f.ctx, f.other, a.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another municipality reads it: %v", err)
 	}
-	if _, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, CheckedIn); !errors.Is(err, ErrWrongState) {
+	if _, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, CheckedIn, 0); !errors.Is(err, ErrWrongState) {
 		t.Errorf("checked in by hand: %v, want the kiosk's alone", err)
 	}
-	got, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, Confirmed)
+	got, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, Confirmed, 0)
 	if err != nil || got.Status != Confirmed || got.Code != a.Code {
 		t.Fatalf("confirm: %v, %s code %q", err, got.Status, got.Code)
 	}
-	got, err = f.svc.SetStatus(f.ctx, f.colleague, a.ID, CancelledByClient)
+	got, err = f.svc.SetStatus(f.ctx, f.colleague, a.ID, CancelledByClient, 0)
 	if err != nil || got.Status != CancelledByClient || got.Code != "" {
 		t.Fatalf("cancel: %v, %s code %q, want the code given up", err, got.Status, got.Code)
 	}
-	if _, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, Attended); !errors.Is(err, ErrWrongState) {
+	if _, err := f.svc.SetStatus(f.ctx, f.colleague, a.ID, Attended, 0); !errors.Is(err, ErrWrongState) {
 		t.Errorf("attended after a cancellation: %v", err)
 	}
 	if n := f.logged(f.colleague.StaffID, "update", "ok"); n != 2 {
@@ -211,7 +211,7 @@ func TestEraseClientKeepsNoPersonalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SetStatus(f.ctx, f.expert, past.ID, Attended); err != nil {
+	if _, err := f.svc.SetStatus(f.ctx, f.expert, past.ID, Attended, 0); err != nil {
 		t.Fatal(err)
 	}
 	part := ClientPart()

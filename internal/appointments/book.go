@@ -172,7 +172,8 @@ func (s *Service) Book(ctx context.Context, actor auth.Principal, b Booking) (Ap
 		var id int64
 		err = tx.QueryRow(ctx, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel,
 			desk_id, topic_id, starts_at, duration_minutes, interpreter_language, code, created_at, created_by, updated_at, updated_by)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, 0), nullif($7, 0), $8, $9, $10, $11, $12, $13, $12, $13) RETURNING id`,
+			VALUES ($1, $2, $3, $4, $5, nullif($6, 0), nullif($7, 0), $8, $9, $10, $11, $12, nullif($13::bigint, 0), $12, nullif($13::bigint, 0))
+			RETURNING id`,
 			actor.Tenant, c.ID, b.ServicePointID, b.StaffID, b.Channel, b.DeskID, b.TopicID, b.StartsAt, b.Minutes,
 			b.InterpreterLanguage, code, now, actor.StaffID).Scan(&id)
 		if err != nil {

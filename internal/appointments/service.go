@@ -39,7 +39,7 @@ func (s *Service) clock() time.Time { return s.now().Truncate(time.Microsecond) 
 // point sp, desk d and topic t.
 const cols = `a.id, coalesce(a.client_id, 0), a.service_point_id, a.staff_id, a.channel, a.desk_id, a.topic_id,
 	a.starts_at, a.duration_minutes, a.interpreter_language, a.status, coalesce(a.code, ''), a.ticket_id,
-	a.checked_in_at, a.created_at,
+	a.checked_in_at, a.created_at, a.version,
 	coalesce(c.first_names || ' ' || c.last_name, ''), coalesce(c.native_name, ''), coalesce(c.language, ''),
 	st.name, sp.slug, sp.names, sp.time_zone, coalesce(d.name, ''), coalesce(t.labels, '{}')`
 
@@ -54,7 +54,7 @@ func scan(r sqldb.Row) (Appointment, error) {
 	var a Appointment
 	err := r.Scan(&a.ID, &a.ClientID, &a.ServicePointID, &a.StaffID, &a.Channel, &a.DeskID, &a.TopicID,
 		&a.StartsAt, &a.Minutes, &a.InterpreterLanguage, &a.Status, &a.Code, &a.TicketID,
-		&a.CheckedInAt, &a.CreatedAt,
+		&a.CheckedInAt, &a.CreatedAt, &a.Version,
 		&a.ClientName, &a.NativeName, &a.ClientLanguage,
 		&a.StaffName, &a.ServicePoint, &a.PointNames, &a.TimeZone, &a.DeskName, &a.TopicLabels)
 	return a, err
@@ -77,8 +77,7 @@ func logClients(ctx context.Context, tx sqldb.Tx, actor auth.Principal, action s
 			continue
 		}
 		seen = append(seen, a.ClientID)
-		if err := audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: "client",
-			SubjectID: a.ClientID, Action: action, Purpose: Purpose, Result: audit.ResultOK}); err != nil {
+		if err := audit.Write(ctx, tx, actor.Audit("client", a.ClientID, action, Purpose, audit.ResultOK)); err != nil {
 			return err
 		}
 	}
@@ -88,8 +87,7 @@ func logClients(ctx context.Context, tx sqldb.Tx, actor auth.Principal, action s
 // refusal is ErrForbidden with the access-log row that records it, written
 // by audit.InTenant after the refused transaction rolls back.
 func refusal(actor auth.Principal, clientID int64, action string) error {
-	return &audit.Refusal{Err: ErrForbidden, Entry: audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: "client",
-		SubjectID: clientID, Action: action, Purpose: Purpose, Result: audit.ResultDenied}}
+	return &audit.Refusal{Err: ErrForbidden, Entry: actor.Audit("client", clientID, action, Purpose, audit.ResultDenied)}
 }
 
 // mayWork tells whether the actor works at a service point: the check
@@ -163,13 +161,22 @@ func (s *Service) Letter(ctx context.Context, actor auth.Principal, id int64) (L
 
 // SetStatus records what happened to an appointment: confirmed by the
 // client, cancelled by either side, attended, or a no-show. An appointment
-// that closes gives up its check-in code.
-func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64, to Status) (Appointment, error) {
+// that closes gives up its check-in code. ifVersion, when not 0, refuses
+// (sqldb.ErrStale) an appointment changed since the caller read that
+// version.
+func (s *Service) SetStatus(ctx context.Context, actor auth.Principal, id int64, to Status, ifVersion int) (Appointment, error) {
 	return s.one(ctx, actor, id, audit.ActionUpdate, true, func(tx sqldb.Tx, a *Appointment) error {
+		if ifVersion != 0 && ifVersion != a.Version {
+			return sqldb.ErrStale
+		}
 		if !a.Status.Allows(to) {
 			return ErrWrongState
 		}
-		return record(ctx, tx, a, to, s.clock(), &actor.StaffID)
+		if err := record(ctx, tx, a, to, s.clock(), &actor.StaffID); err != nil {
+			return err
+		}
+		a.Version++ // the row's trigger did the same
+		return nil
 	})
 }
 
@@ -181,7 +188,8 @@ func record(ctx context.Context, tx sqldb.Tx, a *Appointment, to Status, at time
 	if !to.Open() {
 		a.Code = ""
 	}
-	_, err := tx.Exec(ctx, `UPDATE appointments SET status = $2, code = nullif($3, ''), updated_at = $4, updated_by = $5
+	// An API key changes as nobody on the staff (by points to 0).
+	_, err := tx.Exec(ctx, `UPDATE appointments SET status = $2, code = nullif($3, ''), updated_at = $4, updated_by = nullif($5::bigint, 0)
 		WHERE id = $1`, a.ID, a.Status, a.Code, at, by)
 	return err
 }

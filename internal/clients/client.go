@@ -201,11 +201,31 @@ func (s *Service) Update(ctx context.Context, actor auth.Principal, id int64, in
 	if p := in.Check(s.now()); p != nil {
 		return Client{}, invalid(p)
 	}
+	return s.update(ctx, actor, id, in.IfVersion, func(Client) Input { return in })
+}
+
+// Change applies edit to the client's information as stored and saves the
+// result, as Update would: the API's partial update. ifVersion as in
+// Input.IfVersion.
+func (s *Service) Change(ctx context.Context, actor auth.Principal, id int64, ifVersion int, edit func(*Input)) (Client, error) {
+	return s.update(ctx, actor, id, ifVersion, func(c Client) Input {
+		in := c.Input()
+		edit(&in)
+		return in
+	})
+}
+
+// update saves what input makes of the client as stored.
+func (s *Service) update(ctx context.Context, actor auth.Principal, id int64, ifVersion int, input func(Client) Input) (Client, error) {
 	var out Client
-	may := func(a auth.Principal, c Client) bool { return mayWork(a, c) && a.CanWork(in.ServicePointID) }
+	may := func(a auth.Principal, c Client) bool { return mayWork(a, c) && a.CanWork(input(c).ServicePointID) }
 	err := s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, may, func(tx sqldb.Tx, c Client) error {
-		if in.IfVersion != 0 && in.IfVersion != c.Version {
+		if ifVersion != 0 && ifVersion != c.Version {
 			return sqldb.ErrStale
+		}
+		in := input(c)
+		if p := in.Check(s.now()); p != nil {
+			return invalid(p)
 		}
 		if err := checkServicePoint(ctx, tx, in.ServicePointID); err != nil {
 			return err

@@ -112,6 +112,14 @@ type Client struct {
 	Version int
 }
 
+// Input is the client's information as an update takes it: the identity
+// code and the external id left empty keep what is stored.
+func (c Client) Input() Input {
+	return Input{ServicePointID: c.ServicePointID, FirstNames: c.FirstNames, LastName: c.LastName, NativeName: c.NativeName,
+		BirthDate: c.BirthDate, Language: c.Language, InterpreterLanguage: c.InterpreterLanguage, Phone: c.Phone,
+		Email: c.Email, ResponsibleStaffID: c.ResponsibleStaffID, Note: c.Note}
+}
+
 // Name is the client's name in the order Finnish registers write it.
 func (c Client) Name() string {
 	switch {

@@ -84,6 +84,21 @@ func (s *Service) Pool(ctx context.Context, actor auth.Principal, slug string, f
 	return l, err
 }
 
+// AtPoint lists a service point's tasks whoever has them, by its id: the
+// API's list.
+func (s *Service) AtPoint(ctx context.Context, actor auth.Principal, spID int64, f Filter) (List, error) {
+	var l List
+	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
+		if err := auth.Authorize(ctx, tx, actor, actor.CanWork(spID)); err != nil {
+			return err
+		}
+		var err error
+		l, err = s.list(ctx, tx, PointChannel(spID), `t.service_point_id = $1`, spID, f)
+		return err
+	})
+	return l, err
+}
+
 // atPoint runs fn on a service point of the actor's municipality after
 // the one check that may(its id) allows the actor there.
 func (s *Service) atPoint(ctx context.Context, actor auth.Principal, slug string, may func(int64) bool,
@@ -258,8 +273,7 @@ func (s *Service) Get(ctx context.Context, actor auth.Principal, id int64) (Deta
 			return err
 		}
 		if d.ClientID != 0 {
-			return audit.Write(ctx, tx, audit.Entry{Tenant: actor.Tenant, StaffID: actor.StaffID, SubjectKind: "client",
-				SubjectID: d.ClientID, Action: audit.ActionRead, Purpose: "task", Result: audit.ResultOK})
+			return audit.Write(ctx, tx, actor.Audit("client", d.ClientID, audit.ActionRead, "task", audit.ResultOK))
 		}
 		return nil
 	})

@@ -133,21 +133,32 @@ func (s *Service) Comment(ctx context.Context, actor auth.Principal, id int64, t
 // Complete marks a task done, with an optional closing comment. A task
 // done straight from the pool becomes the actor's.
 func (s *Service) Complete(ctx context.Context, actor auth.Principal, id int64, comment string) (Task, error) {
-	return s.close(ctx, actor, id, Done, ActionDone, comment)
+	return s.Close(ctx, actor, id, Done, comment, 0)
 }
 
 // Cancel closes a task that needs no doing, with an optional reason.
 func (s *Service) Cancel(ctx context.Context, actor auth.Principal, id int64, reason string) (Task, error) {
-	return s.close(ctx, actor, id, Cancelled, ActionCancelled, reason)
+	return s.Close(ctx, actor, id, Cancelled, reason, 0)
 }
 
-func (s *Service) close(ctx context.Context, actor auth.Principal, id int64, to Status, action, comment string) (Task, error) {
+// Close closes a task as Done or Cancelled with an optional comment.
+// ifVersion, when not 0, refuses (sqldb.ErrStale) a task changed since the
+// caller read that version.
+func (s *Service) Close(ctx context.Context, actor auth.Principal, id int64, to Status, comment string, ifVersion int) (Task, error) {
+	action := map[Status]string{Done: ActionDone, Cancelled: ActionCancelled}[to]
 	comment = strings.TrimSpace(comment)
-	if utf8.RuneCountInString(comment) > MaxComment {
+	switch {
+	case action == "":
+		return Task{}, ErrInvalid
+	case utf8.RuneCountInString(comment) > MaxComment:
 		return Task{}, ErrTooLong
 	}
 	var out Task
 	err := s.onTask(ctx, actor, id, func(tx sqldb.Tx, t Task) error {
+		if ifVersion != 0 && ifVersion != t.Version {
+			out = t
+			return sqldb.ErrStale
+		}
 		if t.Status.Closed() {
 			out = t
 			return ErrClosed

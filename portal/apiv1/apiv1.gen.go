@@ -14,6 +14,108 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AppointmentChannel.
+const (
+	AppointmentChannelInPerson AppointmentChannel = "in_person"
+	AppointmentChannelPhone    AppointmentChannel = "phone"
+	AppointmentChannelVideo    AppointmentChannel = "video"
+)
+
+// Valid indicates whether the value is a known member of the AppointmentChannel enum.
+func (e AppointmentChannel) Valid() bool {
+	switch e {
+	case AppointmentChannelInPerson:
+		return true
+	case AppointmentChannelPhone:
+		return true
+	case AppointmentChannelVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AppointmentCreateChannel.
+const (
+	AppointmentCreateChannelInPerson AppointmentCreateChannel = "in_person"
+	AppointmentCreateChannelPhone    AppointmentCreateChannel = "phone"
+	AppointmentCreateChannelVideo    AppointmentCreateChannel = "video"
+)
+
+// Valid indicates whether the value is a known member of the AppointmentCreateChannel enum.
+func (e AppointmentCreateChannel) Valid() bool {
+	switch e {
+	case AppointmentCreateChannelInPerson:
+		return true
+	case AppointmentCreateChannelPhone:
+		return true
+	case AppointmentCreateChannelVideo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AppointmentStatus.
+const (
+	AppointmentStatusAttended          AppointmentStatus = "attended"
+	AppointmentStatusBooked            AppointmentStatus = "booked"
+	AppointmentStatusCancelledByClient AppointmentStatus = "cancelled_by_client"
+	AppointmentStatusCancelledByStaff  AppointmentStatus = "cancelled_by_staff"
+	AppointmentStatusCheckedIn         AppointmentStatus = "checked_in"
+	AppointmentStatusConfirmed         AppointmentStatus = "confirmed"
+	AppointmentStatusNoShow            AppointmentStatus = "no_show"
+)
+
+// Valid indicates whether the value is a known member of the AppointmentStatus enum.
+func (e AppointmentStatus) Valid() bool {
+	switch e {
+	case AppointmentStatusAttended:
+		return true
+	case AppointmentStatusBooked:
+		return true
+	case AppointmentStatusCancelledByClient:
+		return true
+	case AppointmentStatusCancelledByStaff:
+		return true
+	case AppointmentStatusCheckedIn:
+		return true
+	case AppointmentStatusConfirmed:
+		return true
+	case AppointmentStatusNoShow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AppointmentUpdateStatus.
+const (
+	AppointmentUpdateStatusAttended          AppointmentUpdateStatus = "attended"
+	AppointmentUpdateStatusCancelledByClient AppointmentUpdateStatus = "cancelled_by_client"
+	AppointmentUpdateStatusCancelledByStaff  AppointmentUpdateStatus = "cancelled_by_staff"
+	AppointmentUpdateStatusConfirmed         AppointmentUpdateStatus = "confirmed"
+	AppointmentUpdateStatusNoShow            AppointmentUpdateStatus = "no_show"
+)
+
+// Valid indicates whether the value is a known member of the AppointmentUpdateStatus enum.
+func (e AppointmentUpdateStatus) Valid() bool {
+	switch e {
+	case AppointmentUpdateStatusAttended:
+		return true
+	case AppointmentUpdateStatusCancelledByClient:
+		return true
+	case AppointmentUpdateStatusCancelledByStaff:
+		return true
+	case AppointmentUpdateStatusConfirmed:
+		return true
+	case AppointmentUpdateStatusNoShow:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientStatus.
 const (
 	ClientStatusActive ClientStatus = "active"
@@ -50,6 +152,45 @@ func (e ClientSummaryStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClientshipEndReason.
+const (
+	ClientRequest ClientshipEndReason = "client_request"
+	Deceased      ClientshipEndReason = "deceased"
+	Employed      ClientshipEndReason = "employed"
+	Moved         ClientshipEndReason = "moved"
+	NoNeed        ClientshipEndReason = "no_need"
+	NotReached    ClientshipEndReason = "not_reached"
+	Other         ClientshipEndReason = "other"
+	OtherService  ClientshipEndReason = "other_service"
+	PlanCompleted ClientshipEndReason = "plan_completed"
+)
+
+// Valid indicates whether the value is a known member of the ClientshipEndReason enum.
+func (e ClientshipEndReason) Valid() bool {
+	switch e {
+	case ClientRequest:
+		return true
+	case Deceased:
+		return true
+	case Employed:
+		return true
+	case Moved:
+		return true
+	case NoNeed:
+		return true
+	case NotReached:
+		return true
+	case Other:
+		return true
+	case OtherService:
+		return true
+	case PlanCompleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	AppointmentCheckedIn EventType = "appointment.checked_in"
@@ -74,6 +215,123 @@ func (e EventType) Valid() bool {
 	case TaskCreated:
 		return true
 	case TaskDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskKind.
+const (
+	TaskKindCallMe      TaskKind = "call_me"
+	TaskKindCannotCome  TaskKind = "cannot_come"
+	TaskKindCheckedIn   TaskKind = "checked_in"
+	TaskKindInterpreter TaskKind = "interpreter"
+	TaskKindManual      TaskKind = "manual"
+	TaskKindUnreachable TaskKind = "unreachable"
+	TaskKindWalkIn      TaskKind = "walk_in"
+)
+
+// Valid indicates whether the value is a known member of the TaskKind enum.
+func (e TaskKind) Valid() bool {
+	switch e {
+	case TaskKindCallMe:
+		return true
+	case TaskKindCannotCome:
+		return true
+	case TaskKindCheckedIn:
+		return true
+	case TaskKindInterpreter:
+		return true
+	case TaskKindManual:
+		return true
+	case TaskKindUnreachable:
+		return true
+	case TaskKindWalkIn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskPriority.
+const (
+	TaskPriorityHigh   TaskPriority = "high"
+	TaskPriorityLow    TaskPriority = "low"
+	TaskPriorityNormal TaskPriority = "normal"
+)
+
+// Valid indicates whether the value is a known member of the TaskPriority enum.
+func (e TaskPriority) Valid() bool {
+	switch e {
+	case TaskPriorityHigh:
+		return true
+	case TaskPriorityLow:
+		return true
+	case TaskPriorityNormal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskCreatePriority.
+const (
+	TaskCreatePriorityHigh   TaskCreatePriority = "high"
+	TaskCreatePriorityLow    TaskCreatePriority = "low"
+	TaskCreatePriorityNormal TaskCreatePriority = "normal"
+)
+
+// Valid indicates whether the value is a known member of the TaskCreatePriority enum.
+func (e TaskCreatePriority) Valid() bool {
+	switch e {
+	case TaskCreatePriorityHigh:
+		return true
+	case TaskCreatePriorityLow:
+		return true
+	case TaskCreatePriorityNormal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskStatus.
+const (
+	TaskStatusCancelled  TaskStatus = "cancelled"
+	TaskStatusDone       TaskStatus = "done"
+	TaskStatusInProgress TaskStatus = "in_progress"
+	TaskStatusOpen       TaskStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the TaskStatus enum.
+func (e TaskStatus) Valid() bool {
+	switch e {
+	case TaskStatusCancelled:
+		return true
+	case TaskStatusDone:
+		return true
+	case TaskStatusInProgress:
+		return true
+	case TaskStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskUpdateStatus.
+const (
+	TaskUpdateStatusCancelled TaskUpdateStatus = "cancelled"
+	TaskUpdateStatusDone      TaskUpdateStatus = "done"
+)
+
+// Valid indicates whether the value is a known member of the TaskUpdateStatus enum.
+func (e TaskUpdateStatus) Valid() bool {
+	switch e {
+	case TaskUpdateStatusCancelled:
+		return true
+	case TaskUpdateStatusDone:
 		return true
 	default:
 		return false
@@ -122,6 +380,61 @@ func (e ListClientsParamsStatus) Valid() bool {
 	}
 }
 
+// Appointment defines model for Appointment.
+type Appointment struct {
+	Channel AppointmentChannel `json:"channel"`
+
+	// CheckInCode The kiosk's code while the appointment may still check in; empty otherwise.
+	CheckInCode string `json:"check_in_code"`
+
+	// ClientId null once the client is erased.
+	ClientId        *int64    `json:"client_id"`
+	CreatedAt       time.Time `json:"created_at"`
+	DeskId          *int64    `json:"desk_id"`
+	DurationMinutes int       `json:"duration_minutes"`
+	Id              int64     `json:"id"`
+
+	// InterpreterLanguage Empty when no interpreter is booked.
+	InterpreterLanguage string            `json:"interpreter_language"`
+	ServicePointId      int64             `json:"service_point_id"`
+	StaffId             int64             `json:"staff_id"`
+	StartsAt            time.Time         `json:"starts_at"`
+	Status              AppointmentStatus `json:"status"`
+	TopicId             *int64            `json:"topic_id"`
+}
+
+// AppointmentChannel defines model for Appointment.Channel.
+type AppointmentChannel string
+
+// AppointmentCreate defines model for AppointmentCreate.
+type AppointmentCreate struct {
+	// AllowOverlap Book even when the expert is already booked then.
+	AllowOverlap        *bool                    `json:"allow_overlap,omitempty"`
+	Channel             AppointmentCreateChannel `json:"channel"`
+	ClientId            int64                    `json:"client_id"`
+	DeskId              *int64                   `json:"desk_id,omitempty"`
+	DurationMinutes     int                      `json:"duration_minutes"`
+	InterpreterLanguage *string                  `json:"interpreter_language,omitempty"`
+	ServicePointId      int64                    `json:"service_point_id"`
+	StaffId             int64                    `json:"staff_id"`
+	StartsAt            time.Time                `json:"starts_at"`
+	TopicId             *int64                   `json:"topic_id,omitempty"`
+}
+
+// AppointmentCreateChannel defines model for AppointmentCreate.Channel.
+type AppointmentCreateChannel string
+
+// AppointmentStatus defines model for AppointmentStatus.
+type AppointmentStatus string
+
+// AppointmentUpdate defines model for AppointmentUpdate.
+type AppointmentUpdate struct {
+	Status AppointmentUpdateStatus `json:"status"`
+}
+
+// AppointmentUpdateStatus defines model for AppointmentUpdate.Status.
+type AppointmentUpdateStatus string
+
 // Client defines model for Client.
 type Client struct {
 	BirthDate *openapi_types.Date `json:"birth_date"`
@@ -149,6 +462,23 @@ type Client struct {
 
 // ClientStatus defines model for Client.Status.
 type ClientStatus string
+
+// ClientCreate defines model for ClientCreate.
+type ClientCreate struct {
+	// BirthDate YYYY-MM-DD.
+	BirthDate           *string `json:"birth_date,omitempty"`
+	Email               *string `json:"email,omitempty"`
+	ExternalId          *string `json:"external_id,omitempty"`
+	FirstNames          string  `json:"first_names"`
+	InterpreterLanguage *string `json:"interpreter_language,omitempty"`
+	Language            string  `json:"language"`
+	LastName            string  `json:"last_name"`
+	NativeName          *string `json:"native_name,omitempty"`
+	Note                *string `json:"note,omitempty"`
+	Phone               *string `json:"phone,omitempty"`
+	ResponsibleStaffId  *int64  `json:"responsible_staff_id,omitempty"`
+	ServicePointId      int64   `json:"service_point_id"`
+}
 
 // ClientInput defines model for ClientInput.
 type ClientInput struct {
@@ -198,6 +528,40 @@ type ClientTransfer struct {
 	Clients []ClientInput `json:"clients"`
 }
 
+// ClientUpdate defines model for ClientUpdate.
+type ClientUpdate struct {
+	// BirthDate YYYY-MM-DD; empty when not known.
+	BirthDate           *string `json:"birth_date,omitempty"`
+	Email               *string `json:"email,omitempty"`
+	FirstNames          *string `json:"first_names,omitempty"`
+	InterpreterLanguage *string `json:"interpreter_language,omitempty"`
+	Language            *string `json:"language,omitempty"`
+	LastName            *string `json:"last_name,omitempty"`
+	NativeName          *string `json:"native_name,omitempty"`
+	Note                *string `json:"note,omitempty"`
+	Phone               *string `json:"phone,omitempty"`
+
+	// ResponsibleStaffId null: nobody.
+	ResponsibleStaffId *int64 `json:"responsible_staff_id,omitempty"`
+	ServicePointId     *int64 `json:"service_point_id,omitempty"`
+}
+
+// ClientshipContinue defines model for ClientshipContinue.
+type ClientshipContinue struct {
+	// Date Today or earlier.
+	Date openapi_types.Date `json:"date"`
+}
+
+// ClientshipEnd defines model for ClientshipEnd.
+type ClientshipEnd struct {
+	// Date Today or earlier.
+	Date   openapi_types.Date  `json:"date"`
+	Reason ClientshipEndReason `json:"reason"`
+}
+
+// ClientshipEndReason defines model for ClientshipEnd.Reason.
+type ClientshipEndReason string
+
 // Count A count; null when under 5 (suppressed).
 type Count = int
 
@@ -245,7 +609,8 @@ type FieldError struct {
 type Problem struct {
 	// Code Stable and machine-readable: bad_request, unauthorized, forbidden, insufficient_scope, not_found,
 	// method_not_allowed, too_large, unsupported_media_type, validation_failed, idempotency_key_reused,
-	// idempotency_in_progress, precondition_failed, precondition_required, rate_limited, unavailable, internal.
+	// idempotency_in_progress, precondition_failed, precondition_required, rate_limited, unavailable, internal,
+	// wrong_state, double_booking.
 	Code      string        `json:"code"`
 	Detail    *string       `json:"detail,omitempty"`
 	Errors    *[]FieldError `json:"errors,omitempty"`
@@ -303,6 +668,66 @@ type Tally struct {
 	// Visits A count; null when under 5 (suppressed).
 	Visits *Count `json:"visits"`
 }
+
+// Task defines model for Task.
+type Task struct {
+	// AssigneeId null: the service point's pool.
+	AssigneeId     *int64       `json:"assignee_id"`
+	ClientId       *int64       `json:"client_id"`
+	ClosedAt       *time.Time   `json:"closed_at"`
+	CreatedAt      time.Time    `json:"created_at"`
+	Details        string       `json:"details"`
+	DueAt          *time.Time   `json:"due_at"`
+	Id             int64        `json:"id"`
+	Kind           TaskKind     `json:"kind"`
+	Priority       TaskPriority `json:"priority"`
+	ServicePointId int64        `json:"service_point_id"`
+	Status         TaskStatus   `json:"status"`
+
+	// Title A hand-written task's own title; empty for the other kinds.
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// TaskKind defines model for Task.Kind.
+type TaskKind string
+
+// TaskPriority defines model for Task.Priority.
+type TaskPriority string
+
+// TaskCreate defines model for TaskCreate.
+type TaskCreate struct {
+	AssigneeId     *int64              `json:"assignee_id,omitempty"`
+	ClientId       *int64              `json:"client_id,omitempty"`
+	Details        *string             `json:"details,omitempty"`
+	DueAt          *time.Time          `json:"due_at,omitempty"`
+	Priority       *TaskCreatePriority `json:"priority,omitempty"`
+	ServicePointId int64               `json:"service_point_id"`
+	Title          string              `json:"title"`
+}
+
+// TaskCreatePriority defines model for TaskCreate.Priority.
+type TaskCreatePriority string
+
+// TaskList defines model for TaskList.
+type TaskList struct {
+	Data []Task `json:"data"`
+
+	// More More tasks matched than the 200 listed.
+	More bool `json:"more"`
+}
+
+// TaskStatus defines model for TaskStatus.
+type TaskStatus string
+
+// TaskUpdate defines model for TaskUpdate.
+type TaskUpdate struct {
+	Comment *string          `json:"comment,omitempty"`
+	Status  TaskUpdateStatus `json:"status"`
+}
+
+// TaskUpdateStatus defines model for TaskUpdate.Status.
+type TaskUpdateStatus string
 
 // TransferResult defines model for TransferResult.
 type TransferResult struct {
@@ -407,6 +832,12 @@ type WebhookUpdate struct {
 	Url         *string      `json:"url,omitempty"`
 }
 
+// AppointmentId defines model for AppointmentId.
+type AppointmentId = int64
+
+// ClientId defines model for ClientId.
+type ClientId = int64
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -415,6 +846,9 @@ type IfMatch = string
 
 // ServicePointId defines model for ServicePointId.
 type ServicePointId = int64
+
+// TaskId defines model for TaskId.
+type TaskId = int64
 
 // WebhookId defines model for WebhookId.
 type WebhookId = int64
@@ -455,6 +889,18 @@ type Unprocessable = Problem
 // UnsupportedMediaType An error as RFC 9457 describes it.
 type UnsupportedMediaType = Problem
 
+// BookAppointmentParams defines parameters for BookAppointment.
+type BookAppointmentParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateAppointmentParams defines parameters for UpdateAppointment.
+type UpdateAppointmentParams struct {
+	// IfMatch The ETag of the version being changed; required, answered with 428 when missing.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListClientsParams defines parameters for ListClients.
 type ListClientsParams struct {
 	// Q Name parts or a phone number.
@@ -470,8 +916,32 @@ type ListClientsParams struct {
 // ListClientsParamsStatus defines parameters for ListClients.
 type ListClientsParamsStatus string
 
+// CreateClientParams defines parameters for CreateClient.
+type CreateClientParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // TransferClientsParams defines parameters for TransferClients.
 type TransferClientsParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateClientParams defines parameters for UpdateClient.
+type UpdateClientParams struct {
+	// IfMatch The ETag of the version being changed; required, answered with 428 when missing.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ContinueClientshipParams defines parameters for ContinueClientship.
+type ContinueClientshipParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// EndClientshipParams defines parameters for EndClientship.
+type EndClientshipParams struct {
 	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -486,6 +956,24 @@ type GetVisitStatisticsParams struct {
 
 	// ServicePointId Service points to cover; all the key may read when left out.
 	ServicePointId *[]int64 `form:"service_point_id,omitempty" json:"service_point_id,omitempty"`
+}
+
+// ListTasksParams defines parameters for ListTasks.
+type ListTasksParams struct {
+	ServicePointId int64       `form:"service_point_id" json:"service_point_id"`
+	Status         *TaskStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateTaskParams defines parameters for CreateTask.
+type CreateTaskParams struct {
+	// IdempotencyKey Makes a repeat of this POST return the first answer instead of acting again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateTaskParams defines parameters for UpdateTask.
+type UpdateTaskParams struct {
+	// IfMatch The ETag of the version being changed; required, answered with 428 when missing.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // CreateWebhookParams defines parameters for CreateWebhook.
@@ -506,8 +994,32 @@ type TestWebhookParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// BookAppointmentJSONRequestBody defines body for BookAppointment for application/json ContentType.
+type BookAppointmentJSONRequestBody = AppointmentCreate
+
+// UpdateAppointmentJSONRequestBody defines body for UpdateAppointment for application/json ContentType.
+type UpdateAppointmentJSONRequestBody = AppointmentUpdate
+
+// CreateClientJSONRequestBody defines body for CreateClient for application/json ContentType.
+type CreateClientJSONRequestBody = ClientCreate
+
 // TransferClientsJSONRequestBody defines body for TransferClients for application/json ContentType.
 type TransferClientsJSONRequestBody = ClientTransfer
+
+// UpdateClientJSONRequestBody defines body for UpdateClient for application/json ContentType.
+type UpdateClientJSONRequestBody = ClientUpdate
+
+// ContinueClientshipJSONRequestBody defines body for ContinueClientship for application/json ContentType.
+type ContinueClientshipJSONRequestBody = ClientshipContinue
+
+// EndClientshipJSONRequestBody defines body for EndClientship for application/json ContentType.
+type EndClientshipJSONRequestBody = ClientshipEnd
+
+// CreateTaskJSONRequestBody defines body for CreateTask for application/json ContentType.
+type CreateTaskJSONRequestBody = TaskCreate
+
+// UpdateTaskJSONRequestBody defines body for UpdateTask for application/json ContentType.
+type UpdateTaskJSONRequestBody = TaskUpdate
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookCreate
@@ -517,15 +1029,36 @@ type UpdateWebhookJSONRequestBody = WebhookUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// BookAppointment Book an appointment for a client
+	// (POST /appointments)
+	BookAppointment(c *fiber.Ctx, params BookAppointmentParams) error
+	// GetAppointment One appointment
+	// (GET /appointments/{appointmentId})
+	GetAppointment(c *fiber.Ctx, appointmentId AppointmentId) error
+	// UpdateAppointment Record what happened to an appointment
+	// (PATCH /appointments/{appointmentId})
+	UpdateAppointment(c *fiber.Ctx, appointmentId AppointmentId, params UpdateAppointmentParams) error
 	// ListClients Search the client register
 	// (GET /clients)
 	ListClients(c *fiber.Ctx, params ListClientsParams) error
+	// CreateClient Register a client
+	// (POST /clients)
+	CreateClient(c *fiber.Ctx, params CreateClientParams) error
 	// TransferClients Bring clients over from the municipality's own system
 	// (POST /clients/transfer)
 	TransferClients(c *fiber.Ctx, params TransferClientsParams) error
 	// GetClient One client's basic information
 	// (GET /clients/{clientId})
-	GetClient(c *fiber.Ctx, clientId int64) error
+	GetClient(c *fiber.Ctx, clientId ClientId) error
+	// UpdateClient Change a client's basic information
+	// (PATCH /clients/{clientId})
+	UpdateClient(c *fiber.Ctx, clientId ClientId, params UpdateClientParams) error
+	// ContinueClientship Continue an ended clientship
+	// (POST /clients/{clientId}/continue)
+	ContinueClientship(c *fiber.Ctx, clientId ClientId, params ContinueClientshipParams) error
+	// EndClientship End the client's clientship
+	// (POST /clients/{clientId}/end)
+	EndClientship(c *fiber.Ctx, clientId ClientId, params EndClientshipParams) error
 	// ListServicePoints The service points the key can see
 	// (GET /service-points)
 	ListServicePoints(c *fiber.Ctx) error
@@ -535,6 +1068,18 @@ type ServerInterface interface {
 	// GetVisitStatistics Anonymous visit statistics
 	// (GET /statistics/visits)
 	GetVisitStatistics(c *fiber.Ctx, params GetVisitStatisticsParams) error
+	// ListTasks A service point's tasks
+	// (GET /tasks)
+	ListTasks(c *fiber.Ctx, params ListTasksParams) error
+	// CreateTask Give an expert or a service point's pool a task
+	// (POST /tasks)
+	CreateTask(c *fiber.Ctx, params CreateTaskParams) error
+	// GetTask One task
+	// (GET /tasks/{taskId})
+	GetTask(c *fiber.Ctx, taskId TaskId) error
+	// UpdateTask Mark a task done or cancelled
+	// (PATCH /tasks/{taskId})
+	UpdateTask(c *fiber.Ctx, taskId TaskId, params UpdateTaskParams) error
 	// ListWebhooks The municipality's webhook endpoints
 	// (GET /webhooks)
 	ListWebhooks(c *fiber.Ctx) error
@@ -566,6 +1111,129 @@ type ServerInterfaceWrapper struct {
 
 type MiddlewareFunc fiber.Handler
 type HandlerMiddlewareFunc func(c *fiber.Ctx, next fiber.Handler) error
+
+// BookAppointment operation middleware
+func (siw *ServerInterfaceWrapper) BookAppointment(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BookAppointmentParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.BookAppointment(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetAppointment operation middleware
+func (siw *ServerInterfaceWrapper) GetAppointment(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "appointmentId" -------------
+	var appointmentId AppointmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "appointmentId", c.Params("appointmentId"), &appointmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter appointmentId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetAppointment(c, appointmentId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateAppointment operation middleware
+func (siw *ServerInterfaceWrapper) UpdateAppointment(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "appointmentId" -------------
+	var appointmentId AppointmentId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "appointmentId", c.Params("appointmentId"), &appointmentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter appointmentId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateAppointmentParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName If-Match, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter If-Match: %w", err).Error())
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateAppointment(c, appointmentId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
 
 // ListClients operation middleware
 func (siw *ServerInterfaceWrapper) ListClients(c *fiber.Ctx) error {
@@ -632,6 +1300,49 @@ func (siw *ServerInterfaceWrapper) ListClients(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// CreateClient operation middleware
+func (siw *ServerInterfaceWrapper) CreateClient(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateClientParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateClient(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // TransferClients operation middleware
 func (siw *ServerInterfaceWrapper) TransferClients(c *fiber.Ctx) error {
 
@@ -682,7 +1393,7 @@ func (siw *ServerInterfaceWrapper) GetClient(c *fiber.Ctx) error {
 	_ = err
 
 	// ------------- Path parameter "clientId" -------------
-	var clientId int64
+	var clientId ClientId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "clientId", c.Params("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
 	if err != nil {
@@ -691,6 +1402,159 @@ func (siw *ServerInterfaceWrapper) GetClient(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetClient(c, clientId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateClient operation middleware
+func (siw *ServerInterfaceWrapper) UpdateClient(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", c.Params("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter clientId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateClientParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName If-Match, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter If-Match: %w", err).Error())
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateClient(c, clientId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ContinueClientship operation middleware
+func (siw *ServerInterfaceWrapper) ContinueClientship(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", c.Params("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter clientId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ContinueClientshipParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ContinueClientship(c, clientId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// EndClientship operation middleware
+func (siw *ServerInterfaceWrapper) EndClientship(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "clientId" -------------
+	var clientId ClientId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "clientId", c.Params("clientId"), &clientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter clientId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EndClientshipParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.EndClientship(c, clientId, params)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -789,6 +1653,173 @@ func (siw *ServerInterfaceWrapper) GetVisitStatistics(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.GetVisitStatistics(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListTasks operation middleware
+func (siw *ServerInterfaceWrapper) ListTasks(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTasksParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Required query parameter "service_point_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "service_point_id", query, &params.ServicePointId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter service_point_id: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", query, &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter status: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListTasks(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// CreateTask operation middleware
+func (siw *ServerInterfaceWrapper) CreateTask(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTaskParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName Idempotency-Key, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter Idempotency-Key: %w", err).Error())
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateTask(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetTask operation middleware
+func (siw *ServerInterfaceWrapper) GetTask(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "taskId" -------------
+	var taskId TaskId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "taskId", c.Params("taskId"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter taskId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetTask(c, taskId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateTask operation middleware
+func (siw *ServerInterfaceWrapper) UpdateTask(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "taskId" -------------
+	var taskId TaskId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "taskId", c.Params("taskId"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter taskId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateTaskParams
+
+	headers := c.GetReqHeaders()
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Sprintf("Too many values for ParamName If-Match, 1 is required, but %d found", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter If-Match: %w", err).Error())
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateTask(c, taskId, params)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -1077,9 +2108,31 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/clients", wrapper.ListClients)
 
+	router.Post(options.BaseURL+"/clients", wrapper.CreateClient)
+
 	router.Get(options.BaseURL+"/clients/:clientId", wrapper.GetClient)
 
+	router.Patch(options.BaseURL+"/clients/:clientId", wrapper.UpdateClient)
+
+	router.Post(options.BaseURL+"/clients/:clientId/end", wrapper.EndClientship)
+
+	router.Post(options.BaseURL+"/clients/:clientId/continue", wrapper.ContinueClientship)
+
 	router.Post(options.BaseURL+"/clients/transfer", wrapper.TransferClients)
+
+	router.Post(options.BaseURL+"/appointments", wrapper.BookAppointment)
+
+	router.Get(options.BaseURL+"/appointments/:appointmentId", wrapper.GetAppointment)
+
+	router.Patch(options.BaseURL+"/appointments/:appointmentId", wrapper.UpdateAppointment)
+
+	router.Get(options.BaseURL+"/tasks", wrapper.ListTasks)
+
+	router.Post(options.BaseURL+"/tasks", wrapper.CreateTask)
+
+	router.Get(options.BaseURL+"/tasks/:taskId", wrapper.GetTask)
+
+	router.Patch(options.BaseURL+"/tasks/:taskId", wrapper.UpdateTask)
 
 	router.Get(options.BaseURL+"/service-points", wrapper.ListServicePoints)
 
