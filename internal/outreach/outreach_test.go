@@ -1,11 +1,13 @@
 package outreach
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/sqldb"
 )
 
@@ -252,5 +254,45 @@ func TestErasingTheClientTakesTheirPhonesAndAnswers(t *testing.T) {
 	}
 	if _, err := f.svc.Home(f.ctx, cred); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the erased client's phone still opens the page: %v", err)
+	}
+}
+
+// sinkRecorder keeps the events a service tells of.
+type sinkRecorder struct{ got []events.Data }
+
+func (r *sinkRecorder) Emit(_ context.Context, _ sqldb.Tx, event string, data events.Data) error {
+	if event == events.ClientAnswered {
+		r.got = append(r.got, data)
+	}
+	return nil
+}
+
+// Each answer tells other systems of itself, with ids only: the answer,
+// the client, the appointment it is about, and the task it became.
+func TestAnswersAreEvents(t *testing.T) {
+	f := newFixture(t)
+	rec := &sinkRecorder{}
+	f.svc.UseEvents(rec)
+	cred := f.phone()
+	appt := f.appointment(f.ben, 26*time.Hour, "12345678")
+	if err := f.svc.Answer(f.ctx, cred, Answer{Kind: Coming, AppointmentID: appt}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Answer(f.ctx, cred, Answer{Kind: CallMe}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 2 {
+		t.Fatalf("%d answer events, want 2: %v", len(rec.got), rec.got)
+	}
+	coming, callMe := rec.got[0], rec.got[1]
+	if coming["client_id"] != f.client || coming["appointment_id"] != appt || coming["answer_id"] == 0 || coming["task_id"] != 0 {
+		t.Errorf("I'll come: %v", coming)
+	}
+	var task int64
+	if err := f.owner.QueryRow(f.ctx, `SELECT task_id FROM client_answers WHERE id = $1`, callMe["answer_id"]).Scan(&task); err != nil {
+		t.Fatal(err)
+	}
+	if callMe["client_id"] != f.client || callMe["task_id"] != task || callMe["appointment_id"] != 0 {
+		t.Errorf("call me: %v (its task %d)", callMe, task)
 	}
 }
