@@ -49,3 +49,37 @@ func FuzzDecodeWebhook(f *testing.F) {
 		checkDecoded(t, err)
 	})
 }
+
+func FuzzDecodeClientWrites(f *testing.F) {
+	f.Add("application/json", []byte(`{"service_point_id":1,"first_names":"Amina","last_name":"Warsame","language":"so"}`))
+	f.Add("application/json", []byte(`{"phone":"040 1","responsible_staff_id":-1}`))
+	f.Add("application/json", []byte(`{"date":"2026-02-31","reason":"moved"}`))
+	f.Add("application/json", []byte(`{"date":7}`))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		_, err := decodeJSON[apiv1.ClientCreate](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.ClientUpdate](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.ClientshipEnd](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.ClientshipContinue](contentType, body)
+		checkDecoded(t, err)
+	})
+}
+
+func FuzzDecodeWork(f *testing.F) {
+	f.Add("application/json", []byte(`{"client_id":1,"service_point_id":1,"staff_id":2,"channel":"phone","starts_at":"2026-12-01T10:00:00Z","duration_minutes":30}`))
+	f.Add("application/json", []byte(`{"starts_at":"tomorrow"}`))
+	f.Add("application/json", []byte(`{"status":"done","comment":null}`))
+	f.Add("application/json", []byte(`{"service_point_id":1,"title":"x","due_at":"2026-13-01T00:00:00Z","priority":"urgent"}`))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		_, err := decodeJSON[apiv1.AppointmentCreate](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.AppointmentUpdate](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.TaskCreate](contentType, body)
+		checkDecoded(t, err)
+		_, err = decodeJSON[apiv1.TaskUpdate](contentType, body)
+		checkDecoded(t, err)
+	})
+}
