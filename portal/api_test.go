@@ -188,7 +188,7 @@ type apiFixture struct {
 	otherTenant int64
 }
 
-func startAPI(t *testing.T, opts ...portaltest.Option) *apiFixture {
+func startAPI(t testing.TB, opts ...portaltest.Option) *apiFixture {
 	t.Helper()
 	in := portaltest.Start(t, append([]portaltest.Option{portaltest.WithDemo(secPassword)}, opts...)...)
 	ctx := context.Background()
@@ -216,7 +216,7 @@ func startAPI(t *testing.T, opts ...portaltest.Option) *apiFixture {
 }
 
 // key makes a key of the actor's municipality with scopes.
-func (f *apiFixture) key(t *testing.T, actor auth.Principal, sp int64, scopes ...string) (api.Key, string) {
+func (f *apiFixture) key(t testing.TB, actor auth.Principal, sp int64, scopes ...string) (api.Key, string) {
 	t.Helper()
 	k, secret, err := f.in.API.CreateKey(context.Background(), actor, api.NewKey{Name: "Test key", Scopes: scopes, ServicePointID: sp})
 	if err != nil {
@@ -225,7 +225,7 @@ func (f *apiFixture) key(t *testing.T, actor auth.Principal, sp int64, scopes ..
 	return k, secret
 }
 
-func (f *apiFixture) exec(t *testing.T, sql string, args ...any) {
+func (f *apiFixture) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	if _, err := f.owner.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)

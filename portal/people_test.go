@@ -13,7 +13,7 @@ import (
 	"github.com/koto-portal/portal/internal/demo"
 )
 
-func staffID(t *testing.T, owner *pgx.Conn, email string) int64 {
+func staffID(t testing.TB, owner *pgx.Conn, email string) int64 {
 	t.Helper()
 	return setupID(t, owner, `SELECT id FROM staff WHERE email = $1`, email)
 }

@@ -153,7 +153,7 @@ func setupCount(t *testing.T, owner *pgx.Conn, sql string, args ...any) int {
 	return n
 }
 
-func setupID(t *testing.T, owner *pgx.Conn, sql string, args ...any) int64 {
+func setupID(t testing.TB, owner *pgx.Conn, sql string, args ...any) int64 {
 	t.Helper()
 	var n int64
 	if err := owner.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {

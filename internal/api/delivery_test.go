@@ -131,9 +131,21 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // stop ends it (as an instance going away does).
 func (w *world) startJobs(t *testing.T, r *receiver, schedule []time.Duration) (*api.Service, *jobs.Service) {
 	t.Helper()
-	s := api.New(w.db, nil)
-	j := jobs.New(w.db, jobs.Options{PollInterval: 100 * time.Millisecond})
-	s.Register(j, api.HookOptions{Client: r.srv.Client(), Schedule: schedule})
+	return startInstance(t, w.db, r.srv.Client(), jobs.Options{}, schedule)
+}
+
+// startInstance is one portal instance's API service and job queue on db,
+// delivering through client (the receiver's, since the production client
+// refuses the loopback address the receiver listens on). It polls often,
+// so that tests do not wait on River's one-second default.
+func startInstance(t *testing.T, db *store.DB, client *http.Client, opts jobs.Options, schedule []time.Duration) (*api.Service, *jobs.Service) {
+	t.Helper()
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 100 * time.Millisecond
+	}
+	s := api.New(db, nil)
+	j := jobs.New(db, opts)
+	s.Register(j, api.HookOptions{Client: client, Schedule: schedule})
 	if err := j.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
