@@ -177,6 +177,14 @@ func TestAPIAppointmentsAndTasks(t *testing.T) {
 	if !slices.ContainsFunc(list.Data, func(r apiResource) bool { return r.ID == tk.ID }) {
 		t.Errorf("the new task is not in the service point's list: %+v", list.Data)
 	}
+	var listed int
+	if err := f.owner.QueryRow(context.Background(), `SELECT count(*) FROM access_log WHERE subject_kind = 'client'
+		AND subject_id = $1 AND api_key_id IS NOT NULL AND purpose = 'task' AND action = 'read'`, cl.ID).Scan(&listed); err != nil {
+		t.Fatal(err)
+	}
+	if listed != 1 {
+		t.Errorf("the task list wrote %d access-log rows for the client it shows, want 1", listed)
+	}
 	if a := f.c.do("POST", "/tasks", key, map[string]any{"service_point_id": f.demoSP, "title": " "}); a.Status != http.StatusUnprocessableEntity {
 		t.Errorf("a task without a title: %d", a.Status)
 	}

@@ -85,7 +85,8 @@ func (s *Service) Pool(ctx context.Context, actor auth.Principal, slug string, f
 }
 
 // AtPoint lists a service point's tasks whoever has them, by its id: the
-// API's list.
+// API's list. The list leaves the portal, so each client it concerns gets
+// an access-log row (a task's details may hold what the client said).
 func (s *Service) AtPoint(ctx context.Context, actor auth.Principal, spID int64, f Filter) (List, error) {
 	var l List
 	err := s.asActor(ctx, actor, func(tx sqldb.Tx) error {
@@ -93,8 +94,20 @@ func (s *Service) AtPoint(ctx context.Context, actor auth.Principal, spID int64,
 			return err
 		}
 		var err error
-		l, err = s.list(ctx, tx, PointChannel(spID), `t.service_point_id = $1`, spID, f)
-		return err
+		if l, err = s.list(ctx, tx, PointChannel(spID), `t.service_point_id = $1`, spID, f); err != nil {
+			return err
+		}
+		logged := map[int64]bool{0: true}
+		for _, t := range l.Tasks {
+			if logged[t.ClientID] {
+				continue
+			}
+			logged[t.ClientID] = true
+			if err := audit.Write(ctx, tx, actor.Audit("client", t.ClientID, audit.ActionRead, "task", audit.ResultOK)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return l, err
 }
