@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/events"
 	"github.com/koto-portal/portal/internal/jobs"
+	"github.com/koto-portal/portal/internal/jobs/jobstest"
 	"github.com/koto-portal/portal/internal/store"
 )
 
@@ -46,19 +45,9 @@ func TestWebhookDeliveredAfterSIGKILLMidDelivery(t *testing.T) {
 	t.Cleanup(func() { close(r.hold) })
 	e := w.endpoint(t, api.New(w.db, nil), r, events.ClientUpdated)
 
-	child := exec.Command(os.Args[0], "-test.run=^TestKilledDeliveringInstance$", "-test.count=1")
-	child.Env = append(os.Environ(), killedInstanceEnv+"="+strings.Join([]string{
-		w.db.Pool.Config().ConnString(), base64.StdEncoding.EncodeToString(r.srv.Certificate().Raw), itoa(w.tenant)}, " "))
-	out, err := os.Create(filepath.Join(t.TempDir(), "instance.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stdout, child.Stderr = out, out
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	log := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
+	inst := jobstest.StartInstance(t, "TestKilledDeliveringInstance", killedInstanceEnv,
+		w.db.Pool.Config().ConnString(), base64.StdEncoding.EncodeToString(r.srv.Certificate().Raw), itoa(w.tenant))
+	child, log := inst.Cmd, inst.Log
 	deliveryJobs := func(state string) int {
 		t.Helper()
 		var n int

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,21 +283,11 @@ func TestTicketPushSurvivesSIGKILL(t *testing.T) {
 	client.QueueReplies(pushtest.Reply{Status: 503, RetryAfter: "3"})
 
 	cfg := fake.Config()
-	child := exec.Command(os.Args[0], "-test.run=^TestDyingInstance$", "-test.count=1")
-	child.Env = append(os.Environ(), dyingInstanceEnv+"="+strings.Join([]string{
+	inst := jobstest.StartInstance(t, "TestDyingInstance", dyingInstanceEnv,
 		f.db.Pool.Config().ConnString(), cfg.VAPIDPublicKey, cfg.VAPIDPrivateKey, fake.Host(),
 		fmt.Sprint(f.tenant), fmt.Sprint(f.sp), fmt.Sprint(f.desk1), fmt.Sprint(f.staff1),
-		f.clock.Now().Format(time.RFC3339Nano)}, " "))
-	out, err := os.Create(t.TempDir() + "/instance.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stdout, child.Stderr = out, out
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	log := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
+		f.clock.Now().Format(time.RFC3339Nano))
+	child, log := inst.Cmd, inst.Log
 	// Killed once its first attempt is answered "later" and recorded so.
 	answered := func() bool {
 		return fake.Requests() == 1 && f.jobs("ticket_push", "running") == 0 && f.jobs("ticket_push", "") == 1
