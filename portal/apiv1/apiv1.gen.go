@@ -541,7 +541,7 @@ type ClientUpdate struct {
 	Note                *string `json:"note,omitempty"`
 	Phone               *string `json:"phone,omitempty"`
 
-	// ResponsibleStaffId null: nobody.
+	// ResponsibleStaffId 0: nobody.
 	ResponsibleStaffId *int64 `json:"responsible_staff_id,omitempty"`
 	ServicePointId     *int64 `json:"service_point_id,omitempty"`
 }
