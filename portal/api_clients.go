@@ -216,9 +216,7 @@ func birthDate(s *string) time.Time {
 	}
 	d, err := time.Parse(time.DateOnly, *s)
 	if err != nil {
-		// A date before any the register takes: its own check refuses
-		// the field with its own message.
-		return time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
+		return clients.UnreadableDate // the register's check names the field
 	}
 	return d
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,8 @@ func TestAPIClientWrites(t *testing.T) {
 	if a := f.c.do("POST", "/clients", key, bad); a.Status != http.StatusUnprocessableEntity ||
 		!hasField(t, a, "last_name") || !hasField(t, a, "language") || !hasField(t, a, "birth_date") {
 		t.Errorf("bad fields: %d %s, want 422 naming last_name, language and birth_date", a.Status, a.Body)
+	} else if !strings.Contains(string(a.Body), `{"code":"invalid_date","field":"birth_date"`) {
+		t.Errorf("31 February is not called a date in the future or the past but no date: %s", a.Body)
 	}
 
 	got := f.c.do("GET", path, key, nil)

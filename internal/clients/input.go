@@ -32,6 +32,11 @@ type Input struct {
 	IfVersion int
 }
 
+// UnreadableDate is the BirthDate of an Input whose writer sent a text that
+// is no date (31 February, "tomorrow"): Check reports it as such, where a
+// zero BirthDate means not known.
+var UnreadableDate = time.Date(1, time.January, 2, 0, 0, 0, 0, time.UTC)
+
 // Problems maps an Input field to the message id of what is wrong with it.
 // The field names are those of the client form: first_names, last_name,
 // native_name, birth_date, identity_code, language, interpreter_language,
@@ -129,7 +134,9 @@ func (in *Input) Check(now time.Time) Problems {
 	if in.InterpreterLanguage = strings.TrimSpace(in.InterpreterLanguage); in.InterpreterLanguage != "" && !isInterpreterLanguage(in.InterpreterLanguage) {
 		p["interpreter_language"] = "clients.error.language"
 	}
-	if !in.BirthDate.IsZero() {
+	if in.BirthDate.Equal(UnreadableDate) {
+		p["birth_date"] = "form.invalid_date"
+	} else if !in.BirthDate.IsZero() {
 		y, m, d := in.BirthDate.Date()
 		in.BirthDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 		if y < 1890 || in.BirthDate.After(now) {
