@@ -107,6 +107,17 @@ type Answered struct {
 	At            time.Time
 }
 
+// Delivered is one reminder to one of the client's phones and how far it
+// got.
+type Delivered struct {
+	Kind          string // reminder_24h, reminder_2h
+	AppointmentID int64
+	DeviceID      int64
+	Status        string // queued, sent, delivered, opened, answered, failed
+	Reason        string // why it failed
+	At            time.Time
+}
+
 // Home is what the client's page shows.
 type Home struct {
 	ClientID     int64

@@ -16,8 +16,9 @@ func ClientPart() clients.Part {
 
 // Exported is a client's outreach in their export.
 type Exported struct {
-	Phones  []Device   `json:"phones"`
-	Answers []Answered `json:"answers"`
+	Phones     []Device    `json:"phones"`
+	Answers    []Answered  `json:"answers"`
+	Deliveries []Delivered `json:"deliveries"`
 }
 
 func exportClient(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error) {

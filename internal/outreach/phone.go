@@ -108,10 +108,15 @@ func (s *Service) Answer(ctx context.Context, credential string, a Answer) error
 			p.client.id, p.id, appt.ID, a.Kind, a.Reason, now).Scan(&answerID); err != nil {
 			return err
 		}
-		answered := events.Data{"answer_id": answerID, "client_id": p.client.id, "appointment_id": appt.ID}
+		if appt.ID != 0 {
+			if err := answered(ctx, tx, p.id, appt.ID); err != nil {
+				return err
+			}
+		}
+		event := events.Data{"answer_id": answerID, "client_id": p.client.id, "appointment_id": appt.ID}
 		n, ok := taskFor(a, appt, p)
 		if !ok {
-			return s.events.Emit(ctx, tx, events.ClientAnswered, answered)
+			return s.events.Emit(ctx, tx, events.ClientAnswered, event)
 		}
 		n.SourceKey = fmt.Sprintf("answer:%d", answerID)
 		t, _, err := s.tasks.Create(ctx, tx, n)
@@ -121,8 +126,8 @@ func (s *Service) Answer(ctx context.Context, credential string, a Answer) error
 		if _, err = tx.Exec(ctx, `UPDATE client_answers SET task_id = $2 WHERE id = $1`, answerID, t.ID); err != nil {
 			return err
 		}
-		answered["task_id"] = t.ID
-		return s.events.Emit(ctx, tx, events.ClientAnswered, answered)
+		event["task_id"] = t.ID
+		return s.events.Emit(ctx, tx, events.ClientAnswered, event)
 	})
 }
 

@@ -115,15 +115,27 @@ func (s *Service) QueueReminders(ctx context.Context) (int, error) {
 	return queued, errors.Join(errs...)
 }
 
+// receiptWait is how long a day-before reminder may go without its phone
+// reporting it shown before the client counts as not reached: a phone
+// switched off overnight gets it in the morning.
+const receiptWait = 6 * time.Hour
+
 // unreachable gives the expert a task for each appointment two hours away
-// whose client has no phone that takes notifications: once per appointment.
+// whose client has no phone that takes notifications, or whose day-before
+// reminder no phone reported shown: once per appointment. A client who
+// answered is not unreachable, nor one booked too late for a reminder.
 func (s *Service) unreachable(ctx context.Context, tx sqldb.Tx, now time.Time) error {
 	rows, err := tx.Query(ctx, `SELECT a.id, a.client_id, a.staff_id, a.service_point_id, a.starts_at FROM appointments a
 		WHERE a.status IN ('booked','confirmed') AND a.client_id IS NOT NULL
 		  AND a.starts_at > $1 AND a.starts_at <= $1::timestamptz + $2::float8 * interval '1 second'
-		  AND NOT EXISTS (SELECT 1 FROM client_devices d WHERE d.client_id = a.client_id AND d.revoked_at IS NULL
-		                  AND NOT d.notifications_off AND d.push_subscription IS NOT NULL)
-		  AND EXISTS (SELECT 1 FROM client_devices d WHERE d.client_id = a.client_id)`, now, hoursBefore.Seconds())
+		  AND (NOT EXISTS (SELECT 1 FROM client_devices d WHERE d.client_id = a.client_id AND d.revoked_at IS NULL
+		                   AND NOT d.notifications_off AND d.push_subscription IS NOT NULL)
+		       OR EXISTS (SELECT 1 FROM client_deliveries x WHERE x.appointment_id = a.id AND x.kind = 'reminder_24h'
+		                  AND x.created_at < $1::timestamptz - $3::float8 * interval '1 second')
+		          AND NOT EXISTS (SELECT 1 FROM client_deliveries x WHERE x.appointment_id = a.id
+		                          AND x.status IN ('delivered','opened','answered')))
+		  AND EXISTS (SELECT 1 FROM client_devices d WHERE d.client_id = a.client_id)`, now, hoursBefore.Seconds(),
+		receiptWait.Seconds())
 	if err != nil {
 		return err
 	}
@@ -248,7 +260,7 @@ func isCancel(err error) bool {
 
 func (s *Service) setDelivery(ctx context.Context, a ReminderPush, status, reason string) error {
 	return s.db.InTenant(ctx, a.Tenant, func(tx sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE client_deliveries SET status = $2, reason = $3, updated_at = now() WHERE id = $1`,
+		_, err := tx.Exec(ctx, `UPDATE client_deliveries SET status = $2, reason = $3, updated_at = now() WHERE id = $1 AND `+advances,
 			a.DeliveryID, status, reason)
 		return err
 	})

@@ -20,6 +20,18 @@ func History(ctx context.Context, tx sqldb.Tx, clientID int64) (Exported, error)
 	if err != nil {
 		return Exported{}, err
 	}
-	out.Answers, err = sqldb.CollectRows(rows, scanAnswered)
+	if out.Answers, err = sqldb.CollectRows(rows, scanAnswered); err != nil {
+		return Exported{}, err
+	}
+	rows, err = tx.Query(ctx, `SELECT kind, appointment_id, device_id, status, reason, updated_at FROM client_deliveries
+		WHERE client_id = $1 ORDER BY id`, clientID)
+	if err != nil {
+		return Exported{}, err
+	}
+	out.Deliveries, err = sqldb.CollectRows(rows, func(r sqldb.Row) (Delivered, error) {
+		var d Delivered
+		err := r.Scan(&d.Kind, &d.AppointmentID, &d.DeviceID, &d.Status, &d.Reason, &d.At)
+		return d, err
+	})
 	return out, err
 }
