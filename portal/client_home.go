@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -126,6 +127,27 @@ func (s *Server) submitClientForget(c *fiber.Ctx) error {
 	p.Body = "client"
 	p.Title = p.T.Get("client.forgotten")
 	return s.render(c, "client_forgotten", p)
+}
+
+// submitClientReceipt records what the phone's service worker reports of
+// a reminder: shown (delivered) or tapped (opened). Nothing in the answer
+// tells whether the delivery was the phone's own.
+func (s *Server) submitClientReceipt(c *fiber.Ctx) error {
+	var r struct {
+		Delivery int64  `json:"delivery"`
+		Event    string `json:"event"`
+	}
+	if err := json.Unmarshal(c.Body(), &r); err != nil {
+		return newError(fiber.StatusBadRequest, "error.bad_request")
+	}
+	err := s.outreach.Receipt(c.UserContext(), c.Params("cred"), r.Delivery, r.Event)
+	if errors.Is(err, outreach.ErrInvalid) {
+		return newError(fiber.StatusUnprocessableEntity, "client.invalid")
+	}
+	if err != nil {
+		return clientError(err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 // serveClientManifest makes the client's page an installable app that

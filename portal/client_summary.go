@@ -33,6 +33,7 @@ type summarySection struct {
 	Contacts     []summaryContact
 	Phones       []summaryPhone
 	Answers      []summaryAnswer
+	Deliveries   []summaryDelivery
 }
 
 type summaryPhone struct {
@@ -41,6 +42,12 @@ type summaryPhone struct {
 
 type summaryAnswer struct {
 	When, Kind, Reason string
+}
+
+// summaryDelivery is one reminder to a phone: when it last moved, which
+// reminder, and how far it got.
+type summaryDelivery struct {
+	When, Kind, Status string
 }
 
 type summaryAppointment struct {
@@ -122,6 +129,10 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 			for _, a := range data.Answers {
 				view.Answers = append(view.Answers, summaryAnswer{When: when(tr.Lang, a.At.In(loc)),
 					Kind: tr.Get("summary.answer." + string(a.Kind)), Reason: a.Reason})
+			}
+			for _, d := range data.Deliveries {
+				view.Deliveries = append(view.Deliveries, summaryDelivery{When: when(tr.Lang, d.At.In(loc)),
+					Kind: tr.Get("summary.reminder." + d.Kind), Status: tr.Get("summary.delivery." + d.Status)})
 			}
 		case []tasks.Task:
 			for _, t := range data {

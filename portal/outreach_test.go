@@ -152,3 +152,70 @@ func enrolmentLink(t *testing.T, staff *secBrowser, client int64) string {
 	}
 	return m[0]
 }
+
+// The phone's service worker reports a reminder shown and tapped without
+// the page's CSRF token (it cannot read it), from its own origin only; the
+// expert's summary of the client then says how far each reminder got, in
+// the expert's language.
+func TestPhoneReceiptsReachTheExpertsSummary(t *testing.T) {
+	in := secStart(t)
+	owner := secOwner(t, in)
+	ctx := context.Background()
+	client, _, appt := outreachClient(t, in)
+	staff := newSecBrowser(t, in)
+	staff.login(demo.ExpertEmail)
+	phone := newSecBrowser(t, in)
+	link := enrolmentLink(t, staff, client)
+	tok := secHiddenCSRF.FindStringSubmatch(phone.get(link).Body)
+	home := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil).Location
+	var delivery int64
+	if err := owner.QueryRow(ctx, `INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind, status)
+		SELECT municipality_id, client_id, id, $2, 'reminder_24h', 'sent' FROM client_devices WHERE client_id = $1 RETURNING id`,
+		client, appt).Scan(&delivery); err != nil {
+		t.Fatal(err)
+	}
+	receipt := func(body, origin string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, in.URL+home+"/receipts", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	status := func() string {
+		var s string
+		if err := owner.QueryRow(ctx, `SELECT status FROM client_deliveries WHERE id = $1`, delivery).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	shown := fmt.Sprintf(`{"delivery":%d,"event":"delivered"}`, delivery)
+	if got := receipt(shown, "https://evil.example"); got != http.StatusForbidden || status() != "sent" {
+		t.Errorf("a receipt from another site: %d, delivery %s", got, status())
+	}
+	if got := receipt(shown, in.URL); got != http.StatusNoContent || status() != "delivered" {
+		t.Errorf("the phone's receipt: %d, delivery %s", got, status())
+	}
+	for body, want := range map[string]int{`{"delivery":1,"event":"answered"}`: 422, `not json`: 400} {
+		if got := receipt(body, in.URL); got != want {
+			t.Errorf("receipt %s: %d, want %d", body, got, want)
+		}
+	}
+	if got := receipt(shown, ""); got != http.StatusNoContent {
+		t.Errorf("a repeated receipt: %d", got)
+	}
+	if got := receipt(fmt.Sprintf(`{"delivery":%d,"event":"opened"}`, delivery), in.URL); got != http.StatusNoContent || status() != "opened" {
+		t.Errorf("tapped: %d, delivery %s", got, status())
+	}
+	for lang, want := range map[string]string{"fi": "edellisenä päivänä · avattu", "sv": "dagen före · öppnad"} {
+		if r := staff.get(fmt.Sprintf("/staff/clients/%d/summary?lang=%s", client, lang)); !strings.Contains(r.Body, want) {
+			t.Errorf("the %s summary does not say %q: %d", lang, want, r.Status)
+		}
+	}
+}

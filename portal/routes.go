@@ -54,6 +54,7 @@ func (s *Server) routes() {
 	a.Post("/c/:cred/answers", s.submitClientAnswer)
 	a.Post("/c/:cred/forget", s.submitClientForget)
 	a.Post("/c/:cred/push", s.submitClientPush)
+	a.Post("/c/:cred/receipts", s.submitClientReceipt)
 	a.Get("/c/:cred/manifest.webmanifest", s.serveClientManifest)
 
 	// JSON for the live screens, and their websocket.

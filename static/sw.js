@@ -19,10 +19,29 @@ self.addEventListener('push', function (event) {
     requireInteraction: !!msg.urgent,
     vibrate: msg.urgent ? [300, 100, 300, 100, 300] : undefined,
     icon: '/icon.svg',
-    data: { url: msg.url || '', ticket: msg.ticket || 0, client: !!msg.client }
+    data: { url: msg.url || '', ticket: msg.ticket || 0, client: !!msg.client, delivery: msg.delivery || 0 }
   };
-  event.waitUntil(self.registration.showNotification(title, options));
+  event.waitUntil(self.registration.showNotification(title, options).then(function () {
+    return report(options.data, 'delivered');
+  }));
 });
+
+// A client's reminder tells the portal it was shown, and later tapped, so
+// the expert knows it reached the phone. Best effort: a receipt that does
+// not get through leaves the reminder as sent.
+function report(data, what) {
+  if (!data.client || !data.delivery) { return Promise.resolve(); }
+  return caches.open(FOLLOW_CACHE).then(function (c) { return c.match('/__client'); })
+    .then(function (r) { return r ? r.text() : ''; })
+    .then(function (url) {
+      if (url.indexOf('/c/') !== 0) { return; }
+      var path = new URL(url, self.location.origin).pathname.replace(/\/+$/, '');
+      return fetch(path + '/receipts', {
+        method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ delivery: data.delivery, event: what })
+      });
+    }).catch(function () {});
+}
 
 // The follow page tells us its own address (it holds the ticket's secret
 // link, which never travels in a push message); kept in this phone's cache.
@@ -55,7 +74,7 @@ function followURL(data) {
 self.addEventListener('notificationclick', function (event) {
   event.notification.close();
   var data = event.notification.data || {};
-  event.waitUntil(followURL(data).then(function (url) {
+  event.waitUntil(report(data, 'opened').then(function () { return followURL(data); }).then(function (url) {
     return self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(function (list) {
       var path = new URL(url, self.location.origin).pathname;
       for (var i = 0; i < list.length; i++) {
