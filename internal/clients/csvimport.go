@@ -35,10 +35,15 @@ const (
 var ImportColumns = []string{"external_id", "first_names", "last_name", "native_name", "birth_date", "identity_code",
 	"language", "interpreter_language", "phone", "email", "service_point", "note"}
 
-// requiredColumns cannot be left out: the external id is the key that
-// makes a second import an update, and every client has a language and a
-// service point.
-var requiredColumns = []string{"external_id", "language", "service_point"}
+// ImportRequiredColumns cannot be left out: the external id is the key
+// that makes a second import an update, and every client has a language
+// and a service point.
+var ImportRequiredColumns = []string{"external_id", "language", "service_point"}
+
+// ImportOptionalColumns are the columns a file may leave out.
+func ImportOptionalColumns() []string {
+	return slices.DeleteFunc(slices.Clone(ImportColumns), func(c string) bool { return slices.Contains(ImportRequiredColumns, c) })
+}
 
 // FileError is a file the import refuses whole, before anything is
 // written: not CSV, too large, or a first line that does not name the
@@ -48,7 +53,9 @@ type FileError struct {
 	Column  string
 }
 
-func (e *FileError) Error() string { return "clients: import file refused: " + e.Message + " " + e.Column }
+func (e *FileError) Error() string {
+	return "clients: import file refused: " + e.Message + " " + e.Column
+}
 
 // LineProblem is the field that names a whole line's problem (the wrong
 // number of fields, broken quoting) rather than one column's.
@@ -161,7 +168,7 @@ func readHeader(header []string) ([]string, error) {
 		}
 		columns[i] = name
 	}
-	for _, name := range requiredColumns {
+	for _, name := range ImportRequiredColumns {
 		if !slices.Contains(columns, name) {
 			return nil, &FileError{Message: "clients.import.error.missing_column", Column: name}
 		}
