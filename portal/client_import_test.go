@@ -1,15 +1,20 @@
 package portal_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"html"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/koto-portal/portal/internal/clients/clientgen"
 	"github.com/koto-portal/portal/internal/demo"
 )
 
@@ -85,7 +90,7 @@ func TestClientImportScreen(t *testing.T) {
 			t.Errorf("%s: %s, want %s", label, got, want)
 		}
 	}
-	for _, want := range []string{`<th scope="row">3</th>`, "Kirjoita päivämäärä muodossa 2001-12-31 tai 31.12.2001.",
+	for _, want := range []string{"<p>Tuotu 0/1 riviä …</p><p>Tuotu 1/1 riviä …</p>", `<th scope="row">3</th>`, "Kirjoita päivämäärä muodossa 2001-12-31 tai 31.12.2001.",
 		`<th scope="row">4</th>`, "Solu alkaa kuin taulukkolaskennan kaava (= + - @), eikä sitä tuoda."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the Finnish report lacks %q", want)
@@ -134,4 +139,60 @@ func TestClientImportScreen(t *testing.T) {
 	if r := lead.upload("/staff/clients/import?lang=fi", lead.csrf, big); r.Status != http.StatusOK {
 		t.Errorf("a %d KiB file: %d", len(big)>>10, r.Status)
 	}
+}
+
+// A large file's page shows its progress while the import runs: the line
+// after the first thousand clients arrives well before the report.
+func TestClientImportStreamsProgress(t *testing.T) {
+	in := secStart(t)
+	lead := newSecBrowser(t, in)
+	lead.login(demo.LeadEmail)
+	var file bytes.Buffer
+	file.WriteString("external_id;first_names;last_name;language;service_point\n")
+	g := clientgen.New(3)
+	for i := range 3000 {
+		p := g.Next()
+		fmt.Fprintf(&file, "STREAM-%d;%s;%s;%s;demo\n", i, p.FirstNames, p.LastName, p.Language)
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("_csrf", lead.csrf)
+	part, _ := w.CreateFormFile("file", "large.csv")
+	part.Write(file.Bytes())
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/staff/clients/import?lang=en", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Origin", in.URL)
+	for name, value := range lead.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	var page strings.Builder
+	var firstChunk time.Time
+	for {
+		line, err := r.ReadString('>')
+		page.WriteString(line)
+		if firstChunk.IsZero() && strings.Contains(page.String(), "Imported 1000 of 3000 lines") {
+			firstChunk = time.Now()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := time.Now()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page.String(), "<dt>New clients</dt><dd>3000</dd>") {
+		t.Fatalf("%d\n%s", resp.StatusCode, page.String())
+	}
+	if firstChunk.IsZero() || end.Sub(firstChunk) < 100*time.Millisecond {
+		t.Errorf("the first thousand's progress came %v before the end of the page", end.Sub(firstChunk))
+	}
+	t.Logf("progress after the first thousand, %v before the report", end.Sub(firstChunk).Round(time.Millisecond))
 }

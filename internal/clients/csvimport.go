@@ -256,17 +256,28 @@ type ImportProblem struct {
 	Message    string // message id
 }
 
-// Import reads a CSV file (see DecodeCSV and ImportColumns) and brings
-// its good lines into the register through Upsert, MaxUpsert lines a
-// transaction, keyed by the external id: a second import of the same file
-// changes nothing, and one with changed lines updates those clients only.
-// A bad line is reported with its line number and skipped; it never stops
-// the rest. The service_point column holds a service point's slug or id,
-// one the actor works at. Leads and admins import (the API's keys have the
-// transfer); each client created or changed is in the access log.
-// progress, when not nil, hears after each transaction how many of the
-// good lines are done.
+// Import reads a CSV file (see DecodeCSV) and imports its lines (see
+// ImportRows).
 func (s *Service) Import(ctx context.Context, actor auth.Principal, r io.Reader, progress func(done, total int)) (ImportReport, error) {
+	rows, err := DecodeCSV(r)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	return s.ImportRows(ctx, actor, rows, progress)
+}
+
+// ImportRows brings the good lines of a decoded file into the register
+// through Upsert, MaxUpsert lines a transaction, keyed by the external id:
+// a second import of the same file changes nothing, and one with changed
+// lines updates those clients only. A bad line is reported with its line
+// number and skipped; it never stops the rest. The service_point column
+// holds a service point's slug or id, one the actor works at. Leads and
+// admins import (the API's keys have the transfer); each client created
+// or changed is in the access log. progress, when not nil, hears after
+// each transaction how many of the good lines are done. A failure of the
+// database stops the import with the transactions before it kept: the
+// same file again finishes it.
+func (s *Service) ImportRows(ctx context.Context, actor auth.Principal, rows []CSVRow, progress func(done, total int)) (ImportReport, error) {
 	var points []org.ServicePoint
 	err := s.inTenant(ctx, actor, func(tx sqldb.Tx) error {
 		if err := auth.Authorize(ctx, tx, actor, actor.IsLeadAnywhere() || actor.IsAdmin()); err != nil {
@@ -276,10 +287,6 @@ func (s *Service) Import(ctx context.Context, actor auth.Principal, r io.Reader,
 		points, err = workPlaces(ctx, tx, actor)
 		return err
 	})
-	if err != nil {
-		return ImportReport{}, err
-	}
-	rows, err := DecodeCSV(r)
 	if err != nil {
 		return ImportReport{}, err
 	}
@@ -309,6 +316,9 @@ func (s *Service) Import(ctx context.Context, actor auth.Principal, r io.Reader,
 		}
 	}
 	results := make(map[int]UpsertResult, len(good))
+	if progress != nil {
+		progress(0, len(good))
+	}
 	for start := 0; start < len(good); start += MaxUpsert {
 		chunk := good[start:min(start+MaxUpsert, len(good))]
 		in := make([]Input, len(chunk))

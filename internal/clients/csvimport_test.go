@@ -184,7 +184,7 @@ func TestImportTenThousand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Created+rep.Invalid != 10_000 || rep.Invalid > 0 || chunks != 10 {
+	if rep.Created+rep.Invalid != 10_000 || rep.Invalid > 0 || chunks != 11 {
 		t.Fatalf("report %+v (first problem %v), %d chunks", rep, rep.Problems[:min(1, len(rep.Problems))], chunks)
 	}
 	start = time.Now()
