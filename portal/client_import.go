@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -25,6 +26,9 @@ const (
 	importProgressMark = "<!--koto:import-progress-->"
 	importReportMark   = "<!--koto:import-report-->"
 )
+
+// importWriteTimeout is how long the page of a running import may take.
+const importWriteTimeout = 5 * time.Minute
 
 type clientImportPage struct {
 	Page
@@ -111,6 +115,12 @@ func (s *Server) submitClientImport(c *fiber.Ctx) error {
 	ctx, actor, id := context.WithoutCancel(c.UserContext()), principal(c), requestID(c)
 	c.Type("html", "utf-8")
 	c.Set("X-Accel-Buffering", "no") // a proxy must pass the progress on as it comes
+	// The server's write timeout (30 s) would cut the page of a large
+	// file: 10,000 lines took 15 s on a busy two-core machine (see the
+	// README), and a file may have five times as many.
+	if err := c.Context().SetWriteDeadline(time.Now().Add(importWriteTimeout)); err != nil {
+		return err
+	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() {
 			if p := recover(); p != nil {
