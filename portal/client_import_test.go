@@ -61,10 +61,7 @@ func importCount(t *testing.T, body, label string) string {
 func TestClientImportScreen(t *testing.T) {
 	in := secStart(t)
 	owner := secOwner(t, in)
-	lead := newSecBrowser(t, in)
-	lead.login(demo.LeadEmail)
-	expert := newSecBrowser(t, in)
-	expert.login(demo.ExpertEmail)
+	lead, expert := secLogin(t, in, demo.LeadEmail), secLogin(t, in, demo.ExpertEmail)
 
 	if r := lead.get("/staff/clients?lang=fi"); !strings.Contains(r.Body, `href="/staff/clients/import"`) {
 		t.Error("the client list does not link a lead to the import")
@@ -145,8 +142,7 @@ func TestClientImportScreen(t *testing.T) {
 // after the first thousand clients arrives well before the report.
 func TestClientImportStreamsProgress(t *testing.T) {
 	in := secStart(t)
-	lead := newSecBrowser(t, in)
-	lead.login(demo.LeadEmail)
+	lead := secLogin(t, in, demo.LeadEmail)
 	var file bytes.Buffer
 	file.WriteString("external_id;first_names;last_name;language;service_point\n")
 	g := clientgen.New(3)

@@ -78,6 +78,14 @@ func newSecBrowser(t *testing.T, in *portaltest.Instance) *secBrowser {
 		}}
 }
 
+// secLogin is a new browser logged in as email.
+func secLogin(t *testing.T, in *portaltest.Instance, email string) *secBrowser {
+	t.Helper()
+	b := newSecBrowser(t, in)
+	b.login(email)
+	return b
+}
+
 // cookie returns the Set-Cookie of name in r, or nil.
 func (r *secResponse) cookie(name string) *http.Cookie {
 	for _, c := range r.Cookies {

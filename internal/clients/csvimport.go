@@ -184,50 +184,29 @@ func decodeLine(line int, rec, columns []string) CSVRow {
 		return row
 	}
 	in := &row.Input
+	// The text columns go to their fields as they are: Check cleans them.
+	texts := map[string]*string{"external_id": &in.ExternalID, "first_names": &in.FirstNames, "last_name": &in.LastName,
+		"native_name": &in.NativeName, "identity_code": &in.IdentityCode, "language": &in.Language,
+		"interpreter_language": &in.InterpreterLanguage, "phone": &in.Phone, "email": &in.Email, "note": &in.Note,
+		"service_point": &row.Point}
 	for i, v := range rec {
 		col := columns[i]
 		switch {
 		case !utf8.ValidString(v):
 			row.Problems[col] = "clients.import.error.encoding"
-			continue
 		case isFormula(col, v):
 			row.Problems[col] = "clients.import.error.formula"
-			continue
-		}
-		switch col {
-		case "external_id":
-			in.ExternalID = v
-		case "first_names":
-			in.FirstNames = v
-		case "last_name":
-			in.LastName = v
-		case "native_name":
-			in.NativeName = v
-		case "birth_date":
-			if strings.TrimSpace(v) == "" {
-				break
-			}
+		case col == "birth_date" && strings.TrimSpace(v) != "":
 			d, ok := finnish.ParseDate(v, time.UTC)
 			if !ok {
 				row.Problems[col] = "clients.import.error.date"
 			}
 			in.BirthDate = d
-		case "identity_code":
-			in.IdentityCode = v
-		case "language":
-			in.Language = v
-		case "interpreter_language":
-			in.InterpreterLanguage = v
-		case "phone":
-			in.Phone = v
-		case "email":
-			in.Email = v
-		case "service_point":
-			row.Point = strings.TrimSpace(v)
-		case "note":
-			in.Note = v
+		case texts[col] != nil:
+			*texts[col] = v
 		}
 	}
+	row.Point = strings.TrimSpace(row.Point)
 	return row
 }
 

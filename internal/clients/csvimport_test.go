@@ -170,7 +170,9 @@ func TestImportIsForLeadsAndAdminsAtTheirOwnPoints(t *testing.T) {
 
 // TestImportTenThousand measures the import of a large file: go test
 // -count=1 -v -run '^TestImportTenThousand$' ./internal/clients/ logs the
-// times of a first import and of the same file again.
+// times of a first import and of the same file again. The times are
+// logged, not held to a bound: on a shared machine they say more about
+// the neighbours than about the import (the README has the figures).
 func TestImportTenThousand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a measurement")
@@ -195,9 +197,6 @@ func TestImportTenThousand(t *testing.T) {
 	}
 	t.Logf("10,000 rows (%d KiB): first import %v, again (all unchanged) %v", len(file)/1024, took.Round(time.Millisecond),
 		tookAgain.Round(time.Millisecond))
-	if took > 50*time.Second {
-		t.Errorf("the first import took %v", took)
-	}
 }
 
 // FuzzImportCSV feeds the decoder any bytes: it must not panic, every
