@@ -2,8 +2,11 @@ package clients
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/koto-portal/portal/internal/audit"
 	"github.com/koto-portal/portal/internal/clients/clientgen"
+	"github.com/koto-portal/portal/internal/i18n"
+	"github.com/koto-portal/portal/locales"
 )
 
 // badFile has one good line and one of each kind of bad line, saved the
@@ -234,4 +239,32 @@ func FuzzImportCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every message the import reports exists in every staff language, so a
+// report never shows a message id.
+func TestImportMessagesAreWritten(t *testing.T) {
+	src, err := os.ReadFile("csvimport.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`"(clients\.import\.error\.[a-z_]+)"`).FindAllSubmatch(src, -1)
+	if len(ids) < 10 {
+		t.Fatalf("found only %d message ids in csvimport.go", len(ids))
+	}
+	for _, l := range i18n.StaffLanguages() {
+		raw, err := locales.FS.ReadFile("clients." + l.Code + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var messages map[string]string
+		if err := json.Unmarshal(raw, &messages); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ids {
+			if messages[string(m[1])] == "" {
+				t.Errorf("%s: no text for %s", l.Code, m[1])
+			}
+		}
+	}
 }
