@@ -103,6 +103,13 @@ func (s *Server) submitClientImport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.streamClientImport(c, page, rows)
+}
+
+// streamClientImport sends the page of a running import: its head at
+// once, a progress line after each transaction, then the report and the
+// rest of the page.
+func (s *Server) streamClientImport(c *fiber.Ctx, page clientImportPage, rows []clients.CSVRow) error {
 	page.Running = true
 	doc, err := s.execute("client_import", page)
 	if err != nil {

@@ -65,7 +65,7 @@ const LineProblem = "line"
 type CSVRow struct {
 	Line     int // in the file, the column names being line 1
 	Input    Input
-	Point    string   // the service_point cell: a slug or an id, resolved by Import
+	Point    string   // the service_point cell: a slug or an id, resolved by ImportRows
 	Problems Problems // what the file itself shows wrong, before the register's checks
 }
 
@@ -82,7 +82,7 @@ var finnish = i18n.Languages[slices.IndexFunc(i18n.Languages, func(l i18n.Langua
 // files), a date that is neither ISO nor d.m.yyyy, and an external id on
 // more than one line (every such line is refused, since which of them is
 // right only the file's owner knows). The register's own checks come
-// later, in Import.
+// later, in ImportRows.
 func DecodeCSV(r io.Reader) ([]CSVRow, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
