@@ -11,15 +11,23 @@ import (
 
 	"github.com/koto-portal/portal/internal/browsertest"
 	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/portal/portaltest"
 )
+
+// browserAs starts the demo portal and a browser signed in as email.
+func browserAs(t *testing.T, email string) (*portaltest.Instance, context.Context) {
+	t.Helper()
+	in, _ := setupStart(t)
+	ctx := browsertest.New(t)
+	browserLogin(ctx, t, in.URL, email, setupPassword)
+	return in, ctx
+}
 
 // A lead finds the import on the client list, sends the form without a
 // file and then with one, in Finnish, and reads the report; axe-core
 // checks each page, the streamed report among them.
 func TestClientImportInBrowser(t *testing.T) {
-	in, _ := setupStart(t)
-	ctx := browsertest.New(t)
-	browserLogin(ctx, t, in.URL, demo.LeadEmail, setupPassword)
+	in, ctx := browserAs(t, demo.LeadEmail)
 	file := filepath.Join(t.TempDir(), "asiakkaat.csv")
 	if err := os.WriteFile(file, []byte("\uFEFFexternal_id;first_names;last_name;birth_date;language;service_point\r\n"+
 		"BR-1;Amina;Warsame;1.5.1994;so;demo\r\n"+
