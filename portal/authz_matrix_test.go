@@ -300,6 +300,11 @@ var matrix = map[string]azEntry{
 	"POST /staff/clients/new": {
 		form: func(f *azFixture, actor string) url.Values { return azClientForm(f.tenantSP(actor), "New by "+actor) },
 		want: azPost(az303, az303, az303, az303)},
+	// The CSV import: leads and admins. A form without its file comes
+	// back to be filled in, after the role is checked.
+	"GET /staff/clients/import": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/clients/import": {want: azPost(http.StatusUnprocessableEntity, az403, http.StatusUnprocessableEntity,
+		http.StatusUnprocessableEntity)},
 	"GET /staff/clients/:id":      {params: azClient, want: azPage(az404, az200, az200, az200)},
 	"GET /staff/clients/:id/edit": {params: azClient, want: azPage(az404, az200, az200, az200)},
 	"POST /staff/clients/:id/edit": {params: azClient,

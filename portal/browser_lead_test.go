@@ -14,9 +14,7 @@ import (
 // browsers: a new topic labelled in Finnish and Arabic, then a new kiosk
 // paired by typing its one-time code on the kiosk itself.
 func TestLeadSetsUpTopicAndPairsKiosk(t *testing.T) {
-	in, _ := setupStart(t)
-	lead := browsertest.New(t)
-	browserLogin(lead, t, in.URL, demo.LeadEmail, setupPassword)
+	in, lead := browserAs(t, demo.LeadEmail)
 	typeInto := func(ctx context.Context, sel, text string) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, browsertest.StepTimeout)

@@ -27,10 +27,7 @@ func secCount(t *testing.T, owner *pgx.Conn, sql string, args ...any) int {
 func TestStaffPostsNeedTheSessionToken(t *testing.T) {
 	in := secStart(t)
 	owner := secOwner(t, in)
-	lead := newSecBrowser(t, in)
-	lead.login(demo.LeadEmail)
-	expert := newSecBrowser(t, in)
-	expert.login(demo.ExpertEmail)
+	lead, expert := secLogin(t, in, demo.LeadEmail), secLogin(t, in, demo.ExpertEmail)
 	if lead.csrf == expert.csrf {
 		t.Fatal("two sessions share a CSRF token")
 	}

@@ -95,6 +95,9 @@ func (s *Server) routes() {
 	st.Get("/clients", s.showClients)
 	st.Get("/clients/new", s.showClientForm)
 	st.Post("/clients/new", s.submitClient)
+	// Leads and admins import clients from the municipality's own system.
+	st.Get("/clients/import", s.showClientImport)
+	st.Post("/clients/import", s.submitClientImport)
 	st.Get("/clients/:id", s.showClient)
 	st.Get("/clients/:id/edit", s.showClientForm)
 	st.Post("/clients/:id/edit", s.submitClient)

@@ -102,17 +102,29 @@ type Server struct {
 }
 
 // BodyLimit caps every request body; forms and JSON here are small. The
-// API's client transfer takes up to TransferBodyLimit (a thousand clients):
-// the server reads that much, and limitBody holds everything else to
-// BodyLimit.
+// API's client transfer takes up to TransferBodyLimit (a thousand clients)
+// and the staff's CSV import up to ImportBodyLimit (the largest file the
+// import reads, and the form around it): the server reads that much, and
+// limitBody holds everything else to BodyLimit.
 const (
 	BodyLimit         = 64 * 1024
 	TransferBodyLimit = 2 * 1024 * 1024
+	ImportBodyLimit   = clients.MaxImportBytes + BodyLimit
 )
 
-// limitBody refuses a body over BodyLimit, except the client transfer's.
+// largeBodies are the requests allowed more than BodyLimit, and how much.
+var largeBodies = map[string]int{
+	apiBase + "/clients/transfer": TransferBodyLimit,
+	"/staff/clients/import":       ImportBodyLimit,
+}
+
+// limitBody refuses a body over BodyLimit, except those of largeBodies.
 func limitBody(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > BodyLimit && !(c.Method() == fiber.MethodPost && c.Path() == apiBase+"/clients/transfer") {
+	limit := BodyLimit
+	if n, ok := largeBodies[c.Path()]; ok && c.Method() == fiber.MethodPost {
+		limit = n
+	}
+	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	return c.Next()
@@ -187,7 +199,7 @@ func New(d Deps) (*Server, error) {
 		// Immutable copies every string Fiber hands out, so nothing we keep
 		// past a handler points into a reused buffer.
 		Immutable:             true,
-		BodyLimit:             TransferBodyLimit,
+		BodyLimit:             ImportBodyLimit,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,

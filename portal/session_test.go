@@ -78,6 +78,14 @@ func newSecBrowser(t *testing.T, in *portaltest.Instance) *secBrowser {
 		}}
 }
 
+// secLogin is a new browser logged in as email.
+func secLogin(t *testing.T, in *portaltest.Instance, email string) *secBrowser {
+	t.Helper()
+	b := newSecBrowser(t, in)
+	b.login(email)
+	return b
+}
+
 // cookie returns the Set-Cookie of name in r, or nil.
 func (r *secResponse) cookie(name string) *http.Cookie {
 	for _, c := range r.Cookies {
@@ -103,20 +111,30 @@ func (b *secBrowser) do(method, path string, form url.Values, hdr map[string]str
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return b.send(req)
+}
+
+// send sends req with the browser's cookies and headers (those already
+// on req win) and keeps the cookies the answer sets.
+func (b *secBrowser) send(req *http.Request) *secResponse {
+	b.t.Helper()
 	for k, vs := range b.header {
+		if req.Header.Get(k) != "" {
+			continue
+		}
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
 	}
 	for name, value := range b.cookies {
 		req.AddCookie(&http.Cookie{Name: name, Value: value})
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

@@ -4,7 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
-	"strings"
+
+	"github.com/koto-portal/portal/internal/sheet"
 )
 
 // Small counts in exports. Figures that span more than one service point
@@ -77,7 +78,7 @@ func WriteCSV(w io.Writer, header []string, rows [][]Cell, suppress bool) error 
 	cw.UseCRLF = true
 	head := make([]string, len(header))
 	for i, h := range header {
-		head[i] = defuse(h)
+		head[i] = sheet.Defuse(h)
 	}
 	if err := cw.Write(head); err != nil {
 		return err
@@ -86,7 +87,9 @@ func WriteCSV(w io.Writer, header []string, rows [][]Cell, suppress bool) error 
 	for _, row := range rows {
 		line = line[:0]
 		for _, c := range row {
-			line = append(line, defuse(c.Value(suppress)))
+			// Topic and referral names are typed by staff: none of them
+			// may run as a formula where the file is opened.
+			line = append(line, sheet.Defuse(c.Value(suppress)))
 		}
 		if err := cw.Write(line); err != nil {
 			return err
@@ -94,14 +97,4 @@ func WriteCSV(w io.Writer, header []string, rows [][]Cell, suppress bool) error 
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// defuse keeps a spreadsheet from running a label as a formula: topic and
-// referral names are typed by staff, and a cell starting with = + - or @
-// would be evaluated when the file is opened.
-func defuse(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
