@@ -44,7 +44,9 @@ func TestReceiptsMoveADeliveryForwardOnly(t *testing.T) {
 		want string
 	}{
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptDelivered) }, "delivered"},
-		{func() error { return f.svc.setDelivery(f.ctx, ReminderPush{Tenant: f.tenant, DeliveryID: id}, "sent", "") }, "delivered"},
+		{func() error {
+			return f.svc.setDelivery(f.ctx, ReminderPush{Tenant: f.tenant, DeliveryID: id}, "sent", "")
+		}, "delivered"},
 		{func() error { return f.svc.Receipt(f.ctx, other, id, ReceiptOpened) }, "delivered"},
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptOpened) }, "opened"},
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptDelivered) }, "opened"},
