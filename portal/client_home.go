@@ -21,6 +21,7 @@ type clientHomePage struct {
 	Notice       string // what the last tap did, a message key
 	PushKey      string // VAPID public key; empty when push is off
 	Push         bool
+	RemindersOff bool // the client turned reminders off on this phone
 }
 
 type clientAppointment struct {
@@ -48,7 +49,7 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 	p := s.page(c, "")
 	p.Body = "client"
 	p.Title = p.T.Get("client.title")
-	cp := clientHomePage{Page: p, Credential: cred, Name: h.FirstNames, Push: h.Push}
+	cp := clientHomePage{Page: p, Credential: cred, Name: h.FirstNames, Push: h.Push, RemindersOff: h.NotificationsOff}
 	loc := org.Zone(h.TimeZone)
 	for _, a := range h.Appointments {
 		cp.Appointments = append(cp.Appointments, clientAppointment{ID: a.ID, When: appointmentTime(p, a), Place: appointmentPlace(p, a),
@@ -63,6 +64,10 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 		cp.Notice = "client.thanks"
 	case "already":
 		cp.Notice = "client.already"
+	case "reminders_off":
+		cp.Notice = "client.reminders_off"
+	case "reminders_again":
+		cp.Notice = "client.reminders_done"
 	}
 	if s.push != nil {
 		cp.PushKey = s.push.PublicKey()
@@ -116,6 +121,27 @@ func (s *Server) submitClientAnswer(c *fiber.Ctx) error {
 		return clientError(err)
 	}
 	return c.Redirect("/c/"+cred+"?done=answer", fiber.StatusSeeOther)
+}
+
+// submitClientReminders turns this phone's reminders off, or on again.
+func (s *Server) submitClientReminders(c *fiber.Ctx) error {
+	cred := c.Params("cred")
+	var on bool
+	switch c.FormValue("reminders") {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return newError(fiber.StatusUnprocessableEntity, "client.invalid")
+	}
+	if err := s.outreach.SetNotifications(c.UserContext(), cred, on); err != nil {
+		return clientError(err)
+	}
+	done := "reminders_off"
+	if on {
+		done = "reminders_again"
+	}
+	return c.Redirect("/c/"+cred+"?done="+done, fiber.StatusSeeOther)
 }
 
 // submitClientForget removes this phone at the client's wish.

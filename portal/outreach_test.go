@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/koto-portal/portal/internal/demo"
+	"github.com/koto-portal/portal/internal/push/pushtest"
 	"github.com/koto-portal/portal/portal/portaltest"
 )
 
@@ -217,5 +218,55 @@ func TestPhoneReceiptsReachTheExpertsSummary(t *testing.T) {
 		if r := staff.get(fmt.Sprintf("/staff/clients/%d/summary?lang=%s", client, lang)); !strings.Contains(r.Body, want) {
 			t.Errorf("the %s summary does not say %q: %d", lang, want, r.Status)
 		}
+	}
+}
+
+// The client turns reminders off on their phone and keeps the phone; the
+// expert's summary says so, and the client can turn them on again.
+func TestClientTurnsRemindersOffAndOn(t *testing.T) {
+	in := secStart(t, portaltest.WithPush(pushtest.NewServer(t).Sender()))
+	owner := secOwner(t, in)
+	ctx := context.Background()
+	client, _, _ := outreachClient(t, in)
+	staff := newSecBrowser(t, in)
+	staff.login(demo.ExpertEmail)
+	phone := newSecBrowser(t, in)
+	link := enrolmentLink(t, staff, client)
+	tok := secHiddenCSRF.FindStringSubmatch(phone.get(link).Body)
+	home := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil).Location
+	if _, err := owner.Exec(ctx, `UPDATE client_devices SET push_subscription = '{"endpoint":"https://push.example.org/x"}' WHERE client_id = $1`, client); err != nil {
+		t.Fatal(err)
+	}
+	off := func() bool {
+		var b bool
+		if err := owner.QueryRow(ctx, `SELECT notifications_off FROM client_devices WHERE client_id = $1`, client).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	page := phone.get(home + "?lang=fi")
+	csrf := secHiddenCSRF.FindStringSubmatch(page.Body)[1]
+	if !strings.Contains(page.Body, `value="off"`) {
+		t.Fatalf("a phone with reminders on offers no way to stop them:\n%s", page.Body)
+	}
+	r := phone.do(http.MethodPost, home+"/reminders", url.Values{"_csrf": {csrf}, "reminders": {"off"}}, nil)
+	if r.Status != http.StatusSeeOther || !off() {
+		t.Fatalf("turning reminders off: %d, off %v", r.Status, off())
+	}
+	page = phone.get(r.Location)
+	if !strings.Contains(page.Body, "Muistutukset ovat pois päältä tässä puhelimessa.") || !strings.Contains(page.Body, `value="on"`) {
+		t.Errorf("after turning them off the page neither says so nor offers them again:\n%s", page.Body)
+	}
+	if s := staff.get(fmt.Sprintf("/staff/clients/%d/summary?lang=fi", client)); !strings.Contains(s.Body, "asiakas on poistanut ilmoitukset") {
+		t.Errorf("the expert's summary does not show the reminders turned off (%d)", s.Status)
+	}
+	if r := phone.do(http.MethodPost, home+"/reminders", url.Values{"_csrf": {csrf}, "reminders": {"maybe"}}, nil); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("reminders=maybe: %d, want 422", r.Status)
+	}
+	if r := phone.do(http.MethodPost, home+"/reminders", url.Values{"reminders": {"on"}}, nil); r.Status != http.StatusForbidden || !off() {
+		t.Errorf("without the CSRF token: %d, off %v", r.Status, off())
+	}
+	if r := phone.do(http.MethodPost, home+"/reminders", url.Values{"_csrf": {csrf}, "reminders": {"on"}}, nil); r.Status != http.StatusSeeOther || off() {
+		t.Errorf("turning them on again: %d, off %v", r.Status, off())
 	}
 }

@@ -53,6 +53,7 @@ func (s *Server) routes() {
 	a.Get("/c/:cred", s.showClientHome)
 	a.Post("/c/:cred/answers", s.submitClientAnswer)
 	a.Post("/c/:cred/forget", s.submitClientForget)
+	a.Post("/c/:cred/reminders", s.submitClientReminders)
 	a.Post("/c/:cred/push", s.submitClientPush)
 	a.Post("/c/:cred/receipts", s.submitClientReceipt)
 	a.Get("/c/:cred/manifest.webmanifest", s.serveClientManifest)

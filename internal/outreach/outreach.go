@@ -127,4 +127,6 @@ type Home struct {
 	Appointments []appointments.Appointment
 	Answers      []Answered
 	Push         bool // the phone has a working subscription
+	// NotificationsOff: the client turned reminders off on this phone.
+	NotificationsOff bool
 }

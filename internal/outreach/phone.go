@@ -19,6 +19,7 @@ type phone struct {
 	id     int64
 	client client
 	push   bool
+	off    bool // the client turned reminders off on this phone
 }
 
 // asPhone runs fn for the phone whose credential this is, inside its
@@ -35,9 +36,9 @@ func (s *Service) asPhone(ctx context.Context, credential string, fn func(tx sql
 			FROM clients c JOIN service_points sp ON sp.id = c.service_point_id
 			WHERE d.credential_hash = $1 AND d.revoked_at IS NULL AND c.id = d.client_id
 			RETURNING d.id, c.id, c.first_names, c.first_names || ' ' || c.last_name, c.language, c.service_point_id,
-				c.erased_at IS NOT NULL, sp.time_zone, d.push_subscription IS NOT NULL`,
+				c.erased_at IS NOT NULL, sp.time_zone, d.push_subscription IS NOT NULL, d.notifications_off`,
 			hash, s.clock()).Scan(&p.id, &p.client.id, &p.client.firstNames, &p.client.name, &p.client.language,
-			&p.client.servicePointID, &p.client.erased, &p.client.timeZone, &p.push)
+			&p.client.servicePointID, &p.client.erased, &p.client.timeZone, &p.push, &p.off)
 		if err != nil {
 			return sqldb.NotFound(err)
 		}
@@ -58,7 +59,7 @@ func (s *Service) Home(ctx context.Context, credential string) (Home, error) {
 	var h Home
 	err := s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
 		h = Home{ClientID: p.client.id, FirstNames: p.client.firstNames, Language: p.client.language,
-			TimeZone: p.client.timeZone, Push: p.push}
+			TimeZone: p.client.timeZone, Push: p.push, NotificationsOff: p.off}
 		var err error
 		if h.Appointments, err = appointments.Upcoming(ctx, tx, p.client.id, s.clock()); err != nil {
 			return err
@@ -162,6 +163,16 @@ func (s *Service) Forget(ctx context.Context, credential string) error {
 	return s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
 		_, err := tx.Exec(ctx, `UPDATE client_devices SET revoked_at = $2, revoked_by = 'client', push_subscription = NULL
 			WHERE id = $1`, p.id, s.clock())
+		return err
+	})
+}
+
+// SetNotifications turns this phone's reminders off or on again at the
+// client's wish; the phone and its subscription stay, and the expert sees
+// it. Nothing is sent to a phone with reminders off.
+func (s *Service) SetNotifications(ctx context.Context, credential string, on bool) error {
+	return s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
+		_, err := tx.Exec(ctx, `UPDATE client_devices SET notifications_off = NOT $2 WHERE id = $1`, p.id, on)
 		return err
 	})
 }

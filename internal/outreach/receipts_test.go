@@ -110,3 +110,40 @@ func TestUnshownReminderMakesTheClientUnreachable(t *testing.T) {
 		t.Errorf("unreachable tasks %v, want only %s (shown %d, booked late %d)", keys, want, shown, late)
 	}
 }
+
+// A phone whose reminders the client turned off gets none, keeps its
+// subscription, and gets them again once turned back on.
+func TestRemindersTurnedOffAreNotSent(t *testing.T) {
+	f := newFixture(t)
+	cred := f.phone()
+	if err := f.svc.SetPush(f.ctx, cred, []byte(`{"endpoint":"https://push.example.org/x","keys":{"p256dh":"a","auth":"b"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetNotifications(f.ctx, cred, false); err != nil {
+		t.Fatal(err)
+	}
+	f.appointment(f.ben, 20*time.Hour, "")
+	if _, err := f.svc.QueueReminders(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := f.owner.QueryRow(f.ctx, `SELECT count(*) FROM client_deliveries WHERE client_id = $1`, f.client).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	home, err := f.svc.Home(f.ctx, cred)
+	if err != nil || !home.NotificationsOff || !home.Push || count() != 0 {
+		t.Errorf("reminders off: home %+v (%v), %d deliveries", home, err, count())
+	}
+	if err := f.svc.SetNotifications(f.ctx, cred, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.QueueReminders(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if count() != 1 {
+		t.Errorf("reminders on again: %d deliveries, want the day-before one", count())
+	}
+}
