@@ -14,7 +14,14 @@ import (
 // clientRoutesWithoutData are the client routes that show no client's
 // data, and so write no access-log row, with the reason.
 var clientRoutesWithoutData = map[string]string{
-	"GET /staff/clients/new": "an empty form",
+	"GET /staff/clients/new":    "an empty form",
+	"GET /staff/clients/import": "an empty form",
+}
+
+// clientRoutesWalkedElsewhere are the client routes whose request here
+// cannot reach the data, and the test that checks their access log.
+var clientRoutesWalkedElsewhere = map[string]string{
+	"POST /staff/clients/import": "a file upload (the matrix's request has no file): TestClientImportScreen",
 }
 
 // Every client route, walked as the admin with the authorization matrix's
@@ -47,6 +54,9 @@ func TestEveryClientRouteWritesTheAccessLog(t *testing.T) {
 		return id
 	}
 	for _, key := range keys {
+		if _, ok := clientRoutesWalkedElsewhere[key]; ok {
+			continue
+		}
 		e, ok := matrix[key]
 		if !ok {
 			t.Errorf("%s has no matrix entry to walk it with", key)

@@ -94,6 +94,14 @@ func TestClientImportScreen(t *testing.T) {
 		}
 	}
 
+	// The import is in the access log: the client it created, by the lead.
+	var logged int
+	if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM access_log a JOIN clients c ON c.id = a.subject_id
+		WHERE a.subject_kind = 'client' AND c.external_id = 'IMP-1' AND a.action = 'create' AND a.result = 'ok'
+		AND a.staff_id = (SELECT id FROM staff WHERE email = $1)`, demo.LeadEmail).Scan(&logged); err != nil || logged != 1 {
+		t.Errorf("the import wrote %d access-log rows for the client it created, want 1 (%v)", logged, err)
+	}
+
 	r = lead.upload("/staff/clients/import?lang=sv", lead.csrf, file)
 	body = html.UnescapeString(r.Body)
 	if r.Status != http.StatusOK || !strings.Contains(body, "Resultat av importen") ||
