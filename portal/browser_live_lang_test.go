@@ -58,7 +58,7 @@ func TestLiveRedrawsKeepThePageLanguage(t *testing.T) {
 	if got := browsertest.Attr(staff, t, "html", "lang"); got != "ar" {
 		t.Fatalf("the queue with ?lang=ar shows lang %q", got)
 	}
-	click(staff, t, ".call-next-button")
+	clickLive(staff, t, ".call-next-button")
 	browsertest.WaitVisible(staff, t, `.my-desk form[action$="/start"]`)
 	// The call's redirect names no language: the choice holds for the session.
 	if got := browsertest.Attr(staff, t, "html", "lang"); got != "ar" {

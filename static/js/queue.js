@@ -58,6 +58,11 @@
     url: '/ws?queue=' + encodeURIComponent(root.getAttribute('data-sp')),
     snapshot: snapshot,
     onEvent: function () { redraw(); },
-    onStatus: function (s) { status.textContent = s === 'live' ? '' : status.getAttribute('data-' + s) || ''; }
+    onStatus: function (s) {
+      status.textContent = s === 'live' ? '' : status.getAttribute('data-' + s) || '';
+      // "live" once the screen is drawn from its first snapshot: what is
+      // on it now is what the server holds.
+      root.setAttribute('data-live', s);
+    }
   });
 })();
