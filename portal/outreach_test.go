@@ -154,6 +154,22 @@ func enrolmentLink(t *testing.T, staff *secBrowser, client int64) string {
 	return m[0]
 }
 
+// enrolledPhone has the demo expert enrol a phone for the client and
+// returns the expert's browser, the phone's, and the phone's page.
+func enrolledPhone(t *testing.T, in *portaltest.Instance, client int64) (staff, phone *secBrowser, home string) {
+	t.Helper()
+	staff = newSecBrowser(t, in)
+	staff.login(demo.ExpertEmail)
+	phone = newSecBrowser(t, in)
+	link := enrolmentLink(t, staff, client)
+	tok := secHiddenCSRF.FindStringSubmatch(phone.get(link).Body)
+	if tok == nil {
+		t.Fatalf("the enrolment page has no CSRF field")
+	}
+	home = phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil).Location
+	return staff, phone, home
+}
+
 // The phone's service worker reports a reminder shown and tapped without
 // the page's CSRF token (it cannot read it), from its own origin only; the
 // expert's summary of the client then says how far each reminder got, in
@@ -163,12 +179,7 @@ func TestPhoneReceiptsReachTheExpertsSummary(t *testing.T) {
 	owner := secOwner(t, in)
 	ctx := context.Background()
 	client, _, appt := outreachClient(t, in)
-	staff := newSecBrowser(t, in)
-	staff.login(demo.ExpertEmail)
-	phone := newSecBrowser(t, in)
-	link := enrolmentLink(t, staff, client)
-	tok := secHiddenCSRF.FindStringSubmatch(phone.get(link).Body)
-	home := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil).Location
+	staff, _, home := enrolledPhone(t, in, client)
 	var delivery int64
 	if err := owner.QueryRow(ctx, `INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind, status)
 		SELECT municipality_id, client_id, id, $2, 'reminder_24h', 'sent' FROM client_devices WHERE client_id = $1 RETURNING id`,
@@ -228,12 +239,7 @@ func TestClientTurnsRemindersOffAndOn(t *testing.T) {
 	owner := secOwner(t, in)
 	ctx := context.Background()
 	client, _, _ := outreachClient(t, in)
-	staff := newSecBrowser(t, in)
-	staff.login(demo.ExpertEmail)
-	phone := newSecBrowser(t, in)
-	link := enrolmentLink(t, staff, client)
-	tok := secHiddenCSRF.FindStringSubmatch(phone.get(link).Body)
-	home := phone.do(http.MethodPost, link, url.Values{"_csrf": {tok[1]}}, nil).Location
+	staff, phone, home := enrolledPhone(t, in, client)
 	if _, err := owner.Exec(ctx, `UPDATE client_devices SET push_subscription = '{"endpoint":"https://push.example.org/x"}' WHERE client_id = $1`, client); err != nil {
 		t.Fatal(err)
 	}

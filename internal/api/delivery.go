@@ -88,39 +88,43 @@ func publicOnlyClient() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// Emit records an event of the caller's transaction and enqueues its
-// delivery to every active endpoint that chose it, in that transaction: a
-// change that rolls back sends nothing, and one that commits is delivered
-// even if this instance dies next. data holds ids only.
-// It is the events.Sink of the domain services.
-func (s *Service) Emit(ctx context.Context, tx sqldb.Tx, event string, data events.Data) error {
-	_, err := s.emit(ctx, tx, event, data, 0)
+// Emit records events of the caller's transaction and enqueues their
+// delivery to every active endpoint that chose them, in that transaction:
+// a change that rolls back sends nothing, and one that commits is
+// delivered even if this instance dies next. data holds ids only, one
+// event each. It is the events.Sink of the domain services.
+func (s *Service) Emit(ctx context.Context, tx sqldb.Tx, event string, data ...events.Data) error {
+	_, err := s.emit(ctx, tx, event, 0, data...)
 	return err
 }
 
-// emit is Emit; a non-zero only sends to that endpoint alone (a test event).
-func (s *Service) emit(ctx context.Context, tx sqldb.Tx, event string, data events.Data, only int64) (int64, error) {
+// emit is Emit returning the events' ids (none when no endpoint hears of
+// them); a non-zero only sends to that endpoint alone (a test event).
+func (s *Service) emit(ctx context.Context, tx sqldb.Tx, event string, only int64, data ...events.Data) ([]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM webhook_endpoints WHERE active AND ($1 <> 0 AND id = $1 OR $1 = 0 AND $2 = ANY(events))`, only, event)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	endpoints, err := sqldb.CollectRows(rows, sqldb.RowTo[int64])
 	if err != nil || len(endpoints) == 0 {
-		return 0, err
+		return nil, err
 	}
 	if s.hooks.jobs == nil {
-		return 0, errors.New("api: webhooks are not registered with the job queue")
+		return nil, errors.New("api: webhooks are not registered with the job queue")
 	}
-	var id, tenant int64
-	if err := tx.QueryRow(ctx, `INSERT INTO webhook_events (municipality_id, type, data) VALUES (koto_tenant(), $1, $2)
-		RETURNING id, municipality_id`, event, data).Scan(&id, &tenant); err != nil {
-		return 0, err
+	ids := make([]int64, len(data))
+	args := make([]river.JobArgs, 0, len(data)*len(endpoints))
+	for i, d := range data {
+		var tenant int64
+		if err := tx.QueryRow(ctx, `INSERT INTO webhook_events (municipality_id, type, data) VALUES (koto_tenant(), $1, $2)
+			RETURNING id, municipality_id`, event, d).Scan(&ids[i], &tenant); err != nil {
+			return nil, err
+		}
+		for _, e := range endpoints {
+			args = append(args, DeliverWebhook{Tenant: tenant, Endpoint: e, Event: ids[i]})
+		}
 	}
-	args := make([]river.JobArgs, len(endpoints))
-	for i, e := range endpoints {
-		args[i] = DeliverWebhook{Tenant: tenant, Endpoint: e, Event: id}
-	}
-	return id, s.hooks.jobs.InsertTx(ctx, tx, args...)
+	return ids, s.hooks.jobs.InsertTx(ctx, tx, args...)
 }
 
 // DeliverWebhook is the job that delivers one event to one endpoint.

@@ -269,8 +269,10 @@ func (s *Service) TestWebhook(ctx context.Context, actor auth.Principal, id int6
 		if err := tx.QueryRow(ctx, `SELECT true FROM webhook_endpoints WHERE id = $1`, id).Scan(&ok); err != nil {
 			return sqldb.NotFound(err)
 		}
-		var err error
-		event, err = s.emit(ctx, tx, EventTest, events.Data{"webhook_id": id}, id)
+		ids, err := s.emit(ctx, tx, EventTest, id, events.Data{"webhook_id": id})
+		if len(ids) == 1 {
+			event = ids[0]
+		}
 		return err
 	})
 	return event, err

@@ -253,7 +253,7 @@ func (s *Service) update(ctx context.Context, actor auth.Principal, id int64, if
 
 // AssignExpert names the client's responsible expert (0: nobody).
 func (s *Service) AssignExpert(ctx context.Context, actor auth.Principal, id, staffID int64) error {
-	_, err := s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
+	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if err := checkExpert(ctx, tx, c.ServicePointID, staffID); err != nil {
 			return err
 		}
@@ -261,22 +261,32 @@ func (s *Service) AssignExpert(ctx context.Context, actor auth.Principal, id, st
 			id, nullID(staffID), nullID(actor.StaffID))
 		return err
 	})
-	return err
 }
 
 // change runs fn on a client the actor works with, locked, logs the
-// change, tells of it, and returns the client as it now is.
-func (s *Service) change(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, c Client) error) (Client, error) {
-	var out Client
-	err := s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, mayWork, func(tx sqldb.Tx, c Client) error {
+// change and tells of it.
+func (s *Service) change(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, c Client) error) error {
+	return s.withClient(ctx, actor, id, audit.ActionUpdate, PurposeClientWork, true, mayWork, func(tx sqldb.Tx, c Client) error {
 		if err := fn(tx, c); err != nil {
 			return err
 		}
 		if err := s.emit(ctx, tx, events.ClientUpdated, id); err != nil {
 			return err
 		}
+		return logAccess(ctx, tx, actor, id, audit.ActionUpdate, PurposeClientWork)
+	})
+}
+
+// clientship records a clientship step with fn and returns the client as
+// it now is.
+func (s *Service) clientship(ctx context.Context, actor auth.Principal, id int64, fn func(tx sqldb.Tx, c Client) error) (Client, error) {
+	var out Client
+	err := s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
+		if err := fn(tx, c); err != nil {
+			return err
+		}
 		var err error
-		out, err = saved(ctx, tx, actor, id, audit.ActionUpdate, nil)
+		out, err = loadClient(ctx, tx, actor, id, false)
 		return err
 	})
 	return out, err
@@ -304,7 +314,7 @@ func (s *Service) End(ctx context.Context, actor auth.Principal, id int64, on ti
 	if len(p) > 0 {
 		return Client{}, invalid(p)
 	}
-	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
+	return s.clientship(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if c.Status != StatusActive {
 			return ErrAlreadyEnded
 		}
@@ -323,7 +333,7 @@ func (s *Service) Continue(ctx context.Context, actor auth.Principal, id int64, 
 	if len(p) > 0 {
 		return Client{}, invalid(p)
 	}
-	return s.change(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
+	return s.clientship(ctx, actor, id, func(tx sqldb.Tx, c Client) error {
 		if c.Status != StatusEnded {
 			return ErrNotEnded
 		}

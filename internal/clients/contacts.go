@@ -73,7 +73,7 @@ func (s *Service) AddContact(ctx context.Context, actor auth.Principal, clientID
 	if p := in.Check(s.now()); p != nil {
 		return invalid(p)
 	}
-	_, err := s.change(ctx, actor, clientID, func(tx sqldb.Tx, _ Client) error {
+	return s.change(ctx, actor, clientID, func(tx sqldb.Tx, _ Client) error {
 		_, err := tx.Exec(ctx, `WITH n AS (SELECT nextval(pg_get_serial_sequence('client_contacts', 'id')) AS id)
 			INSERT INTO client_contacts (id, entry_id, municipality_id, client_id, occurred_at, channel, interpreter_used,
 				interpreter_language, summary, staff_id, recorded_by)
@@ -81,7 +81,6 @@ func (s *Service) AddContact(ctx context.Context, actor auth.Principal, clientID
 			clientID, in.OccurredAt, in.Channel, in.InterpreterUsed, in.InterpreterLanguage, in.Summary, nullID(actor.StaffID))
 		return err
 	})
-	return err
 }
 
 // CorrectContact replaces a line of the log with a corrected version; the
@@ -91,7 +90,7 @@ func (s *Service) CorrectContact(ctx context.Context, actor auth.Principal, clie
 	if p := in.Check(s.now()); p != nil {
 		return invalid(p)
 	}
-	_, err := s.change(ctx, actor, clientID, func(tx sqldb.Tx, _ Client) error {
+	return s.change(ctx, actor, clientID, func(tx sqldb.Tx, _ Client) error {
 		var version int
 		var staff *int64
 		err := tx.QueryRow(ctx, `UPDATE client_contacts SET current = false
@@ -108,7 +107,6 @@ func (s *Service) CorrectContact(ctx context.Context, actor auth.Principal, clie
 			staff, nullID(actor.StaffID))
 		return err
 	})
-	return err
 }
 
 // contacts reads a client's log, newest contact first, each line with its

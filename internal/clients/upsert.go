@@ -86,6 +86,22 @@ func (s *Service) Upsert(ctx context.Context, actor auth.Principal, rows []Input
 				return err
 			}
 		}
+		// The rows' events in one call each: who hears of them is looked
+		// up once, not a thousand times.
+		changed := map[string][]events.Data{}
+		for _, r := range out {
+			switch r.Outcome {
+			case Created:
+				changed[events.ClientCreated] = append(changed[events.ClientCreated], events.Data{"client_id": r.ID})
+			case Updated:
+				changed[events.ClientUpdated] = append(changed[events.ClientUpdated], events.Data{"client_id": r.ID})
+			}
+		}
+		for _, event := range []string{events.ClientCreated, events.ClientUpdated} {
+			if err := s.events.Emit(ctx, tx, event, changed[event]...); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -208,14 +224,8 @@ func (s *Service) upsertRow(ctx context.Context, tx sqldb.Tx, actor auth.Princip
 		if err := addEvent(ctx, tx, actor, res.ID, "started", s.today(), ""); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, events.ClientCreated, res.ID); err != nil {
-			return err
-		}
 		return logAccess(ctx, tx, actor, res.ID, audit.ActionCreate, PurposeTransfer)
 	}
 	res.Outcome = Updated
-	if err := s.emit(ctx, tx, events.ClientUpdated, res.ID); err != nil {
-		return err
-	}
 	return logAccess(ctx, tx, actor, res.ID, audit.ActionUpdate, PurposeTransfer)
 }

@@ -31,8 +31,10 @@ type Data map[string]int64
 // Sink records an event inside the caller's transaction, which is scoped
 // to the municipality: the event exists exactly when the change that
 // caused it commits.
+// Several events of one kind go in one call (a bulk change), so the sink
+// looks up who hears of them once.
 type Sink interface {
-	Emit(ctx context.Context, tx sqldb.Tx, event string, data Data) error
+	Emit(ctx context.Context, tx sqldb.Tx, event string, data ...Data) error
 }
 
 // Hook is a domain service's way to its Sink. The zero Hook records
@@ -43,15 +45,17 @@ type Hook struct{ sink Sink }
 // Use sets where events go; call it while wiring, before serving.
 func (h *Hook) Use(s Sink) { h.sink = s }
 
-// Emit records the event through the Sink, if there is one.
-func (h Hook) Emit(ctx context.Context, tx sqldb.Tx, event string, data Data) error {
-	if h.sink == nil {
+// Emit records the events through the Sink, if there is one.
+func (h Hook) Emit(ctx context.Context, tx sqldb.Tx, event string, data ...Data) error {
+	if h.sink == nil || len(data) == 0 {
 		return nil
 	}
-	for k, v := range data {
-		if v == 0 {
-			delete(data, k)
+	for _, d := range data {
+		for k, v := range d {
+			if v == 0 {
+				delete(d, k)
+			}
 		}
 	}
-	return h.sink.Emit(ctx, tx, event, data)
+	return h.sink.Emit(ctx, tx, event, data...)
 }

@@ -260,9 +260,9 @@ func TestErasingTheClientTakesTheirPhonesAndAnswers(t *testing.T) {
 // sinkRecorder keeps the events a service tells of.
 type sinkRecorder struct{ got []events.Data }
 
-func (r *sinkRecorder) Emit(_ context.Context, _ sqldb.Tx, event string, data events.Data) error {
+func (r *sinkRecorder) Emit(_ context.Context, _ sqldb.Tx, event string, data ...events.Data) error {
 	if event == events.ClientAnswered {
-		r.got = append(r.got, data)
+		r.got = append(r.got, data...)
 	}
 	return nil
 }
