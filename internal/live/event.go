@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/koto-portal/portal/internal/sqldb"
 )
@@ -89,17 +90,58 @@ func Publish(ctx context.Context, tx sqldb.Tx, channel, typ string, data any) (i
 		return 0, err
 	}
 	var seq int64
-	err = tx.QueryRow(ctx, `
-		WITH c AS (
-			INSERT INTO live_channels AS lc (channel, seq) VALUES ($1, 1)
-			ON CONFLICT (channel) DO UPDATE SET seq = lc.seq + 1
-			RETURNING seq)
+	err = tx.QueryRow(ctx, `WITH c AS (`+nextSeq("$1", "VALUES ($1, 1)")+`)
 		SELECT c.seq FROM c, LATERAL (SELECT pg_notify($2, $3 || c.seq || $4)) n`,
 		channel, NotifyChannel, head, tail).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("live: publish %s on %s: %w", typ, channel, err)
 	}
 	return seq, nil
+}
+
+// nextSeq is the statement that numbers the next event on the channel
+// named by the SQL expression channel, returning its seq; rows is the one
+// row it is numbered for, the values it is a list of, or a FROM list whose
+// statement then runs first.
+func nextSeq(channel, rows string) string {
+	return `INSERT INTO live_channels AS lc (channel, seq) ` + rows + `
+		ON CONFLICT (channel) DO UPDATE SET seq = lc.seq + 1 RETURNING seq`
+}
+
+// Announcement publishes an event from inside a statement of the caller's
+// that also makes the change the event tells of, its data built by that
+// statement from the rows it writes: a ticket's number is counted, the
+// ticket inserted and its event numbered and announced in one statement,
+// which Tx.Last sends with the commit, so the rows that every ticket of a
+// service point locks are held only while the database works. Publish is
+// for everything else; its data is bounded to fit a notification, where an
+// Announcement's data must be small by construction (PostgreSQL refuses a
+// payload of 8000 bytes or more, and the statement with it).
+type Announcement struct {
+	channel, typ string
+}
+
+// Announce names the channel and type of an event that a statement builds.
+func Announce(channel, typ string) (Announcement, error) {
+	return Announcement{channel, typ}, checkNames(channel, typ)
+}
+
+// CTEs are the two common table expressions to add to the statement's WITH
+// list: live_seq numbers the event and live_note announces it, with data the
+// JSON the SQL expression data yields over from (a FROM list over the
+// caller's CTEs, one row in all). Numbering reads from, so the caller's
+// changes run first and the channel's row, the busiest lock, is taken last.
+// The statement must join live_note, else PostgreSQL skips the
+// announcement. Their parameters are args, numbered from first on.
+func (a Announcement) CTEs(data, from string, first int) (ctes string, args []any) {
+	head, tail, _ := encodeNotification(Event{Channel: a.channel, Type: a.typ, Data: json.RawMessage(`0`)})
+	// tail ends with the placeholder data and the event's closing brace.
+	mid := strings.TrimSuffix(tail, `0}`)
+	p := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	ctes = `live_seq AS (` + nextSeq(p(0), `SELECT `+p(0)+`, 1 FROM `+from) + `),
+		live_note AS (SELECT live_seq.seq, pg_notify(` + p(1) + `, ` + p(2) + ` || live_seq.seq || ` + p(3) +
+		` || (` + data + `)::text || '}') FROM live_seq, ` + from + `)`
+	return ctes, []any{a.channel, NotifyChannel, head, mid}
 }
 
 // maxSeqDigits is the longest a seq can be written (an int64).

@@ -192,3 +192,36 @@ func TestEncodeNotificationStaysUnderLimit(t *testing.T) {
 		}
 	}
 }
+
+// An event a statement builds itself arrives like a published one, numbered
+// after the channel's other events, with the data the statement made.
+func TestAnnouncementFromAStatement(t *testing.T) {
+	db, url := testdb.New(t)
+	in := startInstance(t, url, Options{}, nil)
+	c := dial(t, in.server, "sp:3:queue")
+	publish(t, db, "sp:3:queue", "before", nil)
+	c.expectEvent("sp:3:queue", 1, "before")
+
+	ann, err := Announce("sp:3:queue", "ticket.created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctes, args := ann.CTEs(`json_build_object('label', r.label)`, `r`, 2)
+	ctx := context.Background()
+	var label string
+	err = db.Tx(ctx, func(tx sqldb.Tx) error {
+		return tx.QueryRow(ctx, `WITH r AS (SELECT $1::text AS label), `+ctes+`
+			SELECT r.label FROM r CROSS JOIN live_note`, append([]any{`A "7"`}, args...)...).Scan(&label)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.expectEvent("sp:3:queue", 2, "ticket.created")
+	var data struct{ Label string }
+	if err := json.Unmarshal(w.Data, &data); err != nil || data.Label != `A "7"` {
+		t.Fatalf("data %s: %v", w.Data, err)
+	}
+	if _, err := Announce("", "x"); err == nil {
+		t.Error("an announcement on no channel was allowed")
+	}
+}

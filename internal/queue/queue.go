@@ -178,6 +178,15 @@ type Summary struct {
 	BookedFor   *time.Time  `json:"booked_for,omitempty"`
 }
 
+// summarySQL is summarize in SQL, over a ticket row t and its desk d, for
+// the statement that inserts a ticket and builds its event itself (see
+// issue); TestSummarySQLIsSummarize holds the two to the same JSON.
+const summarySQL = `json_strip_nulls(json_build_object('id', t.id, 'label', t.prefix || ' ' || t.number,
+	'topic_id', t.topic_id, 'language', t.language, 'interpreter', t.interpreter, 'state', t.state,
+	'desk_id', t.desk_id, 'desk_name', nullif(d.name, ''), 'for_desk_id', t.for_desk_id,
+	'recalls', nullif(t.recalls, 0), 'created_at', t.created_at, 'called_at', t.last_called_at,
+	'for_staff_id', t.for_staff_id, 'booked_for', t.booked_for))`
+
 func summarize(t Ticket) Summary {
 	return Summary{
 		ID: t.ID, Label: t.Label(), TopicID: t.TopicID, Language: t.Language, Interpreter: t.Interpreter,

@@ -110,7 +110,7 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 	for range 2 {
 		err = s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
 			var err error
-			place, out, err = s.takeIn(ctx, tx, k, r)
+			place, out, err = s.takeIn(ctx, tx, k, r, true)
 			return err
 		})
 		if !sqldb.IsUniqueViolation(err) {
@@ -124,8 +124,9 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 }
 
 // takeIn does TakeAtKiosk's work inside the caller's transaction, with the
-// kiosk's tenant set.
-func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeRequest) (Place, Taken, error) {
+// kiosk's tenant set; last ends the transaction with the ticket's
+// announcement (see newTicket.last).
+func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeRequest, last bool) (Place, Taken, error) {
 	// While a flood limit is set, the device row is locked, so two taps of
 	// one kiosk count one after the other and the limit holds exactly.
 	sp, deviceID, err := s.deviceAt(ctx, tx, k, s.FloodLimit > 0)
@@ -136,7 +137,7 @@ func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeReque
 	if _, err := parseTakeKey(r.Key); err != nil {
 		return place, Taken{}, err
 	}
-	out, err := s.take(ctx, tx, sp, deviceID, r)
+	out, err := s.take(ctx, tx, sp, deviceID, r, last)
 	return place, out, err
 }
 
@@ -144,7 +145,7 @@ func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeReque
 // kiosk locked by deviceAt; deviceID 0 for a ticket made without a kiosk,
 // which has no flood limit). The counter row is updated there too, so a
 // rollback gives the number back and the committed numbers stay gapless.
-func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, deviceID int64, r TakeRequest) (Taken, error) {
+func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, deviceID int64, r TakeRequest, last bool) (Taken, error) {
 	if !validLanguage(r.Language) {
 		return Taken{}, ErrInvalidLanguage
 	}
@@ -186,7 +187,7 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 		device = &deviceID
 	}
 	return s.issue(ctx, tx, sp, now, newTicket{topicID: r.TopicID, prefix: prefix, language: r.Language,
-		interpreter: r.Interpreter, device: device, key: key}, out)
+		interpreter: r.Interpreter, device: device, key: key, last: last}, out)
 }
 
 // newTicket is what a ticket is made of: a walk-in's tap, or a checked-in
@@ -200,6 +201,9 @@ type newTicket struct {
 	key         takeKey // zero: a follow token of its own
 	forStaff    *int64
 	bookedFor   *time.Time
+	// last: the ticket's statement ends the transaction and is sent with
+	// its commit (sqldb.Tx.Last), the kiosk's tap.
+	last bool
 }
 
 // issue numbers and inserts a ticket in the caller's transaction and
@@ -228,11 +232,22 @@ func (s *Service) issue(ctx context.Context, tx sqldb.Tx, sp servicePoint, now t
 		out.Token = n.key.token
 	}
 	// The two rows every ticket of the service point updates, its number's
-	// counter and the live channel's sequence, come last, so that their
-	// locks are held for as short a time as possible (they queue the
-	// tickets of one service point one after another): the number and the
-	// ticket are one statement, the announcement the next.
-	out.Ticket, err = scanTicket(tx.QueryRow(ctx, `WITH n AS (
+	// counter and the live channel's sequence, are locked by one statement
+	// that numbers, inserts and announces the ticket, the transaction's
+	// last: their locks are held for as short a time as possible (they
+	// queue the tickets of one service point one after another), and a
+	// kiosk's tap sends it with the commit, so not even a round trip to
+	// the portal happens under them.
+	ann, err := live.Announce(SPChannel(sp.id), EventCreated)
+	if err != nil {
+		return Taken{}, err
+	}
+	ctes, annArgs := ann.CTEs(summarySQL, cteFrom[len(" FROM "):], 15)
+	query := tx.QueryRow
+	if n.last {
+		query = tx.Last
+	}
+	out.Ticket, err = scanTicket(query(ctx, `WITH n AS (
 		INSERT INTO ticket_counters (municipality_id, service_point_id, prefix, service_day, last_number)
 		VALUES ($1, $2, $4, $5, 1)
 		ON CONFLICT (service_point_id, prefix, service_day)
@@ -243,14 +258,10 @@ func (s *Service) issue(ctx context.Context, tx sqldb.Tx, sp servicePoint, now t
 			service_day, language, interpreter, device_id, created_at, token_hash, token_expires_at, take_key,
 			for_staff_id, booked_for)
 		VALUES ($1, $2, $3, $3, $4, (SELECT last_number FROM n), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		RETURNING *)
-		SELECT `+ticketCols+cteFrom,
-		sp.tenant, sp.id, n.topicID, n.prefix, day, n.language, n.interpreter, n.device, now, tokenHash,
-		sp.dayEnd(now), n.key.hash, n.forStaff, n.bookedFor))
-	if err != nil {
-		return Taken{}, err
-	}
-	_, err = live.Publish(ctx, tx, SPChannel(sp.id), EventCreated, summarize(out.Ticket))
+		RETURNING *), `+ctes+`
+		SELECT `+ticketCols+cteFrom+` CROSS JOIN live_note`,
+		append([]any{sp.tenant, sp.id, n.topicID, n.prefix, day, n.language, n.interpreter, n.device, now, tokenHash,
+			sp.dayEnd(now), n.key.hash, n.forStaff, n.bookedFor}, annArgs...)...))
 	return out, err
 }
 

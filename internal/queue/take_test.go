@@ -1,8 +1,11 @@
 package queue
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,8 +40,10 @@ func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
 				rollback := (w*each+i)%4 == 3
 				var got Ticket
 				err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+					// A take that commits ends with its announcement, as a
+					// kiosk's does; one that will roll back cannot.
 					_, taken, err := f.svc.takeIn(f.ctx, tx, f.kioskOf(kiosks[w]),
-						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
+						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()}, !rollback)
 					if err != nil {
 						return err
 					}
@@ -364,5 +369,54 @@ func TestConcurrentRepeatsGiveOneTicket(t *testing.T) {
 	}
 	if n := f.count(`SELECT last_number FROM ticket_counters`); n != 1 {
 		t.Fatalf("counter %d: a copy's number was not given back", n)
+	}
+}
+
+// The statement that inserts a ticket builds its event's data itself
+// (summarySQL); it must say what summarize says of the same ticket, for a
+// new ticket and for one with every field filled, and name every field.
+func TestSummarySQLIsSummarize(t *testing.T) {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Summary]()) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !strings.Contains(summarySQL, "'"+name+"'") {
+			t.Errorf("summarySQL has no %q", name)
+		}
+	}
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	fresh, _ := f.take(f.topicA, "fi")
+	full, _ := f.take(f.topicB, "ar")
+	f.exec(`UPDATE tickets SET state = 'called', desk_id = $2, for_desk_id = $2, recalls = 2, called_at = now(),
+		last_called_at = now(), for_staff_id = $3, booked_for = now(), interpreter = true WHERE id = $1`,
+		full.ID, f.desk1, f.staff1)
+	for _, id := range []int64{fresh.ID, full.ID} {
+		var fromSQL []byte
+		var tk Ticket
+		err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+			var err error
+			if tk, err = scanTicket(tx.QueryRow(f.ctx, `SELECT `+ticketCols+ticketFrom+` WHERE t.id = $1`, id)); err != nil {
+				return err
+			}
+			return tx.QueryRow(f.ctx, `SELECT (`+summarySQL+`)::text`+ticketFrom+` WHERE t.id = $1`, id).Scan(&fromSQL)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Summary
+		if err := json.Unmarshal(fromSQL, &got); err != nil {
+			t.Fatalf("%s: %v", fromSQL, err)
+		}
+		want := summarize(tk)
+		// Times are the same instants written in two ways.
+		for _, p := range [][2]*time.Time{{&got.CreatedAt, &want.CreatedAt}, {got.CalledAt, want.CalledAt}, {got.BookedFor, want.BookedFor}} {
+			if (p[0] == nil) != (p[1] == nil) || p[0] != nil && !p[0].Equal(*p[1]) {
+				t.Fatalf("ticket %d: times differ: SQL %s, Go %+v", id, fromSQL, want)
+			}
+			if p[0] != nil {
+				*p[0] = *p[1]
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ticket %d: SQL says %+v (%s), summarize %+v", id, got, fromSQL, want)
+		}
 	}
 }

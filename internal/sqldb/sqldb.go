@@ -34,6 +34,12 @@ type Tx interface {
 	Exec(ctx context.Context, sql string, args ...any) (Result, error)
 	Query(ctx context.Context, sql string, args ...any) (Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) Row
+	// Last runs sql as the transaction's last statement and commits with
+	// it in one round trip, for a statement that locks a row many requests
+	// update: the lock is then held only while the database works, not
+	// while the portal reads the answer and sends the commit. Scanning its
+	// row commits; after it no statement runs and fn must return nil.
+	Last(ctx context.Context, sql string, args ...any) Row
 }
 
 // DB opens transactions. InTenant scopes one to a municipality, which

@@ -18,7 +18,7 @@ func OwnerTx(ctx context.Context, ownerURL string, fn func(sqldb.Tx) error) erro
 		return err
 	}
 	defer conn.Close(ctx)
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(pgTx{tx}) })
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(newTx(tx)) })
 }
 
 // Owner is OwnerTx bound to ownerURL, for a domain call that must run as

@@ -66,7 +66,7 @@ func (db *DB) Close() { db.Pool.Close() }
 // shows no tenant rows, so only cross-tenant tables and the SECURITY DEFINER
 // entry points (lookups by a secret) are usable.
 func (db *DB) Tx(ctx context.Context, fn func(sqldb.Tx) error) error {
-	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return fn(pgTx{tx}) }))
+	return unavailable(db.run(ctx, "", func(tx pgTx) error { return fn(tx) }))
 }
 
 // InTenant runs fn in a transaction scoped to one municipality. The setting
@@ -75,12 +75,10 @@ func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(sqldb.Tx) erro
 	if tenant <= 0 {
 		return errors.New("store: no tenant given")
 	}
-	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant', $1, true)`, fmt.Sprint(tenant)); err != nil {
-			return err
-		}
-		return fn(pgTx{tx})
-	}))
+	// The tenant is a number, so it is written into the BEGIN's own
+	// simple-protocol query: one round trip opens and scopes the transaction.
+	begin := fmt.Sprintf("BEGIN; SELECT set_config('app.tenant', '%d', true)", tenant)
+	return unavailable(db.run(ctx, begin, func(tx pgTx) error { return fn(tx) }))
 }
 
 // InTenantOf is InTenant for a caller who knows only a secret (a device's
@@ -89,9 +87,9 @@ func (db *DB) InTenant(ctx context.Context, tenant int64, fn func(sqldb.Tx) erro
 // DEFINER function), that yields the tenant or NULL. Finding the tenant and working in it share
 // one transaction, so a request that needs both pays for one.
 func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(sqldb.Tx) error) error {
-	return unavailable(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return unavailable(db.run(ctx, "", func(tx pgTx) error {
 		var ok bool
-		err := tx.QueryRow(ctx, `SELECT set_config('app.tenant', t::text, true) IS NOT NULL
+		err := tx.tx.QueryRow(ctx, `SELECT set_config('app.tenant', t::text, true) IS NOT NULL
 			FROM (SELECT (`+lookup+`)::bigint AS t) l WHERE t IS NOT NULL`, arg).Scan(&ok)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return sqldb.ErrNoTenant
@@ -99,7 +97,7 @@ func (db *DB) InTenantOf(ctx context.Context, lookup string, arg any, fn func(sq
 		if err != nil {
 			return err
 		}
-		return fn(pgTx{tx})
+		return fn(tx)
 	}))
 }
 

@@ -132,3 +132,58 @@ func TestRiverSchemaIsCurrent(t *testing.T) {
 		t.Error("app role may delete River's migration records")
 	}
 }
+
+// Last commits with its statement; a statement after it is refused, and a
+// Last that fails commits nothing, not even what ran before it, and leaves
+// the pooled connection fit for the next transaction.
+func TestLastCommitsWithItsStatement(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, testdb.NewURL(t), 1) // one connection: each transaction gets the one before's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seqOf := func(channel string) (seq int64) {
+		t.Helper()
+		err := db.Tx(ctx, func(tx sqldb.Tx) error {
+			return tx.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM live_channels WHERE channel = $1), 0)`, channel).Scan(&seq)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+
+	var after error
+	err = db.Tx(ctx, func(tx sqldb.Tx) error {
+		var seq int64
+		if err := tx.Last(ctx, `INSERT INTO live_channels (channel, seq) VALUES ('test:last', 7) RETURNING seq`).Scan(&seq); err != nil {
+			return err
+		}
+		_, after = tx.Exec(ctx, `SELECT 1`)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == nil {
+		t.Error("a statement after Last ran")
+	}
+	if got := seqOf("test:last"); got != 7 {
+		t.Fatalf("seq after Last: %d, want 7 (committed)", got)
+	}
+
+	err = db.Tx(ctx, func(tx sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO live_channels (channel, seq) VALUES ('test:before', 1)`); err != nil {
+			return err
+		}
+		var n int64
+		return tx.Last(ctx, `SELECT 1 / (seq - 7) FROM live_channels WHERE channel = 'test:last'`).Scan(&n)
+	})
+	if err == nil {
+		t.Fatal("a Last that divides by zero succeeded")
+	}
+	if got := seqOf("test:before"); got != 0 {
+		t.Fatalf("the statement before a failed Last was committed (seq %d)", got)
+	}
+}
