@@ -125,3 +125,65 @@ func TestAppointmentCheckInByCamera(t *testing.T) {
 	browsertest.Axe(old, t)
 	browsertest.Screenshot(old, t, "kiosk-ar-camera-wrong-code")
 }
+
+// framesSent counts the camera frames the page has sent to the portal.
+const framesSent = `performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/checkin/frame') >= 0; }).length`
+
+// cameraOn tells whether the check-in screen's camera is on: its picture
+// shown and fed by a live stream.
+const cameraOn = `(function () { var v = document.getElementById('camera');
+  return !v.hidden && !!v.srcObject && v.srcObject.getVideoTracks().some(function (t) { return t.readyState === 'live'; }); })()`
+
+// The kiosk's camera, seeing no QR code, sends a few frames a second and
+// turns itself off after its time, and at once when the visitor leaves the
+// screen; then no frame is sent any more. The screen passes axe while the
+// camera shows its picture.
+func TestKioskCameraStops(t *testing.T) {
+	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
+	kiosk := cameraKiosk(t, "")
+	browsertest.Open(kiosk, t, in.URL+"/kiosk/demo/checkin?lang=fa")
+	browsertest.WaitVisible(kiosk, t, "#scan")
+	// Three seconds instead of a minute.
+	browsertest.Eval[bool](kiosk, t, `document.getElementById('checkin').setAttribute('data-scan-ms', '3000'), true`)
+	click(kiosk, t, "#scan")
+	browsertest.WaitVisible(kiosk, t, "#camera")
+	waitTrue(kiosk, t, framesSent+` >= 3`)
+	if !browsertest.Eval[bool](kiosk, t, cameraOn) {
+		t.Error("the camera is not on while it looks for a code")
+	}
+	if got := browsertest.Text(kiosk, t, "#scan-hint"); got != "کد QR را به دوربین نشان دهید" {
+		t.Errorf("the camera's caption says %q", got)
+	}
+	if browsertest.Attr(kiosk, t, "html", "dir") != "rtl" {
+		t.Error("the check-in screen in Persian is not right-to-left")
+	}
+	browsertest.Axe(kiosk, t)
+	browsertest.Screenshot(kiosk, t, "kiosk-fa-camera")
+	// The time runs out: the camera is off and the button back.
+	browsertest.WaitVisible(kiosk, t, "#scan")
+	if browsertest.Eval[bool](kiosk, t, cameraOn) {
+		t.Error("the camera is still on after its time")
+	}
+	sent := browsertest.Eval[int](kiosk, t, framesSent)
+	time.Sleep(time.Second)
+	if n := browsertest.Eval[int](kiosk, t, framesSent); n != sent {
+		t.Errorf("%d frames sent after the camera's time ran out", n-sent)
+	}
+
+	// On again, then the visitor leaves the screen.
+	click(kiosk, t, "#scan")
+	browsertest.WaitVisible(kiosk, t, "#camera")
+	waitTrue(kiosk, t, cameraOn)
+	browsertest.Eval[bool](kiosk, t, `window.dispatchEvent(new PageTransitionEvent('pagehide')), true`)
+	if browsertest.Eval[bool](kiosk, t, cameraOn) {
+		t.Error("the camera stays on when the visitor leaves the screen")
+	}
+}
+
+// waitTrue waits until a JavaScript expression is true.
+func waitTrue(ctx context.Context, t testing.TB, expr string) {
+	t.Helper()
+	if _, ok := waitFor(ctx, `String(`+expr+`)`, func(got string) bool { return got == "true" }); !ok {
+		t.Fatalf("%s never became true", expr)
+	}
+}

@@ -91,11 +91,13 @@
 
   var scan = document.getElementById('scan');
   var video = document.getElementById('camera');
+  var hint = document.getElementById('scan-hint');
   var frameURL = form.getAttribute('data-frame');
   var csrf = form.querySelector('input[name="_csrf"]').value;
   var md = navigator.mediaDevices;
   if (!md || !md.enumerateDevices || !md.getUserMedia) { return; }
-  var lookMS = 250, giveUpMS = 60000, side = 400;
+  // A frame every quarter second at most, at most side pixels a side.
+  var lookMS = 250, side = 400;
   var native = null;
   var nativeOK = ('BarcodeDetector' in window) ?
     window.BarcodeDetector.getSupportedFormats().then(function (f) { return f.indexOf('qr_code') >= 0; }, function () { return false; }) :
@@ -151,7 +153,7 @@
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
     stream = null;
     video.srcObject = null;
-    video.hidden = true;
+    video.hidden = hint.hidden = true;
     scan.hidden = false;
   }
   function look() {
@@ -176,9 +178,11 @@
     if (stream) { return; }
     md.getUserMedia({ video: true, audio: false }).then(function (s) {
       stream = s;
-      deadline = Date.now() + giveUpMS;
+      // The camera gives up after the form's data-scan-ms (a minute), read
+      // at each start so a test can shorten it.
+      deadline = Date.now() + (parseInt(form.getAttribute('data-scan-ms'), 10) || 60000);
       video.srcObject = s;
-      video.hidden = false;
+      video.hidden = hint.hidden = false;
       scan.hidden = true;
       video.play().then(look, look);
     }).catch(function () { scan.hidden = true; });
