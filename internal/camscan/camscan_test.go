@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -169,6 +171,40 @@ func BenchmarkRead(b *testing.B) {
 		b.Run(fmt.Sprintf("code=%v", text != ""), func(b *testing.B) {
 			for b.Loop() {
 				Read(f)
+			}
+		})
+	}
+}
+
+// A letter is never held straight or lit evenly: the code turned by up to
+// 15 degrees, with noise on every pixel and the light falling off to one
+// side, is still read.
+func TestReadTurnedNoisyCode(t *testing.T) {
+	const w, h = 400, 300
+	straight, err := Parse(frameWithQR(t, "20481735", w, h, 110, 60, 180))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, deg := range []float64{-15, -7, 4, 10, 15} {
+		t.Run(fmt.Sprintf("%v degrees", deg), func(t *testing.T) {
+			turned := make([]byte, w*h)
+			sin, cos := math.Sincos(deg * math.Pi / 180)
+			r := rand.New(rand.NewPCG(uint64(deg+100), 1))
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					// Sample the straight picture where this pixel turns from.
+					dx, dy := float64(x-w/2), float64(y-h/2)
+					sx, sy := int(cos*dx+sin*dy)+w/2, int(-sin*dx+cos*dy)+h/2
+					v := 170.0
+					if sx >= 0 && sx < w && sy >= 0 && sy < h {
+						v = float64(straight.Pix[sy*w+sx])
+					}
+					v = v*(1-0.35*float64(x)/w) + r.NormFloat64()*12
+					turned[y*w+x] = byte(max(0, min(255, v)))
+				}
+			}
+			if text, ok := Read(Frame{Width: w, Height: h, Pix: turned}); !ok || text != "20481735" {
+				t.Errorf("Read = %q, %v; want the code", text, ok)
 			}
 		})
 	}
