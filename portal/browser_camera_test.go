@@ -136,8 +136,8 @@ const cameraOn = `(function () { var v = document.getElementById('camera');
 
 // The kiosk's camera, seeing no QR code, sends a few frames a second and
 // turns itself off after its time, and at once when the visitor leaves the
-// screen; then no frame is sent any more. The screen passes axe while the
-// camera shows its picture.
+// screen; then no frame is sent any more. Refused frames turn it off for
+// good. The screen passes axe while the camera shows its picture.
 func TestKioskCameraStops(t *testing.T) {
 	in := portaltest.Start(t, portaltest.WithDemo(demoPassword))
 	kiosk := cameraKiosk(t, "")
@@ -178,6 +178,14 @@ func TestKioskCameraStops(t *testing.T) {
 	if browsertest.Eval[bool](kiosk, t, cameraOn) {
 		t.Error("the camera stays on when the visitor leaves the screen")
 	}
+
+	// A kiosk whose frames are refused (here a device credential nobody
+	// holds, as after the kiosk's pairing is revoked) turns the camera off
+	// and keeps only the keypad.
+	browsertest.Eval[bool](kiosk, t, `document.cookie = 'koto_device=revoked; path=/', true`)
+	click(kiosk, t, "#scan")
+	waitTrue(kiosk, t, `document.getElementById('scan').hidden && document.getElementById('camera').hidden && !document.getElementById('camera').srcObject`)
+	browsertest.WaitVisible(kiosk, t, ".keypad")
 }
 
 // waitTrue waits until a JavaScript expression is true.

@@ -141,13 +141,13 @@
       method: 'POST', credentials: 'same-origin', body: body,
       headers: { 'Content-Type': 'application/octet-stream', 'Accept': 'application/json', 'X-CSRF-Token': csrf }
     }).then(function (r) {
-      if (r.status === 403) { throw new Error('frame refused'); }
+      if (r.status === 403) { refused = true; throw new Error('frame refused'); }
       if (r.status !== 200) { return ''; }
       return r.json().then(function (j) { return String(j.code || ''); });
     });
   }
 
-  var stream = null, timer = 0, deadline = 0;
+  var stream = null, timer = 0, deadline = 0, refused = false;
   function stop() {
     clearTimeout(timer);
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
@@ -159,7 +159,7 @@
   function look() {
     if (!stream) { return; }
     if (Date.now() > deadline) { stop(); return; }
-    read().then(function (text) {
+    Promise.resolve().then(read).then(function (text) {
       if (!stream) { return; }
       if (text) {
         stop();
@@ -169,9 +169,11 @@
       }
       timer = setTimeout(look, lookMS);
     }, function () {
-      // A refused frame (the kiosk unpaired meanwhile) ends the camera;
-      // the keypad still works.
-      stop();
+      // A refused frame (the kiosk unpaired meanwhile) ends the camera,
+      // and the keypad still works; a lost answer or a picture not yet
+      // there is only a frame missed.
+      if (refused) { stop(); scan.hidden = true; return; }
+      if (stream) { timer = setTimeout(look, lookMS * 4); }
     });
   }
   scan.addEventListener('click', function () {
