@@ -2,11 +2,13 @@ package portal
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/camscan"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/queue"
@@ -100,4 +102,42 @@ func earlyText(t *i18n.T, e *queue.EarlyError, now time.Time) string {
 		return t.Get("checkin.early", "Time", from.Format("15:04"))
 	}
 	return t.Get("checkin.early_day", "Date", t.Lang.FormatDate(from), "Time", from.Format("15:04"))
+}
+
+// submitCheckInFrame looks for an appointment's QR code in one frame of
+// the kiosk's camera, for a kiosk whose browser cannot read QR codes
+// itself, and answers with the code's text, or with no content while the
+// camera sees none. The kiosk then sends the text as a typed code
+// (submitCheckIn), so wrong codes are counted and answered as typed ones
+// are. The frame is neither kept nor logged.
+func (s *Server) submitCheckInFrame(c *fiber.Ctx) error {
+	text, err := s.queue.ReadCheckInFrame(c.UserContext(), s.deviceOf(c, auth.KindKiosk), c.Body())
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	switch {
+	case errors.Is(err, queue.ErrUnknownDevice):
+		return errNotPaired
+	case errors.Is(err, camscan.ErrBadFrame):
+		return errBadRequest
+	case errors.Is(err, queue.ErrFrameBusy):
+		// The kiosk sends its next frame a moment later anyway.
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return newError(fiber.StatusServiceUnavailable, "error.unavailable")
+	case err != nil:
+		return err
+	case text == "":
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.JSON(fiber.Map{"code": text})
+}
+
+// isCheckInFrame tells a kiosk's camera frame, POST
+// /kiosk/{servicePoint}/checkin/frame, whose body may be larger than a
+// form's.
+func isCheckInFrame(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/kiosk/")
+	if !ok {
+		return false
+	}
+	sp, tail, _ := strings.Cut(rest, "/")
+	return sp != "" && tail == "checkin/frame"
 }

@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	a.Post("/kiosk/:sp/tickets", s.submitTicket)
 	a.Get("/kiosk/:sp/checkin", s.showCheckIn)
 	a.Post("/kiosk/:sp/checkin", s.submitCheckIn)
+	a.Post("/kiosk/:sp/checkin/frame", s.submitCheckInFrame)
 	a.Get("/display/:sp", s.showDisplay)
 
 	// The visitor's phone, following a ticket by its capability link.

@@ -17,6 +17,7 @@ import (
 	"github.com/koto-portal/portal/internal/api"
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/auth"
+	"github.com/koto-portal/portal/internal/camscan"
 	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/config"
 	"github.com/koto-portal/portal/internal/events"
@@ -118,11 +119,14 @@ var largeBodies = map[string]int{
 	"/staff/clients/import":       ImportBodyLimit,
 }
 
-// limitBody refuses a body over BodyLimit, except those of largeBodies.
+// limitBody refuses a body over BodyLimit, except those of largeBodies
+// and a kiosk's camera frames (camscan.MaxBytes).
 func limitBody(c *fiber.Ctx) error {
 	limit := BodyLimit
 	if n, ok := largeBodies[c.Path()]; ok && c.Method() == fiber.MethodPost {
 		limit = n
+	} else if c.Method() == fiber.MethodPost && isCheckInFrame(c.Path()) {
+		limit = camscan.MaxBytes
 	}
 	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge

@@ -45,6 +45,7 @@ type options struct {
 	width, height int
 	mobile, touch bool
 	lang          string
+	camera        string // a video file the browser's fake camera shows
 }
 
 // Phone makes the viewport a 390x844 phone screen with mobile and touch
@@ -71,6 +72,13 @@ func Size(width, height int) Option {
 // device speaks that language would meet it.
 func Lang(tag string) Option {
 	return func(o *options) { o.lang = tag }
+}
+
+// FakeCamera gives the browser one camera, which shows the video file at
+// path (Y4M or MJPEG) over and over, and lets every page use it without
+// asking: for a kiosk that reads QR codes with its camera.
+func FakeCamera(path string) Option {
+	return func(o *options) { o.camera = path }
 }
 
 // unavailable ends a test that lacks a tool: a failure under CI, where a skip
@@ -134,6 +142,11 @@ func New(t testing.TB, opts ...Option) context.Context {
 		// header stay en-US, as tried on Chromium 156) and takes both from
 		// --accept-lang; --lang is for the locale of a headed browser.
 		alloc = append(alloc, chromedp.Flag("lang", o.lang), chromedp.Flag("accept-lang", o.lang))
+	}
+	if o.camera != "" {
+		alloc = append(alloc, chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-video-capture", o.camera))
 	}
 	// No user-data-dir flag on purpose: chromedp then makes a new temporary
 	// profile for this browser and removes it after the browser and its

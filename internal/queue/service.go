@@ -54,6 +54,10 @@ type Service struct {
 	tasks *tasks.Service
 	// events tells other systems of appointments checked in.
 	events events.Hook
+
+	// frameReads holds a place for each camera frame being decoded, at
+	// most MaxFrameReads.
+	frameReads chan struct{}
 }
 
 // UseTasks lets check-ins create their "appointment checked in" tasks in
@@ -71,7 +75,8 @@ func New(db sqldb.DB, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{db: db, now: now, FloodLimit: DefaultFloodLimit, FloodWindow: DefaultFloodWindow, RecentCalls: DefaultRecentCalls,
-		CheckInFailLimit: DefaultCheckInFailLimit, CheckInFailWindow: DefaultCheckInFailWindow}
+		CheckInFailLimit: DefaultCheckInFailLimit, CheckInFailWindow: DefaultCheckInFailWindow,
+		frameReads: make(chan struct{}, MaxFrameReads)}
 }
 
 // clock truncates to microseconds, PostgreSQL's precision, so values read
