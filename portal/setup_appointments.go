@@ -42,7 +42,7 @@ func (s *Server) renderCheckInSetup(c *fiber.Ctx, status int, v url.Values, errs
 	}
 	if v == nil {
 		v = url.Values{"prefix": {st.Prefix}, "early": {strconv.Itoa(int(st.Early / time.Minute))},
-			"late": {strconv.Itoa(int(st.Late / time.Minute))},
+			"late":        {strconv.Itoa(int(st.Late / time.Minute))},
 			"first_hours": {strconv.Itoa(int(st.First.Before / time.Hour))}, "second_hours": {strconv.Itoa(int(st.Second.Before / time.Hour))}}
 		if st.First.On {
 			v.Set("first_on", "1")
