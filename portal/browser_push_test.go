@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/serviceworker"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/koto-portal/portal/internal/browsertest"
@@ -126,6 +127,43 @@ func TestPushedReminderShownAndReportedInBrowser(t *testing.T) {
 		t.Errorf("notifications shown %q, want %q", shown, want)
 	}
 	browsertest.Axe(phone, t)
+
+	// A tap. DevTools has no command that clicks a notification, so the
+	// test steps into the worker (a target of its own) and dispatches a
+	// notificationclick there for the notification it showed. The event is
+	// synthetic: the worker's waitUntil refuses it, but the handler has
+	// started its report by then, as a real tap starts it.
+	infos, err := chromedp.Targets(phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worker target.ID
+	for _, info := range infos {
+		if info.Type == "service_worker" && info.URL == in.URL+"/sw.js" {
+			worker = info.TargetID
+		}
+	}
+	if worker == "" {
+		t.Fatal("DevTools lists no target for the portal's service worker")
+	}
+	wctx, cancel := chromedp.NewContext(phone, chromedp.WithTargetID(worker))
+	defer cancel()
+	if err := chromedp.Do(wctx); err != nil { // attach, on a context without a timeout
+		t.Fatalf("attach to the service worker: %v", err)
+	}
+	tapped := browsertest.Eval[string](wctx, t, `self.registration.getNotifications().then(ns => {
+		const n = ns.find(n => n.data && n.data.delivery === `+jsonNumber(delivery)+`);
+		if (!n) { return 'no notification'; }
+		self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n }));
+		return 'tapped';
+	})`)
+	if tapped != "tapped" {
+		t.Fatalf("in the worker: %s", tapped)
+	}
+	waitStatus("opened")
+	if n := browsertest.Eval[int](phone, t, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.length)`); n != 0 {
+		t.Errorf("%d notifications still shown after the tap", n)
+	}
 }
 
 func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
