@@ -15,7 +15,7 @@ import (
 const MaxWindow = 4 * time.Hour
 
 // MinReminder and MaxReminder bound how long before an appointment a
-// reminder may go: within the hour is too late to act on, and a reminder a
+// reminder may go: less than an hour before is too late to act on, and a
 // week ahead is as far as a client plans.
 const (
 	MinReminder = time.Hour
