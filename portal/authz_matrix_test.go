@@ -216,7 +216,8 @@ var matrix = map[string]azEntry{
 	"GET /staff/setup/:sp/appointments":             {params: azDemoSP, want: azPage(az404, az403, az200, az200)},
 	"POST /staff/setup/:sp/appointments": {params: azDemoSP,
 		form: func(*azFixture, string) url.Values {
-			return url.Values{"prefix": {"V"}, "early": {"20"}, "late": {"10"}}
+			return url.Values{"prefix": {"V"}, "early": {"20"}, "late": {"10"}, "first_on": {"1"}, "first_hours": {"24"},
+				"second_on": {"1"}, "second_hours": {"2"}}
 		},
 		want: azPost(az404, az403, az303, az303)},
 

@@ -112,21 +112,40 @@ func (a Appointment) Overlaps(b Appointment) bool {
 	return a.StartsAt.Before(b.Ends()) && b.StartsAt.Before(a.Ends())
 }
 
-// Settings are a service point's check-in rules.
+// Settings are a service point's check-in rules and when its
+// appointments' reminders go to the clients' phones.
 type Settings struct {
 	// Prefix is the letter of checked-in appointments' tickets.
 	Prefix string
 	// Early and Late are how long before and after its start an
 	// appointment may check in at the kiosk.
 	Early, Late time.Duration
+	// First and Second are the two reminders: the first the earlier (by
+	// default a day before), the second the later and urgent one.
+	First, Second Reminder
 }
 
-// Defaults of a service point's check-in rules, as in the migration.
+// Reminder is one of an appointment's reminders: whether it goes, and how
+// long before the start, in whole hours.
+type Reminder struct {
+	On     bool
+	Before time.Duration
+}
+
+// Defaults of a service point's rules, as in the migrations.
 const (
 	DefaultPrefix = "V"
 	DefaultEarly  = 30 * time.Minute
 	DefaultLate   = 15 * time.Minute
+	DefaultFirst  = 24 * time.Hour
+	DefaultSecond = 2 * time.Hour
 )
+
+// DefaultSettings are the rules of a service point that never set its own.
+func DefaultSettings() Settings {
+	return Settings{Prefix: DefaultPrefix, Early: DefaultEarly, Late: DefaultLate,
+		First: Reminder{On: true, Before: DefaultFirst}, Second: Reminder{On: true, Before: DefaultSecond}}
+}
 
 // Window is the time in which an appointment starting at start may check in.
 func (s Settings) Window(start time.Time) (from, until time.Time) {
@@ -154,6 +173,9 @@ var (
 	ErrInPast = errors.New("appointments: the time is in the past")
 	// ErrPrefixTaken: the letter is already a topic's at the service point.
 	ErrPrefixTaken = errors.New("appointments: a topic uses this letter")
+	// ErrRemindersOrder: both reminders are on and the first does not
+	// come before the second.
+	ErrRemindersOrder = errors.New("appointments: the first reminder must come before the second")
 	// ErrBadBooking: a field of a booking is out of its range.
 	ErrBadBooking = errors.New("appointments: invalid booking")
 )

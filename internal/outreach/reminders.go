@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/org"
@@ -17,12 +18,15 @@ import (
 	"github.com/koto-portal/portal/internal/tasks"
 )
 
-// Reminder timing: a day before and two hours before an appointment; the
-// later one is urgent and replaces the earlier if that is still pending.
+// Reminder timing. Each service point sets when its appointments' two
+// reminders go (appointments.Settings: by default a day and two hours
+// before) and whether each goes; the second is urgent and replaces the
+// first if that is still pending. Two hours before, whatever the reminders,
+// a client nobody can reach becomes the expert's task: time enough to call.
 const (
-	reminderEvery = time.Minute
-	dayBefore     = 24 * time.Hour
-	hoursBefore   = 2 * time.Hour
+	reminderEvery    = time.Minute
+	hoursBefore      = 2 * time.Hour
+	furthestReminder = appointments.MaxReminder
 )
 
 // Register gives outreach its durable jobs: the reminder check, run every
@@ -66,7 +70,7 @@ func (ReminderPush) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxA
 func (s *Service) QueueReminders(ctx context.Context) (int, error) {
 	var tenants []int64
 	if err := s.db.Tx(ctx, func(tx sqldb.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT koto_reminder_tenants()`)
+		rows, err := tx.Query(ctx, `SELECT koto_reminder_tenants($1)`, s.clock())
 		if err != nil {
 			return err
 		}
@@ -80,15 +84,28 @@ func (s *Service) QueueReminders(ctx context.Context) (int, error) {
 	for _, tenant := range tenants {
 		err := s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 			now := s.clock()
+			// A service point without settings has the defaults; the
+			// kinds keep their first names (reminder_24h the first,
+			// reminder_2h the second) whatever the hours.
 			rows, err := tx.Query(ctx, `
+				WITH due AS (
+				  SELECT a.id, a.municipality_id, a.client_id,
+				         coalesce(s.first_reminder_on, true)
+				           AND a.starts_at <= $1::timestamptz + coalesce(s.first_reminder_hours, $2) * interval '1 hour' AS first_due,
+				         coalesce(s.second_reminder_on, true)
+				           AND a.starts_at <= $1::timestamptz + coalesce(s.second_reminder_hours, $3) * interval '1 hour' AS second_due
+				  FROM appointments a LEFT JOIN appointment_settings s ON s.service_point_id = a.service_point_id
+				  WHERE a.status IN ('booked','confirmed') AND a.starts_at > $1
+				    AND a.starts_at <= $1::timestamptz + $4::float8 * interval '1 second')
 				INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind, created_at, updated_at)
-				SELECT a.municipality_id, a.client_id, d.id, a.id,
-				       CASE WHEN a.starts_at <= $1::timestamptz + $3::float8 * interval '1 second' THEN 'reminder_2h' ELSE 'reminder_24h' END, $1, $1
-				FROM appointments a JOIN client_devices d ON d.client_id = a.client_id
-				WHERE a.status IN ('booked','confirmed') AND a.starts_at > $1 AND a.starts_at <= $1::timestamptz + $2::float8 * interval '1 second'
+				SELECT due.municipality_id, due.client_id, d.id, due.id,
+				       CASE WHEN due.second_due THEN 'reminder_2h' ELSE 'reminder_24h' END, $1, $1
+				FROM due JOIN client_devices d ON d.client_id = due.client_id
+				WHERE (due.first_due OR due.second_due)
 				  AND d.revoked_at IS NULL AND NOT d.notifications_off AND d.push_subscription IS NOT NULL
 				ON CONFLICT (municipality_id, appointment_id, device_id, kind) DO NOTHING
-				RETURNING id`, now, dayBefore.Seconds(), hoursBefore.Seconds())
+				RETURNING id`, now, int(appointments.DefaultFirst/time.Hour), int(appointments.DefaultSecond/time.Hour),
+				furthestReminder.Seconds())
 			if err != nil {
 				return err
 			}

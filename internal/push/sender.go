@@ -125,6 +125,10 @@ func NewSender(cfg Config) (*Sender, error) {
 		transport := http.DefaultTransport.(*http.Transport).Clone()
 		// Nearly all sends go to a handful of push-service hosts.
 		transport.MaxIdleConnsPerHost = 32
+		// Push services answer with an empty body or a line of error
+		// text: asking for gzip only adds a header to every request and a
+		// check to every answer.
+		transport.DisableCompression = true
 		client = http.Client{Transport: transport, Timeout: DefaultTimeout}
 	}
 	// Following a redirect would post to a host the allow-list never saw.
@@ -171,11 +175,10 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) Outcom
 	if err := msg.Validate(); err != nil {
 		return Outcome{Kind: Failed, Err: err}
 	}
-	sub, err := s.policy.validate(sub)
+	sub, host, err := s.policy.validate(sub)
 	if err != nil {
 		return Outcome{Kind: Failed, Err: err}
 	}
-	host := RedactEndpoint(sub.Endpoint)
 
 	resp, err := webpush.SendNotificationWithContext(ctx, msg.Payload, &webpush.Subscription{
 		Endpoint: sub.Endpoint,

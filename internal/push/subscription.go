@@ -129,41 +129,47 @@ func (p policy) parse(data []byte) (Subscription, error) {
 		// The decoder's message can quote input, so only say that it failed.
 		return Subscription{}, &SubscriptionError{Field: "json", Reason: "not a PushSubscription JSON object"}
 	}
-	return p.validate(Subscription{Endpoint: j.Endpoint, P256dh: j.Keys.P256dh, Auth: j.Keys.Auth})
+	sub, _, err := p.validate(Subscription{Endpoint: j.Endpoint, P256dh: j.Keys.P256dh, Auth: j.Keys.Auth})
+	return sub, err
 }
 
-// validate checks s and returns it with keys in canonical unpadded base64url.
-func (p policy) validate(s Subscription) (Subscription, error) {
-	if err := p.checkEndpoint(s.Endpoint); err != nil {
-		return Subscription{}, err
+// validate checks s and returns it with keys in canonical unpadded base64url,
+// and the endpoint's host for logs and errors (see RedactEndpoint), read from
+// the one parse of the endpoint that the check needs anyway.
+func (p policy) validate(s Subscription) (Subscription, string, error) {
+	host, err := p.checkEndpoint(s.Endpoint)
+	if err != nil {
+		return Subscription{}, "", err
 	}
 	dh, err := decodeKey(s.P256dh)
 	if err != nil {
-		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: err.Error()}
+		return Subscription{}, "", &SubscriptionError{Field: "p256dh", Reason: err.Error()}
 	}
 	if len(dh) != p256dhLen {
-		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(dh), p256dhLen)}
+		return Subscription{}, "", &SubscriptionError{Field: "p256dh", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(dh), p256dhLen)}
 	}
 	if _, err := ecdh.P256().NewPublicKey(dh); err != nil {
-		return Subscription{}, &SubscriptionError{Field: "p256dh", Reason: "not an uncompressed P-256 point"}
+		return Subscription{}, "", &SubscriptionError{Field: "p256dh", Reason: "not an uncompressed P-256 point"}
 	}
 	auth, err := decodeKey(s.Auth)
 	if err != nil {
-		return Subscription{}, &SubscriptionError{Field: "auth", Reason: err.Error()}
+		return Subscription{}, "", &SubscriptionError{Field: "auth", Reason: err.Error()}
 	}
 	if len(auth) != authLen {
-		return Subscription{}, &SubscriptionError{Field: "auth", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(auth), authLen)}
+		return Subscription{}, "", &SubscriptionError{Field: "auth", Reason: fmt.Sprintf("decodes to %d bytes, want %d", len(auth), authLen)}
 	}
 	return Subscription{
 		Endpoint: s.Endpoint,
 		P256dh:   base64.RawURLEncoding.EncodeToString(dh),
 		Auth:     base64.RawURLEncoding.EncodeToString(auth),
-	}, nil
+	}, host, nil
 }
 
-func (p policy) checkEndpoint(endpoint string) error {
-	bad := func(reason string, sentinel error) error {
-		return &SubscriptionError{Field: "endpoint", Reason: reason, Err: sentinel}
+// checkEndpoint returns the endpoint's host (with port, if any) when it
+// passes.
+func (p policy) checkEndpoint(endpoint string) (string, error) {
+	bad := func(reason string, sentinel error) (string, error) {
+		return "", &SubscriptionError{Field: "endpoint", Reason: reason, Err: sentinel}
 	}
 	if endpoint == "" {
 		return bad("missing", nil)
@@ -203,7 +209,7 @@ func (p policy) checkEndpoint(endpoint string) error {
 	if !p.hostAllowed(u.Hostname()) {
 		return bad("host not in allow-list", ErrHostNotAllowed)
 	}
-	return nil
+	return u.Host, nil
 }
 
 // decodeKey accepts base64url with or without padding, as browsers and older
