@@ -121,14 +121,7 @@ func TestAppointmentCheckIn(t *testing.T) {
 	browsertest.Screenshot(kiosk, t, "kiosk-ar-checkin")
 	typeCode(kiosk, t, codes[0])
 	click(kiosk, t, ".checkin-submit")
-	browsertest.WaitVisible(kiosk, t, ".ticket-number")
-	number := browsertest.Text(kiosk, t, ".ticket-number")
-	if !strings.HasPrefix(number, "V ") {
-		t.Errorf("the check-in's number is %q, want the appointment letter V", number)
-	}
-	if page := browsertest.Text(kiosk, t, "main"); strings.Contains(page, "Amina") || strings.Contains(page, "Hassan") {
-		t.Error("the kiosk shows the client's name")
-	}
+	number := checkedInNumber(kiosk, t)
 	browsertest.Axe(kiosk, t)
 	browsertest.Screenshot(kiosk, t, "kiosk-ar-checked-in")
 
@@ -152,4 +145,19 @@ func TestAppointmentCheckIn(t *testing.T) {
 	}
 	browsertest.Axe(kiosk, t)
 	browsertest.Screenshot(kiosk, t, "kiosk-ar-wrong-code")
+}
+
+// checkedInNumber waits for the kiosk's ticket after a check-in and checks
+// it: the appointments' own letter, and no word of whose appointment it was.
+func checkedInNumber(kiosk context.Context, t *testing.T) string {
+	t.Helper()
+	browsertest.WaitVisible(kiosk, t, ".ticket-number")
+	number := browsertest.Text(kiosk, t, ".ticket-number")
+	if !strings.HasPrefix(number, "V ") {
+		t.Errorf("the check-in's number is %q, want the appointment letter V", number)
+	}
+	if page := browsertest.Text(kiosk, t, "main"); strings.Contains(page, "Amina") || strings.Contains(page, "Hassan") {
+		t.Error("the kiosk shows the client's name")
+	}
+	return number
 }
