@@ -52,6 +52,9 @@ type Server struct {
 	lock      *os.File // flock on the data folder: one portal per cluster
 	dataDir   string
 	socketDir string
+	binDir    string
+	cred      *syscall.Credential // the user the server runs as; nil: ours
+	logPath   string
 	cmd       *exec.Cmd
 	done      chan struct{}
 	logger    *slog.Logger
@@ -164,30 +167,51 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if logPath == "" {
 		logPath = dataDir + ".log"
 	}
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open database log: %w", err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, "postgres"),
-		"-D", dataDir, "-k", socketDir, "-c", "listen_addresses=", "-p", "5432",
-		"-c", "max_connections=200", "-c", "fsync=on")
-	cmd.Stdout, cmd.Stderr = lf, lf
-	// Pdeathsig stops the server if we are killed, so a SIGKILLed portal does
-	// not leave a postmaster holding the data folder.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	s := &Server{lock: lock, dataDir: dataDir, socketDir: socketDir, cmd: cmd, done: make(chan struct{}), logger: logger, logFile: lf}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(ctx, 60*time.Second); err != nil {
-		_ = s.Stop(context.Background())
-		return nil, fmt.Errorf("%w (see %s)", err, logPath)
+	s := &Server{lock: lock, dataDir: dataDir, socketDir: socketDir, logger: logger, binDir: binDir, cred: cred, logPath: logPath}
+	if err := s.launch(ctx); err != nil {
+		return nil, err
 	}
 	logger.Info("embedded PostgreSQL is up", "dir", dataDir, "log", logPath)
 	ok = true
 	return s, nil
+}
+
+// launch starts the postmaster on the server's folders and waits until it
+// takes connections.
+func (s *Server) launch(ctx context.Context) error {
+	lf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(s.binDir, "postgres"),
+		"-D", s.dataDir, "-k", s.socketDir, "-c", "listen_addresses=", "-p", "5432",
+		"-c", "max_connections=200", "-c", "fsync=on")
+	cmd.Stdout, cmd.Stderr = lf, lf
+	// Pdeathsig stops the server if we are killed, so a SIGKILLed portal does
+	// not leave a postmaster holding the data folder.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	s.cmd, s.logFile, s.done = cmd, lf, make(chan struct{})
+	done := s.done
+	go func() { _ = cmd.Wait(); close(done) }()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		_ = s.Stop(context.Background())
+		return fmt.Errorf("%w (see %s)", err, s.logPath)
+	}
+	return nil
+}
+
+// Restart stops the server and starts it again on the same files and
+// address, as an operator's restart does: for tests of what outlives one.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.halt(ctx); err != nil {
+		return err
+	}
+	s.logFile.Close()
+	return s.launch(ctx)
 }
 
 // URL is a connection string for database name as the superuser.
@@ -240,6 +264,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	defer s.lock.Close()
 	defer os.RemoveAll(s.socketDir)
 	defer s.logFile.Close()
+	return s.halt(ctx)
+}
+
+// halt stops the postmaster (a fast shutdown) and waits for it.
+func (s *Server) halt(ctx context.Context) error {
 	select {
 	case <-s.done:
 		return nil

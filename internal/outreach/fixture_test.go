@@ -36,6 +36,12 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, url := testdb.New(t)
+	return fixtureOn(t, db, url)
+}
+
+// fixtureOn is newFixture on a database of the test's own choosing.
+func fixtureOn(t testing.TB, db *store.DB, url string) *fixture {
+	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), db: db, owner: testdb.NewOwner(t, url), now: time.Now().Truncate(time.Second)}
 	clock := func() time.Time { return f.now }
 	f.svc = New(db, tasks.NewService(db, clock), clock)

@@ -135,3 +135,47 @@ func Main(m interface{ Run() int }) int {
 	}
 	return code
 }
+
+// Restartable starts a cluster of the test's own, for a test that restarts
+// PostgreSQL under a running portal (the shared cluster serves the other
+// tests meanwhile), and returns the owner URL of a migrated database on it
+// and a function that restarts the server on the same files and address.
+// The cluster is stopped and removed when the test ends.
+func Restartable(t testing.TB) (ownerURL string, restart func()) {
+	t.Helper()
+	if _, err := devdb.FindBinaries(); err != nil {
+		Unavailable(t, err)
+	}
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "koto-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(dir, 0o755) // the database user must reach it when we are root
+	srv, err := devdb.Start(ctx, devdb.Options{DataDir: filepath.Join(dir, "pg")})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		Unavailable(t, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = os.RemoveAll(dir)
+	})
+	if err := srv.EnsureDatabase(ctx, "koto"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx, srv.URL("koto")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.EnableAppLogin(ctx, srv.URL("koto")); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL("koto"), func() {
+		t.Helper()
+		if err := srv.Restart(ctx); err != nil {
+			t.Fatalf("restart PostgreSQL: %v", err)
+		}
+	}
+}

@@ -42,6 +42,10 @@ type Reply struct {
 	RetryAfter string      // Retry-After header value, e.g. "7" or an HTTP-date
 	Header     http.Header // extra headers, e.g. Location for a redirect
 	Body       string      // default: the status text for non-2xx answers
+	// Delay holds the answer back this long after the message is taken
+	// (and listed in Messages), or until the sender hangs up: a sender
+	// killed meanwhile has sent its message but never learns it went.
+	Delay time.Duration
 }
 
 // Message is one request that passed every check, with what the fake answered.
@@ -58,7 +62,8 @@ type Message struct {
 	VAPIDKey        string    // the Authorization header's k
 	Header          http.Header
 	BodySize        int
-	Status          int // what the fake answered
+	Status          int       // what the fake answered
+	At              time.Time // when the request arrived
 }
 
 // Failure is one request the fake refused as malformed or unauthorised.
@@ -437,12 +442,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:          r.Header.Clone(),
 		BodySize:        len(body),
 		Status:          status,
+		At:              time.Now(),
 	})
 	n := len(s.messages)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 
+	if reply.Delay > 0 {
+		select {
+		case <-time.After(reply.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	for name, values := range reply.Header {
 		for _, v := range values {
 			w.Header().Add(name, v)
