@@ -54,6 +54,7 @@ type azFixture struct {
 	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
 	demoTicket            int64                       // any ticket of demo, for refused requests
 	apiKey                int64                       // a key of demo's to revoke
+	template              int64                       // a message template of demo's
 	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
 	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
@@ -273,6 +274,22 @@ var matrix = map[string]azEntry{
 	"POST /staff/setup/:sp/devices/:id/code": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.codeDevice }),
 		want: azPost(az404, az403, az200, az200)},
 	"POST /staff/setup/:sp/devices/:id/revoke": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.revokeDev }),
+		want: azPost(az404, az403, az303, az303)},
+
+	// Message templates: the municipality's, written by leads and admins;
+	// another municipality's admin writes their own and finds none of demo's.
+	"GET /staff/message-templates": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/message-templates": {
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Template of " + actor}, "text_fi": {"Hei {first_name}"}}
+		},
+		want: azPost(az303, az403, az303, az303)},
+	"GET /staff/message-templates/:id": {params: azIDParam(func(f *azFixture) int64 { return f.template }),
+		want: azPage(az404, az403, az200, az200)},
+	"POST /staff/message-templates/:id": {params: azIDParam(func(f *azFixture) int64 { return f.template }),
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Matrix template"}, "text_fi": {"Hei " + actor}}
+		},
 		want: azPost(az404, az403, az303, az303)},
 
 	// People: leads (their service point's staff) and admins.
@@ -584,6 +601,10 @@ func azSeed(f *azFixture) portaltest.Option {
 		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING id`, demoMuni, f.person, f.demoSP)
 		q(&f.apiKey, `INSERT INTO api_keys (municipality_id, name, token_hash, prefix, scopes) VALUES ($1, 'Matrix key', $2, 'koto_x', '{stats:read}') RETURNING id`,
 			demoMuni, auth.Hash(auth.NewToken()))
+		q(&f.template, `INSERT INTO message_templates (municipality_id, name) VALUES ($1, 'Matrix template') RETURNING id`, demoMuni)
+		var version int64
+		q(&version, `INSERT INTO message_template_versions (municipality_id, template_id, version, texts) VALUES ($1, $2, 1, '{"fi": "Hei"}') RETURNING id`,
+			demoMuni, f.template)
 		for _, h := range []struct {
 			dst    *int64
 			active bool

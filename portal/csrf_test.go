@@ -234,6 +234,7 @@ func TestSigninFormsNeedTheSessionToken(t *testing.T) {
 		{admin, "/staff/signin-settings", url.Values{"second_factor_required": {"1"}, "password_signin": {"1"}, "groups_claim": {"groups"}}},
 		{admin, "/staff/people/" + azID(f.person) + "/reset-link", url.Values{}},
 		{admin, "/staff/people/" + azID(f.person) + "/clear-factors", url.Values{}},
+		{admin, "/staff/message-templates", url.Values{"name": {"Forged"}, "text_fi": {"Hei"}}},
 		{pending, "/login/verify/totp", url.Values{"code": {"123456"}}},
 		{pending, "/login/verify/recovery", url.Values{"recovery": {"aaaa-bbbb-cccc-dddd"}}},
 		{pending, "/login/verify/passkey", url.Values{"credential": {"{}"}}},

@@ -174,6 +174,11 @@ func (s *Server) routes() {
 	st.Post("/setup/:sp/devices", s.submitDevice)
 	st.Post("/setup/:sp/devices/:id/code", s.submitDeviceCode)
 	st.Post("/setup/:sp/devices/:id/revoke", s.submitDeviceRevoke)
+	// Message templates of the municipality: leads and admins.
+	st.Get("/message-templates", s.showMessageTemplates)
+	st.Post("/message-templates", s.submitMessageTemplate)
+	st.Get("/message-templates/:id", s.showMessageTemplate)
+	st.Post("/message-templates/:id", s.submitMessageTemplateVersion)
 	st.Get("/people", s.showPeople)
 	st.Get("/people/new", s.showPersonForm)
 	st.Post("/people/new", s.submitPerson)

@@ -47,6 +47,7 @@ type rlsTenant struct {
 	appt                                     int64
 	apiKey, webhook, webhookEvent            int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
+	template, templateVersion                int64
 }
 
 // rlsFixture inserts one row of a tenant table. variant 0 is the row seeded
@@ -305,6 +306,26 @@ var rlsFixtures = []rlsFixture{
 			return `INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind)
 				VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 				[]any{f.id, f.client, f.phone, f.appt, []string{"reminder_24h", "reminder_2h"}[v]}
+		},
+	},
+	{table: "message_templates", touchCol: "name",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO message_templates (municipality_id, name) VALUES ($1, $2) RETURNING id`,
+				[]any{f.id, fmt.Sprintf("Template %d", v)}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.template = id },
+	},
+	{table: "message_template_versions", touchCol: "texts",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO message_template_versions (municipality_id, template_id, version, texts) VALUES ($1, $2, $3, '{"fi": "Hei"}') RETURNING id`,
+				[]any{f.id, f.template, v + 1}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.templateVersion = id },
+	},
+	{table: "client_messages", touchCol: "body",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_messages (municipality_id, client_id, template_version_id, send_at) VALUES ($1, $2, $3, now()) RETURNING id`,
+				[]any{f.id, f.client, f.templateVersion}
 		},
 	},
 	{table: "checkin_failures",
