@@ -55,6 +55,7 @@ type azFixture struct {
 	demoTicket            int64                       // any ticket of demo, for refused requests
 	apiKey                int64                       // a key of demo's to revoke
 	template              int64                       // a message template of demo's
+	messages              map[string]int64            // actor → a scheduled message to client, to cancel
 	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
 	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
@@ -203,8 +204,23 @@ var matrix = map[string]azEntry{
 		want: azPost(az404, az303, az303, az303)},
 	// Outreach: a client's phone is enrolled by experts and up at the
 	// client's service point.
-	"POST /staff/clients/:id/enrolments":            {params: azClient, want: azPost(az404, az200, az200, az200)},
-	"POST /staff/clients/:id/enrolments/revoke":     {params: azClient, want: azPost(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/enrolments":        {params: azClient, want: azPost(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/enrolments/revoke": {params: azClient, want: azPost(az404, az200, az200, az200)},
+	// Messages to the client's phones: the same people; a message for a
+	// month ahead, so that nothing is sent while the matrix runs.
+	"GET /staff/clients/:id/messages": {params: azClient, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/messages": {params: azClient,
+		form: func(*azFixture, string) url.Values {
+			return url.Values{"text": {"Hei {first_name}"}, "date": {time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "time": {"10:00"}}
+		},
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/messages/:msg/cancel": {params: func(f *azFixture, actor string) map[string]string {
+		m, ok := f.messages[actor]
+		if !ok {
+			m = f.messages[azExpert]
+		}
+		return map[string]string{"id": azID(f.client), "msg": azID(m)}
+	}, want: azPost(az404, az303, az303, az303)},
 	"GET /staff/appointments":                       {want: azPage(az200, az200, az200, az200)},
 	"GET /staff/appointments/at/:sp":                {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
 	"GET /staff/appointments/:id":                   {params: azAppointment, want: azPage(az404, az200, az200, az200)},
@@ -662,6 +678,13 @@ func azSeed(f *azFixture) portaltest.Option {
 		// each actor and status route.
 		q(&f.client, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language)
 			VALUES ($1, $2, 'Matrix', 'Client', 'ar') RETURNING id`, demoMuni, f.demoSP)
+		f.messages = map[string]int64{}
+		for _, actor := range []string{azExpert, azLead, azAdmin} {
+			var m int64
+			q(&m, `INSERT INTO client_messages (municipality_id, client_id, text, send_at) VALUES ($1, $2, 'Hei', now() + interval '30 days') RETURNING id`,
+				demoMuni, f.client)
+			f.messages[actor] = m
+		}
 		appointment := func(dst *int64, n int) {
 			q(dst, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
 				VALUES ($1, $2, $3, $4, 'in_person', now() + interval '2 days', 30, $5) RETURNING id`,

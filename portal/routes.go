@@ -119,6 +119,10 @@ func (s *Server) routes() {
 	// Outreach: a client's phone is enrolled from their page.
 	st.Post("/clients/:id/enrolments", s.submitEnrolment)
 	st.Post("/clients/:id/enrolments/revoke", s.submitEnrolmentRevoke)
+	// Messages to the client's phones, now or at a chosen time.
+	st.Get("/clients/:id/messages", s.showClientMessages)
+	st.Post("/clients/:id/messages", s.submitClientMessage)
+	st.Post("/clients/:id/messages/:msg/cancel", s.submitClientMessageCancel)
 	st.Get("/appointments", s.showMyDay)
 	st.Get("/appointments/at/:sp", s.showPointDay)
 	st.Get("/appointments/:id", s.showAppointment)

@@ -3,7 +3,6 @@ package outreach
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -101,13 +100,15 @@ type Fill struct {
 }
 
 // Render fills a checked text's placeholders for one client in lang: the
-// date and time as lang writes them.
+// date and time as lang writes them. Without an appointment (cancelled
+// after the message was written) they are left empty rather than shown
+// in braces.
 func Render(text string, lang i18n.Language, f Fill) string {
-	pairs := []string{"{first_name}", f.FirstName}
+	date, clock := "", ""
 	if !f.At.IsZero() {
-		pairs = append(pairs, "{date}", lang.FormatDate(f.At), "{time}", lang.FormatTime(f.At), "{place}", f.Place)
+		date, clock = lang.FormatDate(f.At), lang.FormatTime(f.At)
 	}
-	return strings.NewReplacer(pairs...).Replace(text)
+	return strings.NewReplacer("{first_name}", f.FirstName, "{date}", date, "{time}", clock, "{place}", f.Place).Replace(text)
 }
 
 // PickText is the text of texts for lang: its own, its plain language's
@@ -285,12 +286,6 @@ func templates(ctx context.Context, tx sqldb.Tx, id int64) ([]Template, error) {
 		}
 		return t, json.Unmarshal(texts, &t.Texts)
 	})
-}
-
-// isInvalid tells a form's problems apart from other errors.
-func isInvalid(err error) bool {
-	var bad Invalid
-	return errors.As(err, &bad)
 }
 
 // validText checks a written message: at most MaxMessage characters, valid
