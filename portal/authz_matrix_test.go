@@ -56,6 +56,7 @@ type azFixture struct {
 	apiKey                int64                       // a key of demo's to revoke
 	template              int64                       // a message template of demo's
 	messages              map[string]int64            // actor → a scheduled message to client, to cancel
+	campaigns             map[string]int64            // actor → a campaign of demo's still sending, to cancel
 	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
 	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
@@ -307,6 +308,27 @@ var matrix = map[string]azEntry{
 			return url.Values{"name": {"Matrix template"}, "text_fi": {"Hei " + actor}}
 		},
 		want: azPost(az404, az403, az303, az303)},
+
+	// Campaigns: a service point's leads and admins. The form names demo's
+	// service point, which another municipality's admin does not find.
+	"GET /staff/campaigns": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/campaigns/preview": {
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"service_point": {azID(f.demoSP)}, "template": {azID(f.template)}, "enrolled": {"1"}, "quiet_days": {"30"}}
+		},
+		want: azPost(http.StatusUnprocessableEntity, az403, az200, az200)},
+	"POST /staff/campaigns": {
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"service_point": {azID(f.demoSP)}, "template": {azID(f.template)}, "enrolled": {"1"}}
+		},
+		want: azPost(http.StatusUnprocessableEntity, az403, az303, az303)},
+	"POST /staff/campaigns/:id/cancel": {params: func(f *azFixture, actor string) map[string]string {
+		k, ok := f.campaigns[actor]
+		if !ok {
+			k = f.campaigns[azExpert]
+		}
+		return map[string]string{"id": azID(k)}
+	}, want: azPost(az404, az403, az303, az303)},
 
 	// People: leads (their service point's staff) and admins.
 	"GET /staff/people":     {want: azPage(az200, az403, az200, az200)},
@@ -621,6 +643,13 @@ func azSeed(f *azFixture) portaltest.Option {
 		var version int64
 		q(&version, `INSERT INTO message_template_versions (municipality_id, template_id, version, texts) VALUES ($1, $2, 1, '{"fi": "Hei"}') RETURNING id`,
 			demoMuni, f.template)
+		f.campaigns = map[string]int64{}
+		for _, actor := range []string{azExpert, azLead, azAdmin} {
+			var k int64
+			q(&k, `INSERT INTO campaigns (municipality_id, service_point_id, template_version_id, filter) VALUES ($1, $2, $3, '{}') RETURNING id`,
+				demoMuni, f.demoSP, version)
+			f.campaigns[actor] = k
+		}
 		for _, h := range []struct {
 			dst    *int64
 			active bool

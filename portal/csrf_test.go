@@ -235,6 +235,8 @@ func TestSigninFormsNeedTheSessionToken(t *testing.T) {
 		{admin, "/staff/people/" + azID(f.person) + "/reset-link", url.Values{}},
 		{admin, "/staff/people/" + azID(f.person) + "/clear-factors", url.Values{}},
 		{admin, "/staff/message-templates", url.Values{"name": {"Forged"}, "text_fi": {"Hei"}}},
+		{admin, "/staff/campaigns", url.Values{"service_point": {azID(f.demoSP)}, "template": {azID(f.template)}}},
+		{admin, "/staff/campaigns/" + azID(f.campaigns[azAdmin]) + "/cancel", url.Values{}},
 		{admin, "/staff/clients/" + azID(f.client) + "/messages", url.Values{"text": {"Forged"}}},
 		{admin, "/staff/clients/" + azID(f.client) + "/messages/" + azID(f.messages[azAdmin]) + "/cancel", url.Values{}},
 		{pending, "/login/verify/totp", url.Values{"code": {"123456"}}},

@@ -122,6 +122,7 @@ var domainErrors = []domainError{
 	{err: tasks.ErrTooManyDevices, status: http.StatusUnprocessableEntity, key: "settings.too_many"},
 
 	{err: outreach.ErrMessageSent, status: http.StatusConflict, key: "messages.already_sent"},
+	{err: outreach.ErrCampaignOver, status: http.StatusConflict, key: "campaigns.over"},
 
 	{err: clients.ErrErased, status: http.StatusGone, key: "clients.error.erased"},
 	{err: clients.ErrUnknownExpert, status: http.StatusUnprocessableEntity, key: "clients.error.unknown_expert", field: "responsible"},

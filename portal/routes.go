@@ -183,6 +183,12 @@ func (s *Server) routes() {
 	st.Post("/message-templates", s.submitMessageTemplate)
 	st.Get("/message-templates/:id", s.showMessageTemplate)
 	st.Post("/message-templates/:id", s.submitMessageTemplateVersion)
+	// Campaigns: one template to a filtered set of a service point's
+	// clients, by its leads and admins.
+	st.Get("/campaigns", s.showCampaigns)
+	st.Post("/campaigns/preview", s.submitCampaignPreview)
+	st.Post("/campaigns", s.submitCampaign)
+	st.Post("/campaigns/:id/cancel", s.submitCampaignCancel)
 	st.Get("/people", s.showPeople)
 	st.Get("/people/new", s.showPersonForm)
 	st.Post("/people/new", s.submitPerson)
