@@ -30,7 +30,7 @@ func exportClient(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
 // eraseClient removes everything outreach holds about the client; the
 // tasks the answers made are erased by the task queue's own part.
 func eraseClient(ctx context.Context, tx sqldb.Tx, clientID int64) error {
-	for _, table := range []string{"client_deliveries", "client_messages", "client_answers", "client_devices", "client_enrolments"} {
+	for _, table := range []string{"client_deliveries", "campaign_recipients", "client_messages", "client_answers", "client_devices", "client_enrolments"} {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE client_id = $1`, clientID); err != nil {
 			return err
 		}
