@@ -73,10 +73,12 @@ func TestCampaignReachesOnlyTheFilteredClientsInTheirLanguages(t *testing.T) {
 	f.owner.Run(`INSERT INTO client_devices (municipality_id, client_id, credential_hash, push_subscription) VALUES ($1, $2, 'muu', $3)`, f.tenant, other, raw)
 
 	filter := CampaignFilter{ServicePointID: f.sp, Enrolled: true, QuietDays: 30}
+	began := time.Now()
 	preview, err := f.svc.PreviewCampaign(f.ctx, lead, filter, tpl.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("preview over 1,000 clients: %v", time.Since(began))
 	if preview.Recipients != len(expected) || len(preview.Texts) != len(languages) {
 		t.Fatalf("preview %d recipients in %d languages, want %d in %d", preview.Recipients, len(preview.Texts), len(expected), len(languages))
 	}
@@ -97,10 +99,12 @@ func TestCampaignReachesOnlyTheFilteredClientsInTheirLanguages(t *testing.T) {
 
 	// The job queue's periodic sender sends them, 10 a second.
 	jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
+	began = time.Now()
 	id, n, err := f.svc.StartCampaign(f.ctx, lead, filter, tpl.ID)
 	if err != nil || n != len(expected) {
 		t.Fatalf("start: %d recipients, %v", n, err)
 	}
+	t.Logf("start (recipients chosen and queued): %v", time.Since(began))
 	got := map[string]want{}
 	ctx, cancel := context.WithTimeout(f.ctx, 2*time.Minute)
 	defer cancel()
@@ -127,6 +131,7 @@ func TestCampaignReachesOnlyTheFilteredClientsInTheirLanguages(t *testing.T) {
 		}
 		got[name] = want{msg.Lang, msg.Body}
 	}
+	t.Logf("%d messages at the push service %v after the start, at 10 a second", len(got), time.Since(began))
 	for name, w := range expected {
 		if got[name] != w {
 			t.Errorf("%s got %+v, want %+v", name, got[name], w)
