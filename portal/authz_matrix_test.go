@@ -54,6 +54,9 @@ type azFixture struct {
 	acts                  map[string]map[string]int64 // ticket action → actor → a ticket in the state it needs
 	demoTicket            int64                       // any ticket of demo, for refused requests
 	apiKey                int64                       // a key of demo's to revoke
+	template              int64                       // a message template of demo's
+	messages              map[string]int64            // actor → a scheduled message to client, to cancel
+	campaigns             map[string]int64            // actor → a campaign of demo's still sending, to cancel
 	hook, hookOn, hookOff int64                       // webhooks of demo's: to show and test, switched off, switched on
 	hookDel               int64                       // one to delete
 	staffIDs              map[string]int64
@@ -202,8 +205,23 @@ var matrix = map[string]azEntry{
 		want: azPost(az404, az303, az303, az303)},
 	// Outreach: a client's phone is enrolled by experts and up at the
 	// client's service point.
-	"POST /staff/clients/:id/enrolments":            {params: azClient, want: azPost(az404, az200, az200, az200)},
-	"POST /staff/clients/:id/enrolments/revoke":     {params: azClient, want: azPost(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/enrolments":        {params: azClient, want: azPost(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/enrolments/revoke": {params: azClient, want: azPost(az404, az200, az200, az200)},
+	// Messages to the client's phones: the same people; a message for a
+	// month ahead, so that nothing is sent while the matrix runs.
+	"GET /staff/clients/:id/messages": {params: azClient, want: azPage(az404, az200, az200, az200)},
+	"POST /staff/clients/:id/messages": {params: azClient,
+		form: func(*azFixture, string) url.Values {
+			return url.Values{"text": {"Hei {first_name}"}, "date": {time.Now().AddDate(0, 1, 0).Format(time.DateOnly)}, "time": {"10:00"}}
+		},
+		want: azPost(az404, az303, az303, az303)},
+	"POST /staff/clients/:id/messages/:msg/cancel": {params: func(f *azFixture, actor string) map[string]string {
+		m, ok := f.messages[actor]
+		if !ok {
+			m = f.messages[azExpert]
+		}
+		return map[string]string{"id": azID(f.client), "msg": azID(m)}
+	}, want: azPost(az404, az303, az303, az303)},
 	"GET /staff/appointments":                       {want: azPage(az200, az200, az200, az200)},
 	"GET /staff/appointments/at/:sp":                {params: azDemoSP, want: azPage(az404, az200, az200, az200)},
 	"GET /staff/appointments/:id":                   {params: azAppointment, want: azPage(az404, az200, az200, az200)},
@@ -275,6 +293,43 @@ var matrix = map[string]azEntry{
 		want: azPost(az404, az403, az200, az200)},
 	"POST /staff/setup/:sp/devices/:id/revoke": {params: azDemoSPAnd("id", func(f *azFixture) int64 { return f.revokeDev }),
 		want: azPost(az404, az403, az303, az303)},
+
+	// Message templates: the municipality's, written by leads and admins;
+	// another municipality's admin writes their own and finds none of demo's.
+	"GET /staff/message-templates": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/message-templates": {
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Template of " + actor}, "text_fi": {"Hei {first_name}"}}
+		},
+		want: azPost(az303, az403, az303, az303)},
+	"GET /staff/message-templates/:id": {params: azIDParam(func(f *azFixture) int64 { return f.template }),
+		want: azPage(az404, az403, az200, az200)},
+	"POST /staff/message-templates/:id": {params: azIDParam(func(f *azFixture) int64 { return f.template }),
+		form: func(_ *azFixture, actor string) url.Values {
+			return url.Values{"name": {"Matrix template"}, "text_fi": {"Hei " + actor}}
+		},
+		want: azPost(az404, az403, az303, az303)},
+
+	// Campaigns: a service point's leads and admins. The form names demo's
+	// service point, which another municipality's admin does not find.
+	"GET /staff/campaigns": {want: azPage(az200, az403, az200, az200)},
+	"POST /staff/campaigns/preview": {
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"service_point": {azID(f.demoSP)}, "template": {azID(f.template)}, "enrolled": {"1"}, "quiet_days": {"30"}}
+		},
+		want: azPost(http.StatusUnprocessableEntity, az403, az200, az200)},
+	"POST /staff/campaigns": {
+		form: func(f *azFixture, _ string) url.Values {
+			return url.Values{"service_point": {azID(f.demoSP)}, "template": {azID(f.template)}, "enrolled": {"1"}}
+		},
+		want: azPost(http.StatusUnprocessableEntity, az403, az303, az303)},
+	"POST /staff/campaigns/:id/cancel": {params: func(f *azFixture, actor string) map[string]string {
+		k, ok := f.campaigns[actor]
+		if !ok {
+			k = f.campaigns[azExpert]
+		}
+		return map[string]string{"id": azID(k)}
+	}, want: azPost(az404, az403, az303, az303)},
 
 	// People: leads (their service point's staff) and admins.
 	"GET /staff/people":     {want: azPage(az200, az403, az200, az200)},
@@ -585,6 +640,17 @@ func azSeed(f *azFixture) portaltest.Option {
 		q(&role, `INSERT INTO staff_roles (municipality_id, staff_id, service_point_id, role) VALUES ($1, $2, $3, 'expert') RETURNING id`, demoMuni, f.person, f.demoSP)
 		q(&f.apiKey, `INSERT INTO api_keys (municipality_id, name, token_hash, prefix, scopes) VALUES ($1, 'Matrix key', $2, 'koto_x', '{stats:read}') RETURNING id`,
 			demoMuni, auth.Hash(auth.NewToken()))
+		q(&f.template, `INSERT INTO message_templates (municipality_id, name) VALUES ($1, 'Matrix template') RETURNING id`, demoMuni)
+		var version int64
+		q(&version, `INSERT INTO message_template_versions (municipality_id, template_id, version, texts) VALUES ($1, $2, 1, '{"fi": "Hei"}') RETURNING id`,
+			demoMuni, f.template)
+		f.campaigns = map[string]int64{}
+		for _, actor := range []string{azExpert, azLead, azAdmin} {
+			var k int64
+			q(&k, `INSERT INTO campaigns (municipality_id, service_point_id, template_version_id, filter) VALUES ($1, $2, $3, '{}') RETURNING id`,
+				demoMuni, f.demoSP, version)
+			f.campaigns[actor] = k
+		}
 		for _, h := range []struct {
 			dst    *int64
 			active bool
@@ -642,6 +708,13 @@ func azSeed(f *azFixture) portaltest.Option {
 		// each actor and status route.
 		q(&f.client, `INSERT INTO clients (municipality_id, service_point_id, first_names, last_name, language)
 			VALUES ($1, $2, 'Matrix', 'Client', 'ar') RETURNING id`, demoMuni, f.demoSP)
+		f.messages = map[string]int64{}
+		for _, actor := range []string{azExpert, azLead, azAdmin} {
+			var m int64
+			q(&m, `INSERT INTO client_messages (municipality_id, client_id, text, send_at) VALUES ($1, $2, 'Hei', now() + interval '30 days') RETURNING id`,
+				demoMuni, f.client)
+			f.messages[actor] = m
+		}
 		appointment := func(dst *int64, n int) {
 			q(dst, `INSERT INTO appointments (municipality_id, client_id, service_point_id, staff_id, channel, starts_at, duration_minutes, code)
 				VALUES ($1, $2, $3, $4, 'in_person', now() + interval '2 days', 30, $5) RETURNING id`,

@@ -18,6 +18,7 @@ type clientHomePage struct {
 	Name         string
 	Appointments []clientAppointment
 	Answers      []clientAnswer
+	Messages     []clientMessage
 	Notice       string // what the last tap did, a message key
 	PushKey      string // VAPID public key; empty when push is off
 	Push         bool
@@ -30,6 +31,13 @@ type clientAppointment struct {
 	Place     string
 	Code      string
 	Confirmed bool
+}
+
+// clientMessage is a message to the client, in the language its text is
+// written in (Lang "" for the expert's own words: the browser finds their
+// direction).
+type clientMessage struct {
+	When, Body, Lang, Dir string
 }
 
 type clientAnswer struct {
@@ -58,6 +66,13 @@ func (s *Server) showClientHome(c *fiber.Ctx) error {
 	for _, a := range h.Answers {
 		cp.Answers = append(cp.Answers, clientAnswer{Kind: string(a.Kind),
 			When: when(p.T.Lang, a.At.In(loc)), Reason: a.Reason})
+	}
+	for _, m := range h.Messages {
+		cm := clientMessage{When: when(p.T.Lang, m.At.In(loc)), Body: m.Body}
+		if l, ok := s.catalog.Lookup(m.Lang); ok && m.Lang != "" {
+			cm.Lang, cm.Dir = l.Code, l.Dir()
+		}
+		cp.Messages = append(cp.Messages, cm)
 	}
 	switch c.Query("done") {
 	case "answer":

@@ -34,6 +34,13 @@ type summarySection struct {
 	Phones       []summaryPhone
 	Answers      []summaryAnswer
 	Deliveries   []summaryDelivery
+	Messages     []summaryMessage
+}
+
+// summaryMessage is one message to the client: when it went (or goes),
+// its text, and how far it got.
+type summaryMessage struct {
+	When, Status, Text, Delivered string
 }
 
 type summaryPhone struct {
@@ -133,6 +140,19 @@ func (s *Server) showClientSummary(c *fiber.Ctx) error {
 			for _, d := range data.Deliveries {
 				view.Deliveries = append(view.Deliveries, summaryDelivery{When: when(tr.Lang, d.At.In(loc)),
 					Kind: tr.Get("summary.reminder." + d.Kind), Status: tr.Get("summary.delivery." + d.Status)})
+			}
+			for _, m := range data.Messages {
+				row := summaryMessage{When: when(tr.Lang, m.SendAt.In(loc)), Status: tr.Get("messages.status." + m.Status), Text: m.Body}
+				if row.Text == "" {
+					row.Text = m.Text
+				}
+				if row.Text == "" {
+					row.Text = tr.Get("messages.from_template", "Name", m.TemplateName, "Version", m.TemplateVersion)
+				}
+				if m.Phones > 0 {
+					row.Delivered = tr.Get("messages.phones_reached", "Count", m.Phones, "Status", tr.Get("summary.delivery."+m.Reached))
+				}
+				view.Messages = append(view.Messages, row)
 			}
 		case []tasks.Task:
 			for _, t := range data {

@@ -14,6 +14,7 @@ import (
 	"github.com/koto-portal/portal/internal/clients"
 	"github.com/koto-portal/portal/internal/forms"
 	"github.com/koto-portal/portal/internal/org"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/sqldb"
 	"github.com/koto-portal/portal/internal/stats"
@@ -119,6 +120,9 @@ var domainErrors = []domainError{
 	{err: tasks.ErrNotFound, status: http.StatusNotFound, key: "error.not_found"},
 	{err: tasks.ErrInvalidSubscription, status: http.StatusUnprocessableEntity, key: "follow.push_invalid"},
 	{err: tasks.ErrTooManyDevices, status: http.StatusUnprocessableEntity, key: "settings.too_many"},
+
+	{err: outreach.ErrMessageSent, status: http.StatusConflict, key: "messages.already_sent"},
+	{err: outreach.ErrCampaignOver, status: http.StatusConflict, key: "campaigns.over"},
 
 	{err: clients.ErrErased, status: http.StatusGone, key: "clients.error.erased"},
 	{err: clients.ErrUnknownExpert, status: http.StatusUnprocessableEntity, key: "clients.error.unknown_expert", field: "responsible"},

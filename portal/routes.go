@@ -120,6 +120,10 @@ func (s *Server) routes() {
 	// Outreach: a client's phone is enrolled from their page.
 	st.Post("/clients/:id/enrolments", s.submitEnrolment)
 	st.Post("/clients/:id/enrolments/revoke", s.submitEnrolmentRevoke)
+	// Messages to the client's phones, now or at a chosen time.
+	st.Get("/clients/:id/messages", s.showClientMessages)
+	st.Post("/clients/:id/messages", s.submitClientMessage)
+	st.Post("/clients/:id/messages/:msg/cancel", s.submitClientMessageCancel)
 	st.Get("/appointments", s.showMyDay)
 	st.Get("/appointments/at/:sp", s.showPointDay)
 	st.Get("/appointments/:id", s.showAppointment)
@@ -175,6 +179,17 @@ func (s *Server) routes() {
 	st.Post("/setup/:sp/devices", s.submitDevice)
 	st.Post("/setup/:sp/devices/:id/code", s.submitDeviceCode)
 	st.Post("/setup/:sp/devices/:id/revoke", s.submitDeviceRevoke)
+	// Message templates of the municipality: leads and admins.
+	st.Get("/message-templates", s.showMessageTemplates)
+	st.Post("/message-templates", s.submitMessageTemplate)
+	st.Get("/message-templates/:id", s.showMessageTemplate)
+	st.Post("/message-templates/:id", s.submitMessageTemplateVersion)
+	// Campaigns: one template to a filtered set of a service point's
+	// clients, by its leads and admins.
+	st.Get("/campaigns", s.showCampaigns)
+	st.Post("/campaigns/preview", s.submitCampaignPreview)
+	st.Post("/campaigns", s.submitCampaign)
+	st.Post("/campaigns/:id/cancel", s.submitCampaignCancel)
 	st.Get("/people", s.showPeople)
 	st.Get("/people/new", s.showPersonForm)
 	st.Post("/people/new", s.submitPerson)

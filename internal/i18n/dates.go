@@ -14,6 +14,9 @@ type DateStyle struct {
 	YearFirst bool // year, month, day; otherwise day, month, year
 	Sep       byte // between the parts
 	Pad       bool // two-digit day and month
+	// TimeSep is between the hour and the minutes (':' when unset): Finnish
+	// and Finland's Swedish write 14.30.
+	TimeSep byte
 }
 
 var (
@@ -21,6 +24,7 @@ var (
 	dateDotted   = DateStyle{Sep: '.', Pad: true}
 	dateSlash    = DateStyle{Sep: '/', Pad: true}
 	dateYMDSlash = DateStyle{YearFirst: true, Sep: '/', Pad: true}
+	dateSwedish  = DateStyle{YearFirst: true, Sep: '-', Pad: true, TimeSep: '.'}
 )
 
 // FormatDate writes the calendar day of t (in t's own zone) in the
@@ -37,6 +41,17 @@ func (l Language) FormatDate(t time.Time) string {
 		return year + sep + month + sep + day
 	}
 	return day + sep + month + sep + year
+}
+
+// FormatTime writes the time of day of t (in t's own zone) on the 24-hour
+// clock as the language writes it, with Latin digits: 14.30 in Finnish,
+// 14:30 in most others.
+func (l Language) FormatTime(t time.Time) string {
+	sep := l.Date.TimeSep
+	if sep == 0 {
+		sep = ':'
+	}
+	return pad2(strconv.Itoa(t.Hour())) + string(sep) + pad2(strconv.Itoa(t.Minute()))
 }
 
 func pad2(s string) string {

@@ -128,3 +128,13 @@ func TestDatesRoundTripAndHintsMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTime(t *testing.T) {
+	at := time.Date(2026, 3, 5, 9, 5, 0, 0, time.UTC)
+	for code, want := range map[string]string{"fi": "09.05", "fi-x-selko": "09.05", "sv": "09.05", "en": "09:05",
+		"ar": "09:05", "zh-Hans": "09:05", "so": "09:05"} {
+		if got := lang(t, code).FormatTime(at); got != want {
+			t.Errorf("%s: %q, want %q", code, got, want)
+		}
+	}
+}

@@ -75,10 +75,10 @@ func (l Language) SpokenName() string {
 // exist. ?lang=prs and ?lang=kmr lead to them too. Persian (fa) stays the
 // Persian of Iran; Dari speakers get their own words under fa-AF.
 var Languages = []Language{
-	{Code: "fi", Name: "Suomi", Voice: "fi-FI", Date: DateStyle{Sep: '.'}, Staff: true},
-	{Code: "fi-x-selko", Name: "Selkosuomi", Voice: "fi-FI", Date: DateStyle{Sep: '.'}, Base: "fi"},
-	{Code: "sv", Name: "Svenska", Voice: "sv-SE", Date: dateISO, Staff: true},
-	{Code: "sv-x-lattlast", Name: "Lättläst svenska", Voice: "sv-SE", Date: dateISO, Base: "sv"},
+	{Code: "fi", Name: "Suomi", Voice: "fi-FI", Date: DateStyle{Sep: '.', TimeSep: '.'}, Staff: true},
+	{Code: "fi-x-selko", Name: "Selkosuomi", Voice: "fi-FI", Date: DateStyle{Sep: '.', TimeSep: '.'}, Base: "fi"},
+	{Code: "sv", Name: "Svenska", Voice: "sv-SE", Date: dateSwedish, Staff: true},
+	{Code: "sv-x-lattlast", Name: "Lättläst svenska", Voice: "sv-SE", Date: dateSwedish, Base: "sv"},
 	{Code: "en", Name: "English", Voice: "en-GB", Date: dateISO, Staff: true},
 	{Code: "ru", Name: "Русский", Voice: "ru-RU", Date: dateDotted, Staff: true},
 	{Code: "et", Name: "Eesti", Voice: "et-EE", Date: dateDotted, Staff: true},

@@ -39,7 +39,7 @@ func IsSource(code string) bool { return slices.Contains(sourceLanguages, code) 
 // seen by visitors or clients and must be in every language: a new area is
 // for visitors until it is named here.
 var (
-	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "clients", "signin", "translations"}
+	staffAreas    = []string{"setup", "staff", "account", "visits", "tasks", "api", "clients", "signin", "translations", "messages"}
 	staffPrefixes = []string{"queue.", "appt.", "nav.", "enrol.create", "enrol.revoke", "enrol.heading"}
 	visitorIDs    = []string{"nav.skip"}
 )

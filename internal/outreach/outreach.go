@@ -110,8 +110,9 @@ type Answered struct {
 // Delivered is one reminder to one of the client's phones and how far it
 // got.
 type Delivered struct {
-	Kind          string // reminder_24h, reminder_2h
-	AppointmentID int64
+	Kind          string // reminder_24h, reminder_2h, message
+	AppointmentID int64  // a reminder's
+	MessageID     int64  // a message's
 	DeviceID      int64
 	Status        string // queued, sent, delivered, opened, answered, failed
 	Reason        string // why it failed
@@ -126,7 +127,8 @@ type Home struct {
 	TimeZone     string // the client's service point's
 	Appointments []appointments.Appointment
 	Answers      []Answered
-	Push         bool // the phone has a working subscription
+	Messages     []ClientMessage // the messages sent to the client, the latest first
+	Push         bool            // the phone has a working subscription
 	// NotificationsOff: the client turned reminders off on this phone.
 	NotificationsOff bool
 }

@@ -235,10 +235,22 @@ func TestErasingTheClientTakesTheirPhonesAndAnswers(t *testing.T) {
 	if err := f.svc.Answer(f.ctx, cred, Answer{Kind: CallMe, Reason: "my own words"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.svc.SendMessage(f.ctx, f.actor(f.anna), f.client, NewMessage{Text: "Tule käymään"}); err != nil {
+		t.Fatal(err)
+	}
+	lead := f.lead()
+	tpl, err := f.svc.SaveTemplate(f.ctx, lead, 0, TemplateInput{Name: "T", Texts: map[string]string{"fi": "Hei"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.StartCampaign(f.ctx, lead, CampaignFilter{ServicePointID: f.sp}, tpl.ID); err != nil {
+		t.Fatal(err)
+	}
 	part := ClientPart()
-	err := f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
+	err = f.db.InTenant(f.ctx, f.tenant, func(tx sqldb.Tx) error {
 		got, err := part.Export(f.ctx, tx, f.client)
-		if e, ok := got.(Exported); err != nil || !ok || len(e.Phones) != 1 || len(e.Answers) != 1 || e.Answers[0].Reason != "my own words" {
+		if e, ok := got.(Exported); err != nil || !ok || len(e.Phones) != 1 || len(e.Answers) != 1 || e.Answers[0].Reason != "my own words" ||
+			len(e.Messages) != 1 || e.Messages[0].Text != "Tule käymään" {
 			t.Errorf("export %+v, %v", got, err)
 		}
 		return part.Erase(f.ctx, tx, f.client)
@@ -248,7 +260,8 @@ func TestErasingTheClientTakesTheirPhonesAndAnswers(t *testing.T) {
 	}
 	var left int
 	if err := f.owner.QueryRow(f.ctx, `SELECT (SELECT count(*) FROM client_devices WHERE client_id = $1)
-		+ (SELECT count(*) FROM client_answers WHERE client_id = $1) + (SELECT count(*) FROM client_enrolments WHERE client_id = $1)`,
+		+ (SELECT count(*) FROM client_answers WHERE client_id = $1) + (SELECT count(*) FROM client_enrolments WHERE client_id = $1)
+		+ (SELECT count(*) FROM client_messages WHERE client_id = $1) + (SELECT count(*) FROM campaign_recipients WHERE client_id = $1)`,
 		f.client).Scan(&left); err != nil || left != 0 {
 		t.Errorf("%d rows left, %v", left, err)
 	}

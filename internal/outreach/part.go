@@ -9,7 +9,8 @@ import (
 
 // ClientPart is what outreach keeps about a client, for the register's
 // export and erasure of that client: the phones, the links, the answers
-// (their reasons are the client's own words) and the deliveries.
+// (their reasons are the client's own words), the messages and the
+// deliveries.
 func ClientPart() clients.Part {
 	return clients.Part{Name: "outreach", Export: exportClient, Erase: eraseClient}
 }
@@ -19,6 +20,7 @@ type Exported struct {
 	Phones     []Device    `json:"phones"`
 	Answers    []Answered  `json:"answers"`
 	Deliveries []Delivered `json:"deliveries"`
+	Messages   []Message   `json:"messages"`
 }
 
 func exportClient(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error) {
@@ -28,7 +30,7 @@ func exportClient(ctx context.Context, tx sqldb.Tx, clientID int64) (any, error)
 // eraseClient removes everything outreach holds about the client; the
 // tasks the answers made are erased by the task queue's own part.
 func eraseClient(ctx context.Context, tx sqldb.Tx, clientID int64) error {
-	for _, table := range []string{"client_deliveries", "client_answers", "client_devices", "client_enrolments"} {
+	for _, table := range []string{"client_deliveries", "campaign_recipients", "client_messages", "client_answers", "client_devices", "client_enrolments"} {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE client_id = $1`, clientID); err != nil {
 			return err
 		}

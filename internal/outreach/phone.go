@@ -54,7 +54,7 @@ func (s *Service) asPhone(ctx context.Context, credential string, fn func(tx sql
 }
 
 // Home is the client's page: their upcoming appointments with check-in
-// codes and what they answered lately.
+// codes, what they answered lately and the messages sent to them.
 func (s *Service) Home(ctx context.Context, credential string) (Home, error) {
 	var h Home
 	err := s.asPhone(ctx, credential, func(tx sqldb.Tx, p phone) error {
@@ -69,7 +69,18 @@ func (s *Service) Home(ctx context.Context, credential string) (Home, error) {
 		if err != nil {
 			return err
 		}
-		h.Answers, err = sqldb.CollectRows(rows, scanAnswered)
+		if h.Answers, err = sqldb.CollectRows(rows, scanAnswered); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT body, lang, send_at FROM client_messages WHERE client_id = $1 AND status = 'sent'
+			ORDER BY send_at DESC, id DESC LIMIT 20`, p.client.id)
+		if err != nil {
+			return err
+		}
+		h.Messages, err = sqldb.CollectRows(rows, func(r sqldb.Row) (ClientMessage, error) {
+			var m ClientMessage
+			return m, r.Scan(&m.Body, &m.Lang, &m.At)
+		})
 		return err
 	})
 	return h, err

@@ -45,13 +45,13 @@ func TestReceiptsMoveADeliveryForwardOnly(t *testing.T) {
 	}{
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptDelivered) }, "delivered"},
 		{func() error {
-			return f.svc.setDelivery(f.ctx, ReminderPush{Tenant: f.tenant, DeliveryID: id}, "sent", "")
+			return f.svc.setDelivery(f.ctx, f.tenant, id, "sent", "")
 		}, "delivered"},
 		{func() error { return f.svc.Receipt(f.ctx, other, id, ReceiptOpened) }, "delivered"},
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptOpened) }, "opened"},
 		{func() error { return f.svc.Receipt(f.ctx, cred, id, ReceiptDelivered) }, "opened"},
 		{func() error {
-			return f.svc.setDelivery(f.ctx, ReminderPush{Tenant: f.tenant, DeliveryID: id}, "failed", "push service refused")
+			return f.svc.setDelivery(f.ctx, f.tenant, id, "failed", "push service refused")
 		}, "opened"},
 		{func() error { return f.svc.Answer(f.ctx, cred, Answer{Kind: Coming, AppointmentID: appt}) }, "answered"},
 	}

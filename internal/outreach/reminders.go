@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/koto-portal/portal/internal/appointments"
 	"github.com/koto-portal/portal/internal/i18n"
@@ -35,6 +36,12 @@ const (
 func (s *Service) Register(j *jobs.Service, catalog *i18n.Catalog) {
 	s.jobs = j
 	jobs.AddWorker(j, &reminderWorker{s: s, catalog: catalog})
+	jobs.AddWorker(j, &messageSendWorker{s: s})
+	jobs.AddWorker(j, &messagePushWorker{s: s, catalog: catalog})
+	jobs.Periodic[SendCampaigns](j, campaignEvery, func(ctx context.Context) error {
+		_, err := s.SendCampaignBatch(ctx)
+		return err
+	})
 	jobs.Periodic[CheckReminders](j, reminderEvery, func(ctx context.Context) error {
 		_, err := s.QueueReminders(ctx)
 		return err
@@ -223,7 +230,7 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderPush])
 		return err
 	}
 	if !d.open || !d.reachable {
-		return w.s.setDelivery(ctx, a, "failed", "overtaken")
+		return w.s.setDelivery(ctx, a.Tenant, a.DeliveryID, "failed", "overtaken")
 	}
 	lang, ok := w.catalog.Lookup(d.language)
 	if !ok {
@@ -246,23 +253,31 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderPush])
 	if urgent {
 		msg.Urgency = push.UrgencyHigh
 	}
-	gone, err := w.s.jobs.Push(ctx, job.JobRow, d.subscription, msg)
+	return w.s.pushDelivery(ctx, job.JobRow, a.Tenant, a.DeliveryID, d.subscription, msg)
+}
+
+// pushDelivery sends one delivery's push and records how it went: sent, or
+// failed when the subscription is gone (which is then dropped) or the push
+// service refuses it for good; other errors are River's to retry.
+func (s *Service) pushDelivery(ctx context.Context, job *rivertype.JobRow, tenant, deliveryID int64, subscription []byte,
+	msg push.Message) error {
+	gone, err := s.jobs.Push(ctx, job, subscription, msg)
 	switch {
 	case gone:
-		if derr := w.s.db.InTenant(ctx, a.Tenant, func(tx sqldb.Tx) error {
+		if derr := s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE client_devices SET push_subscription = NULL
-				WHERE id = (SELECT device_id FROM client_deliveries WHERE id = $1)`, a.DeliveryID)
+				WHERE id = (SELECT device_id FROM client_deliveries WHERE id = $1)`, deliveryID)
 			return err
 		}); derr != nil {
 			return derr
 		}
-		if serr := w.s.setDelivery(ctx, a, "failed", "subscription gone"); serr != nil {
+		if serr := s.setDelivery(ctx, tenant, deliveryID, "failed", "subscription gone"); serr != nil {
 			return serr
 		}
 	case err == nil:
-		return w.s.setDelivery(ctx, a, "sent", "")
+		return s.setDelivery(ctx, tenant, deliveryID, "sent", "")
 	case isCancel(err):
-		if serr := w.s.setDelivery(ctx, a, "failed", "push service refused"); serr != nil {
+		if serr := s.setDelivery(ctx, tenant, deliveryID, "failed", "push service refused"); serr != nil {
 			return serr
 		}
 	}
@@ -275,10 +290,10 @@ func isCancel(err error) bool {
 	return errors.As(err, &c)
 }
 
-func (s *Service) setDelivery(ctx context.Context, a ReminderPush, status, reason string) error {
-	return s.db.InTenant(ctx, a.Tenant, func(tx sqldb.Tx) error {
+func (s *Service) setDelivery(ctx context.Context, tenant, deliveryID int64, status, reason string) error {
+	return s.db.InTenant(ctx, tenant, func(tx sqldb.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE client_deliveries SET status = $2, reason = $3, updated_at = now() WHERE id = $1 AND `+advances,
-			a.DeliveryID, status, reason)
+			deliveryID, status, reason)
 		return err
 	})
 }

@@ -31,6 +31,8 @@ type Service struct {
 	tasks *tasks.Service
 	jobs  *jobs.Service // nil until Register: reminders are then only recorded
 	now   func() time.Time
+	// campaignRate is how many campaign messages a second (0: CampaignRate).
+	campaignRate int
 	// events tells other systems of the client's answers.
 	events events.Hook
 }

@@ -8,7 +8,8 @@ import (
 
 // History is what the client's summary shows of outreach, read inside the
 // summary's transaction (the reader checked, the view logged there): the
-// enrolled phones and the client's answers.
+// enrolled phones, the client's answers, the reminders and messages sent
+// and how far each got.
 func History(ctx context.Context, tx sqldb.Tx, clientID int64) (Exported, error) {
 	var out Exported
 	var err error
@@ -23,15 +24,19 @@ func History(ctx context.Context, tx sqldb.Tx, clientID int64) (Exported, error)
 	if out.Answers, err = sqldb.CollectRows(rows, scanAnswered); err != nil {
 		return Exported{}, err
 	}
-	rows, err = tx.Query(ctx, `SELECT kind, appointment_id, device_id, status, reason, updated_at FROM client_deliveries
-		WHERE client_id = $1 ORDER BY id`, clientID)
+	rows, err = tx.Query(ctx, `SELECT kind, coalesce(appointment_id, 0), coalesce(message_id, 0), device_id, status, reason, updated_at
+		FROM client_deliveries WHERE client_id = $1 ORDER BY id`, clientID)
 	if err != nil {
 		return Exported{}, err
 	}
 	out.Deliveries, err = sqldb.CollectRows(rows, func(r sqldb.Row) (Delivered, error) {
 		var d Delivered
-		err := r.Scan(&d.Kind, &d.AppointmentID, &d.DeviceID, &d.Status, &d.Reason, &d.At)
+		err := r.Scan(&d.Kind, &d.AppointmentID, &d.MessageID, &d.DeviceID, &d.Status, &d.Reason, &d.At)
 		return d, err
 	})
+	if err != nil {
+		return Exported{}, err
+	}
+	out.Messages, err = messages(ctx, tx, clientID)
 	return out, err
 }

@@ -47,6 +47,8 @@ type rlsTenant struct {
 	appt                                     int64
 	apiKey, webhook, webhookEvent            int64
 	ticket, spareTicket                      int64 // spareTicket has no ticket_push row
+	template, templateVersion                int64
+	campaign, campaign2                      int64
 }
 
 // rlsFixture inserts one row of a tenant table. variant 0 is the row seeded
@@ -305,6 +307,49 @@ var rlsFixtures = []rlsFixture{
 			return `INSERT INTO client_deliveries (municipality_id, client_id, device_id, appointment_id, kind)
 				VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 				[]any{f.id, f.client, f.phone, f.appt, []string{"reminder_24h", "reminder_2h"}[v]}
+		},
+	},
+	{table: "message_templates", touchCol: "name",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO message_templates (municipality_id, name) VALUES ($1, $2) RETURNING id`,
+				[]any{f.id, fmt.Sprintf("Template %d", v)}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.template = id },
+	},
+	{table: "message_template_versions", touchCol: "texts",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO message_template_versions (municipality_id, template_id, version, texts) VALUES ($1, $2, $3, '{"fi": "Hei"}') RETURNING id`,
+				[]any{f.id, f.template, v + 1}
+		},
+		keep: func(f *rlsTenant, _ int, id int64) { f.templateVersion = id },
+	},
+	{table: "client_messages", touchCol: "body",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO client_messages (municipality_id, client_id, template_version_id, send_at) VALUES ($1, $2, $3, now()) RETURNING id`,
+				[]any{f.id, f.client, f.templateVersion}
+		},
+	},
+	{table: "campaigns", touchCol: "status", seed: []int{0, 2},
+		row: func(f *rlsTenant, v int) (string, []any) {
+			return `INSERT INTO campaigns (municipality_id, service_point_id, template_version_id, filter, recipients) VALUES ($1, $2, $3, '{}', $4) RETURNING id`,
+				[]any{f.id, f.sp, f.templateVersion, v}
+		},
+		keep: func(f *rlsTenant, v int, id int64) {
+			if v == 0 {
+				f.campaign = id
+			} else {
+				f.campaign2 = id // for a second recipient row of the same client
+			}
+		},
+	},
+	{table: "campaign_recipients", touchCol: "sent_at",
+		row: func(f *rlsTenant, v int) (string, []any) {
+			campaign := f.campaign
+			if v != 0 {
+				campaign = f.campaign2
+			}
+			return `INSERT INTO campaign_recipients (municipality_id, campaign_id, client_id) VALUES ($1, $2, $3) RETURNING id`,
+				[]any{f.id, campaign, f.client}
 		},
 	},
 	{table: "checkin_failures",

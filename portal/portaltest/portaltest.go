@@ -26,6 +26,7 @@ import (
 	"github.com/koto-portal/portal/internal/i18n"
 	"github.com/koto-portal/portal/internal/jobs"
 	"github.com/koto-portal/portal/internal/live"
+	"github.com/koto-portal/portal/internal/outreach"
 	"github.com/koto-portal/portal/internal/push"
 	"github.com/koto-portal/portal/internal/queue"
 	"github.com/koto-portal/portal/internal/store"
@@ -57,6 +58,14 @@ type settings struct {
 	push      *push.Sender
 	queue     func(*queue.Service)
 	hooks     api.HookOptions
+	outreach  bool // outreach's jobs run: messages are sent, reminders checked
+}
+
+// WithOutreachJobs runs outreach's durable jobs on the portal's job queue,
+// so that messages to clients' phones are sent (and the periodic reminder
+// check runs); without it they are only recorded.
+func WithOutreachJobs() Option {
+	return func(s *settings) { s.outreach = true }
 }
 
 // WithWebhooks sets how webhooks are delivered: a client that trusts a
@@ -227,10 +236,15 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	queues.UseTasks(taskQueue)
 	apis := api.New(db, nil)
 	apis.Register(work, s.hooks)
+	var reach *outreach.Service
+	if s.outreach {
+		reach = outreach.New(db, taskQueue, nil)
+		reach.Register(work, catalog)
+	}
 	// Wired before the job queue starts running the services, as in
 	// `portal serve`.
 	srv, err := portal.New(portal.Deps{Config: cfg, DB: db, Logger: logger, Catalog: catalog, Version: "test",
-		Queue: queues, Tasks: taskQueue, API: apis, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
+		Queue: queues, Tasks: taskQueue, API: apis, Outreach: reach, Push: s.push, Hub: hub, DemoDevices: demoDevices, Collectors: append(db.Collectors(), live.Collector(hub, listener), work.Collector())})
 	if err != nil {
 		stopLive()
 		_ = ln.Close()
