@@ -40,8 +40,10 @@ func (s *Service) Topic(name string) string {
 // honours Retry-After on 429 (and on a 5xx that carries one); a plain error
 // on other 5xx and network failures, which River retries with backoff; a
 // cancel when trying again cannot help (another 4xx, 413 payload too
-// large, a subscription or message refused here, the news stale, the
-// attempts spent). Such a failure is logged with the push service's host
+// large when msg has no Shorter form or that too is refused, a
+// subscription or message refused here, the news stale, the attempts
+// spent). A payload found too large is sent again at once in its Shorter
+// form. Such a failure is logged with the push service's host
 // only, never the endpoint's path or keys, and counted.
 //
 // A non-zero msg.TTL counts from when the job was enqueued: a message
@@ -67,6 +69,11 @@ func (s *Service) Push(ctx context.Context, job *rivertype.JobRow, subscription 
 		}
 	}
 	out := s.opts.Sender.Send(ctx, sub, msg)
+	if errors.Is(out.Err, push.ErrPayloadTooLarge) && msg.Shorter != nil {
+		s.metrics.pushes.WithLabelValues(job.Kind, "shortened").Inc()
+		msg.Payload, msg.Shorter = msg.Shorter, nil
+		out = s.opts.Sender.Send(ctx, sub, msg)
+	}
 	switch out.Kind {
 	case push.Sent:
 		s.metrics.pushes.WithLabelValues(job.Kind, "sent").Inc()

@@ -381,11 +381,11 @@ func (w *messagePushWorker) Work(ctx context.Context, job *river.Job[MessagePush
 		textLang = l
 	}
 	name := fmt.Sprintf("message-%d", messageID)
-	payload, err := json.Marshal(reminderMessage{Title: w.catalog.For(lang).Get("message.title"), Body: body,
-		Lang: textLang.Code, Dir: textLang.Dir(), Tag: name, Client: true, Delivery: a.DeliveryID})
+	payload, shorter, err := reminderMessage{Title: w.catalog.For(lang).Get("message.title"), Body: body,
+		Lang: textLang.Code, Dir: textLang.Dir(), Tag: name, Client: true, Delivery: a.DeliveryID}.payloads()
 	if err != nil {
 		return err
 	}
 	return w.s.pushDelivery(ctx, job.JobRow, a.Tenant, a.DeliveryID, subscription,
-		push.Message{Payload: payload, Topic: w.s.jobs.Topic(name), Urgency: push.UrgencyNormal, TTL: messageTTL})
+		push.Message{Payload: payload, Shorter: shorter, Topic: w.s.jobs.Topic(name), Urgency: push.UrgencyNormal, TTL: messageTTL})
 }

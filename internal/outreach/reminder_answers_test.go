@@ -13,7 +13,8 @@ import (
 // Each answer a push service can give a reminder, as the fake push service
 // gives it: forgotten subscriptions are dropped, "later" is waited for as
 // long as Retry-After says, a server error is tried again, and a payload
-// the service finds too large fails the delivery with its reason.
+// the service finds too large goes again without its text, and fails the
+// delivery with its reason when even that is too large.
 func TestReminderHandlesEveryPushAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -25,7 +26,9 @@ func TestReminderHandlesEveryPushAnswer(t *testing.T) {
 	}{
 		{name: "404", replies: []pushtest.Reply{{Status: 404}}, want: "reminder_2h/failed/subscription gone", sent: 1},
 		{name: "410", replies: []pushtest.Reply{{Status: 410}}, want: "reminder_2h/failed/subscription gone", sent: 1},
-		{name: "413", replies: []pushtest.Reply{{Status: 413}}, want: "reminder_2h/failed/push service refused", sent: 1, kept: true},
+		{name: "413", replies: []pushtest.Reply{{Status: 413}, {Status: 201}}, want: "reminder_2h/sent/", sent: 2, kept: true},
+		{name: "413 twice", replies: []pushtest.Reply{{Status: 413}, {Status: 413}}, want: "reminder_2h/failed/push service refused",
+			sent: 2, kept: true},
 		{name: "429", replies: []pushtest.Reply{{Status: 429, RetryAfter: "2"}, {Status: 201}}, want: "reminder_2h/sent/",
 			sent: 2, kept: true, wait: 2 * time.Second},
 		{name: "500", replies: []pushtest.Reply{{Status: 500}, {Status: 201}}, want: "reminder_2h/sent/", sent: 2, kept: true},
@@ -61,8 +64,17 @@ func TestReminderHandlesEveryPushAnswer(t *testing.T) {
 					t.Errorf("tried again %v after a Retry-After of %v", gap, tc.wait)
 				}
 			}
-			if len(got) == 2 && (got[1].Topic != got[0].Topic || string(got[1].Payload) != string(got[0].Payload)) {
-				t.Error("the second try is another message")
+			if len(got) == 2 {
+				var first, second reminderMessage
+				_ = json.Unmarshal(got[0].Payload, &first)
+				_ = json.Unmarshal(got[1].Payload, &second)
+				if tc.replies[0].Status == 413 {
+					// Too large: the same notification without its text.
+					first.Body = ""
+				}
+				if got[1].Topic != got[0].Topic || second != first || second.Title == "" {
+					t.Errorf("the second try is another message: %s, then %s", got[0].Payload, got[1].Payload)
+				}
 			}
 			home, err := f.svc.Home(f.ctx, cred)
 			if err != nil {

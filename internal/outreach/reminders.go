@@ -197,6 +197,17 @@ type reminderMessage struct {
 	Delivery int64  `json:"delivery"`
 }
 
+// payloads encodes m, and the shorter form sent instead when a push service
+// finds it too large: without its text, which the page shows.
+func (m reminderMessage) payloads() (full, shorter []byte, err error) {
+	if full, err = json.Marshal(m); err != nil {
+		return nil, nil, err
+	}
+	m.Body = ""
+	shorter, err = json.Marshal(m)
+	return full, shorter, err
+}
+
 type reminderWorker struct {
 	river.WorkerDefaults[ReminderPush]
 	s       *Service
@@ -240,13 +251,13 @@ func (w *reminderWorker) Work(ctx context.Context, job *river.Job[ReminderPush])
 	start := d.startsAt.In(org.Zone(d.zone))
 	urgent := d.kind == "reminder_2h"
 	name := fmt.Sprintf("appointment-%d", d.apptID)
-	payload, err := json.Marshal(reminderMessage{Title: tr.Get("reminder.title"),
+	payload, shorter, err := reminderMessage{Title: tr.Get("reminder.title"),
 		Body: tr.Get("reminder.body", "Date", lang.FormatDate(start), "Time", start.Format("15:04")),
-		Lang: lang.Code, Dir: lang.Dir(), Tag: name, Urgent: urgent, Client: true, Delivery: a.DeliveryID})
+		Lang: lang.Code, Dir: lang.Dir(), Tag: name, Urgent: urgent, Client: true, Delivery: a.DeliveryID}.payloads()
 	if err != nil {
 		return err
 	}
-	msg := push.Message{Payload: payload, Topic: w.s.jobs.Topic(name), Urgency: push.UrgencyNormal,
+	msg := push.Message{Payload: payload, Shorter: shorter, Topic: w.s.jobs.Topic(name), Urgency: push.UrgencyNormal,
 		// Never held past the appointment: a reminder after it is noise.
 		// jobs.Push counts the TTL from when the job was enqueued.
 		TTL: min(d.startsAt.Sub(job.CreatedAt), push.MaxTTL).Truncate(time.Second)}

@@ -38,6 +38,10 @@ type Message struct {
 	// Topic, if set, replaces an undelivered earlier message with the same
 	// topic; up to 32 characters of the URL-safe base64 alphabet.
 	Topic string
+	// Shorter, if set, is sent in Payload's place when the push service
+	// finds Payload too large (413), or it is over MaxPayloadSize: the
+	// news in fewer words, which the page the notification opens completes.
+	Shorter []byte
 }
 
 // Validate reports why Send would refuse m, without sending anything.
