@@ -164,6 +164,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	taskQueue.Register(work, catalog)
 	queues.UseTasks(taskQueue)
 	reach := outreach.New(db, taskQueue, nil)
+	reach.SetCampaignRate(cfg.CampaignRate)
 	reach.Register(work, catalog)
 	apis := api.New(db, nil)
 	apis.Register(work, api.HookOptions{})

@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// maxCampaignRate bounds PORTAL_CAMPAIGN_RATE: more than a push service
+// would take from one sender without pushing back.
+const maxCampaignRate = 1000
+
 // Config is everything the portal can be told at start.
 type Config struct {
 	Addr             string // PORTAL_ADDR
@@ -34,6 +38,7 @@ type Config struct {
 	LogFormat        string        // PORTAL_LOG_FORMAT: json, text, or auto (text on a terminal)
 	KioskIdle        time.Duration // PORTAL_KIOSK_IDLE: kiosk resets after this long untouched
 	KioskFloodLimit  int           // PORTAL_KIOSK_FLOOD_LIMIT: tickets one kiosk may take per minute (0: no limit, for load tests)
+	CampaignRate     int           // PORTAL_CAMPAIGN_RATE: campaign messages the deployment sends a second (0: outreach's default)
 	// MetricsAddr (PORTAL_METRICS_ADDR) is the private listen address of
 	// /metrics and Go's profiler; empty ("off") serves neither.
 	MetricsAddr string
@@ -118,6 +123,13 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("PORTAL_KIOSK_FLOOD_LIMIT=%q: want a whole number, 0 for no limit", v))
 		}
 		c.KioskFloodLimit = n
+	}
+	if v := getenv("PORTAL_CAMPAIGN_RATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxCampaignRate {
+			problems = append(problems, fmt.Sprintf("PORTAL_CAMPAIGN_RATE=%q: want a whole number from 1 to %d", v, maxCampaignRate))
+		}
+		c.CampaignRate = n
 	}
 	c.PushAllowedHosts = list(getenv("PORTAL_PUSH_ALLOWED_HOSTS"), c.PushAllowedHosts)
 	c.TrustedProxies = list(getenv("PORTAL_TRUSTED_PROXIES"), c.TrustedProxies)

@@ -96,3 +96,17 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("proxies trusted by default: %q", c.TrustedProxies)
 	}
 }
+
+func TestCampaignRate(t *testing.T) {
+	if c, err := Load(env(map[string]string{"PORTAL_CAMPAIGN_RATE": "200"}), nil); err != nil || c.CampaignRate != 200 {
+		t.Fatalf("got %d, %v", c.CampaignRate, err)
+	}
+	if c, err := Load(env(nil), nil); err != nil || c.CampaignRate != 0 {
+		t.Fatalf("unset: %d, %v; want 0, outreach's default", c.CampaignRate, err)
+	}
+	for _, bad := range []string{"0", "-5", "many", "1001"} {
+		if _, err := Load(env(map[string]string{"PORTAL_CAMPAIGN_RATE": bad}), nil); err == nil || !strings.Contains(err.Error(), "PORTAL_CAMPAIGN_RATE") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -37,6 +37,10 @@ type Service struct {
 	events events.Hook
 }
 
+// SetCampaignRate sets how many campaign messages the deployment sends a
+// second (PORTAL_CAMPAIGN_RATE); 0 keeps CampaignRate. Call it while wiring.
+func (s *Service) SetCampaignRate(perSecond int) { s.campaignRate = perSecond }
+
 // UseEvents sends answer events to sink, in the answer's transaction; call
 // it while wiring.
 func (s *Service) UseEvents(sink events.Sink) { s.events.Use(sink) }
