@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,10 +136,20 @@ func scanSummary(row sqldb.Row) (Client, error) {
 	return c, err
 }
 
-// searchSQL builds the search: the filters, one condition per name part
-// (so each can use its index), and the ranking. The folding and skeletons
-// come from the database's own functions, the ones its search columns are
-// built with, so the query and the stored keys always agree.
+// searchSQL builds the search: the filters, the name parts' conditions,
+// and the ranking. The folding and skeletons come from the database's own
+// functions, the ones its search columns are built with, so the query and
+// the stored keys always agree.
+//
+// A name query reads a bounded number of rows whatever the register's size.
+// A common name or the start of one matches tens of thousands of clients in
+// a register of a million, and fetching and scoring every one of them cost
+// seconds. So the candidates come from up to three passes, each answered by
+// the indexes and stopped after window rows: every part a whole word; every
+// part a whole word or a spelling variant; every part anywhere (a word
+// start, inside a word, or a variant). Only those candidates are scored and
+// ordered, so a whole-word match is never crowded out by variants, nor a
+// variant by word starts.
 func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) (string, []any, error) {
 	points, all := actor.ServicePointScope(auth.RoleExpert)
 	if points == nil {
@@ -160,7 +171,9 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 		if err := tx.QueryRow(ctx, `SELECT koto_phone_key($1)`, q.Text).Scan(&key); err != nil {
 			return "", nil, err
 		}
-		where = append(where, `c.phone_key LIKE `+arg("%"+escapeLike(key)+"%"))
+		// The phone index leaves out clients with no phone; saying so lets
+		// the planner use it (a LIKE alone does not prove it).
+		where = append(where, `c.phone_key <> ''`, `c.phone_key LIKE `+arg("%"+escapeLike(key)+"%"))
 	default:
 		tokens := nameTokens(q.Text)
 		if len(tokens) == 0 {
@@ -169,45 +182,69 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 		}
 		var folded, skeletons []string
 		var whole string
+		// The plan must be made for these patterns: a generic plan of a
+		// prepared statement cannot tell a rare name from a common one,
+		// and may scan the whole register hoping to stop early. The
+		// setting is local to the transaction.
 		if err := tx.QueryRow(ctx, `SELECT array_agg(koto_fold(t) ORDER BY n), array_agg(koto_name_skeleton(t) ORDER BY n),
-				koto_fold(array_to_string($1::text[], ' '))
-			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole); err != nil {
+				koto_fold(array_to_string($1::text[], ' ')), set_config('plan_cache_mode', 'force_custom_plan', true)
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole, new(string)); err != nil {
 			return "", nil, err
 		}
-		var rank []string
+		// Per part: as a whole word, as a word of the same transliteration
+		// skeleton, as the start of a word, anywhere. Each is a condition
+		// the trigram or skeleton index answers: the patterns' spaces make
+		// pg_trgm look for a word's edge, which also lets a part of one or
+		// two letters (Li, Wu) use the index as the start of a word.
+		var word, variant, anywhere, rank []string
 		for i, f := range folded {
 			if f == "" {
 				continue
 			}
-			// Each part must appear in the name: as a substring (which
-			// the trigram index answers, prefixes too), or as a word of
-			// the same transliteration skeleton (the skeleton index).
-			match := []string{`c.search_name LIKE ` + arg("%"+escapeLike(f)+"%")}
-			// How well it appears, cheaply: as a whole word, as a
-			// variant spelling of one, as the start of one, or inside one.
-			score := `CASE WHEN ' ' || c.search_name || ' ' LIKE ` + arg("% "+escapeLike(f)+" %") + ` THEN 4 `
-			if k := skeletons[i]; len(k) >= skeletonMin {
-				ka := arg([]string{k})
-				match = append(match, `c.search_skeletons @> `+ka+`::text[]`)
-				score += `WHEN c.search_skeletons @> ` + ka + `::text[] THEN 3 `
+			e := escapeLike(f)
+			w := `c.search_name LIKE ANY(` + arg([]string{e, e + " %", "% " + e + " %", "% " + e}) + `::text[])`
+			st := `c.search_name LIKE ANY(` + arg([]string{e + "%", "% " + e + "%"}) + `::text[])`
+			// A part of one or two letters matches only at a word's start:
+			// inside words it is noise, and no trigram index can find it.
+			in := st
+			if len([]rune(f)) >= 3 {
+				in = `c.search_name LIKE ` + arg("%"+e+"%")
 			}
-			score += `WHEN ' ' || c.search_name LIKE ` + arg("% "+escapeLike(f)+"%") + ` THEN 2 ELSE 1 END`
-			where = append(where, `(`+strings.Join(match, ` OR `)+`)`)
+			v, score := w, `CASE WHEN `+w+` THEN 4 `
+			if k := skeletons[i]; len(k) >= skeletonMin {
+				sk := `c.search_skeletons @> ` + arg([]string{k}) + `::text[]`
+				v = `(` + w + ` OR ` + sk + `)`
+				in = `(` + in + ` OR ` + sk + `)`
+				score += `WHEN ` + sk + ` THEN 3 `
+			}
+			score += `WHEN ` + st + ` THEN 2 ELSE 1 END`
+			word, variant, anywhere = append(word, w), append(variant, v), append(anywhere, in)
 			rank = append(rank, score)
 		}
 		if len(rank) == 0 {
 			where = append(where, `false`)
 			break
 		}
-		// The cheap score orders every match; trigram similarity to the
-		// whole query then orders the best of them within equal scores,
-		// computed for those only, since it costs far more per row.
-		window := max(q.Offset+q.Limit+1, rerankWindow)
-		sql := `SELECT ` + summaryCols + ` FROM (SELECT c.*, ` + strings.Join(rank, ` + `) + ` AS score FROM clients c WHERE ` +
-			strings.Join(where, ` AND `) + ` ORDER BY score DESC, c.last_name, c.first_names, c.id LIMIT ` + arg(window) + `) c
+		window := arg(max(q.Offset+q.Limit+1, rerankWindow))
+		filters := strings.Join(where, ` AND `)
+		var passes []string
+		for _, p := range [][]string{word, variant, anywhere} {
+			pass := `(SELECT c.id, ` + strings.Join(rank, ` + `) + ` AS score, c.search_name, c.last_name, c.first_names
+				FROM clients c WHERE ` + filters + ` AND ` + strings.Join(p, ` AND `) + ` LIMIT ` + window + `)`
+			if !slices.Contains(passes, pass) {
+				passes = append(passes, pass)
+			}
+		}
+		// The passes overlap; UNION keeps each client once (its row is the
+		// same whichever pass found it). Trigram similarity to the whole
+		// query orders equal scores: it costs far more per row than the
+		// score, and is computed for the candidates only.
+		sql := `SELECT ` + summaryCols + ` FROM (SELECT f.id, f.score, similarity(f.search_name, ` + arg(whole) + `) AS sim,
+				f.last_name, f.first_names FROM (` + strings.Join(passes, ` UNION `) + `) f
+			ORDER BY score DESC, sim DESC, last_name, first_names, id LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset) + `) f
+			JOIN clients c ON c.id = f.id
 			LEFT JOIN staff r ON r.id = c.responsible_staff_id
-			ORDER BY c.score DESC, similarity(c.search_name, ` + arg(whole) + `) DESC, c.last_name, c.first_names, c.id
-			LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
+			ORDER BY f.score DESC, f.sim DESC, c.last_name, c.first_names, c.id`
 		return sql, args, nil
 	}
 	sql := `SELECT ` + summaryCols + ` FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id WHERE ` +
