@@ -2,7 +2,6 @@ package clients
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,9 +22,12 @@ const (
 	// skeletonMin is the shortest transliteration skeleton a search
 	// compares: shorter ones ("l" of Ali, Ola and Leo) match too many.
 	skeletonMin = 3
-	// rerankWindow is how many of the best matches are ordered by trigram
-	// similarity as well.
+	// rerankWindow is how many candidates a name search ranks at least:
+	// every match of the better kinds, filled up with the next kind.
 	rerankWindow = 200
+	// phoneWindow is how many clients a part of a phone number finds at
+	// most (four digits match a few hundred in a million).
+	phoneWindow = 1000
 )
 
 // Query is a search of the register; zero values mean any.
@@ -136,20 +138,19 @@ func scanSummary(row sqldb.Row) (Client, error) {
 	return c, err
 }
 
-// searchSQL builds the search: the filters, the name parts' conditions,
-// and the ranking. The folding and skeletons come from the database's own
-// functions, the ones its search columns are built with, so the query and
-// the stored keys always agree.
+// searchSQL builds the search: the filters, the matching, and the ranking.
 //
-// A name query reads a bounded number of rows whatever the register's size.
-// A common name or the start of one matches tens of thousands of clients in
-// a register of a million, and fetching and scoring every one of them cost
-// seconds. So the candidates come from up to three passes, each answered by
-// the indexes and stopped after window rows: every part a whole word; every
-// part a whole word or a spelling variant; every part anywhere (a word
-// start, inside a word, or a variant). Only those candidates are scored and
-// ordered, so a whole-word match is never crowded out by variants, nor a
-// variant by word starts.
+// Matching happens in koto_search_clients (migration 00023), which reads
+// the search indexes for the actor's tenant and returns at most about a
+// window of candidate ids, every match of the better kinds first: whole
+// words, then spelling variants (the transliteration skeleton), then word
+// starts, and only when those find nobody a part inside a word. So a search
+// reads a bounded number of rows however large the register and however
+// common the name. This query reads the candidates back through row-level
+// security and ranks them: by the weakest part's kind of match, then by
+// all parts' together, then by trigram similarity to the whole query.
+// The folding and skeletons come from the database's own functions, the
+// ones its search columns are built with, so query and keys always agree.
 func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) (string, []any, error) {
 	points, all := actor.ServicePointScope(auth.RoleExpert)
 	if points == nil {
@@ -163,6 +164,10 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 	where := []string{`c.erased_at IS NULL`, `($1 OR c.service_point_id = ANY($2))`, `($3 = '' OR c.status = $3)`,
 		`($4 = 0 OR c.responsible_staff_id = $4)`, `($5 = 0 OR c.service_point_id = $5)`}
 	order := `c.last_name, c.first_names, c.id`
+	candidates := func(parts, skeletons []string, phone string, window int) string {
+		return `c.id IN (SELECT koto_search_clients(` + arg(parts) + `::text[], ` + arg(skeletons) + `::text[], ` + arg(phone) +
+			`, $1, $2, $3, $4, $5, ` + arg(window) + `))`
+	}
 
 	switch {
 	case q.Text == "":
@@ -171,9 +176,7 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 		if err := tx.QueryRow(ctx, `SELECT koto_phone_key($1)`, q.Text).Scan(&key); err != nil {
 			return "", nil, err
 		}
-		// The phone index leaves out clients with no phone; saying so lets
-		// the planner use it (a LIKE alone does not prove it).
-		where = append(where, `c.phone_key <> ''`, `c.phone_key LIKE `+arg("%"+escapeLike(key)+"%"))
+		where = append(where, candidates(nil, nil, key, max(q.Offset+q.Limit+1, phoneWindow)))
 	default:
 		tokens := nameTokens(q.Text)
 		if len(tokens) == 0 {
@@ -182,77 +185,37 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 		}
 		var folded, skeletons []string
 		var whole string
-		// The plan must be made for these patterns: a generic plan of a
-		// prepared statement cannot tell a rare name from a common one,
-		// and may scan the whole register hoping to stop early. The
-		// setting is local to the transaction.
 		if err := tx.QueryRow(ctx, `SELECT array_agg(koto_fold(t) ORDER BY n), array_agg(koto_name_skeleton(t) ORDER BY n),
-				koto_fold(array_to_string($1::text[], ' ')), set_config('plan_cache_mode', 'force_custom_plan', true)
-			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole, new(string)); err != nil {
+				koto_fold(array_to_string($1::text[], ' '))
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole); err != nil {
 			return "", nil, err
 		}
-		// Per part: as a whole word, as a word of the same transliteration
-		// skeleton, as the start of a word, anywhere. Each is a condition
-		// the trigram or skeleton index answers: the patterns' spaces make
-		// pg_trgm look for a word's edge, which also lets a part of one or
-		// two letters (Li, Wu) use the index as the start of a word.
-		var word, variant, anywhere, rank []string
+		var parts, skels, level []string
 		for i, f := range folded {
 			if f == "" {
 				continue
 			}
-			e := escapeLike(f)
-			w := `c.search_name LIKE ANY(` + arg([]string{e, e + " %", "% " + e + " %", "% " + e}) + `::text[])`
-			st := `c.search_name LIKE ANY(` + arg([]string{e + "%", "% " + e + "%"}) + `::text[])`
-			// A part of one or two letters matches only at a word's start:
-			// inside words it is noise, and no trigram index can find it.
-			in := st
-			if len([]rune(f)) >= 3 {
-				in = `c.search_name LIKE ` + arg("%"+e+"%")
+			k := skeletons[i]
+			if len(k) < skeletonMin {
+				k = ""
 			}
-			v, score := w, `CASE WHEN `+w+` THEN 4 `
-			if k := skeletons[i]; len(k) >= skeletonMin {
-				sk := `c.search_skeletons @> ` + arg([]string{k}) + `::text[]`
-				v = `(` + w + ` OR ` + sk + `)`
-				in = `(` + in + ` OR ` + sk + `)`
-				score += `WHEN ` + sk + ` THEN 3 `
+			parts, skels = append(parts, f), append(skels, k)
+			// How well this part matches, as the passes rank it.
+			l := `CASE WHEN c.search_terms @> ` + arg([]string{f}) + `::text[] THEN 4 `
+			if k != "" {
+				l += `WHEN c.search_skeletons @> ` + arg([]string{k}) + `::text[] THEN 3 `
 			}
-			score += `WHEN ` + st + ` THEN 2 ELSE 1 END`
-			word, variant, anywhere = append(word, w), append(variant, v), append(anywhere, in)
-			rank = append(rank, score)
+			level = append(level, l+`WHEN c.search_terms @> `+arg([]string{f + "*"})+`::text[] THEN 2 ELSE 1 END`)
 		}
-		if len(rank) == 0 {
+		if len(parts) == 0 {
 			where = append(where, `false`)
 			break
 		}
-		window := arg(max(q.Offset+q.Limit+1, rerankWindow))
-		filters := strings.Join(where, ` AND `)
-		var passes []string
-		for _, p := range [][]string{word, variant, anywhere} {
-			pass := `(SELECT c.id, ` + strings.Join(rank, ` + `) + ` AS score, c.search_name, c.last_name, c.first_names
-				FROM clients c WHERE ` + filters + ` AND ` + strings.Join(p, ` AND `) + ` LIMIT ` + window + `)`
-			if !slices.Contains(passes, pass) {
-				passes = append(passes, pass)
-			}
-		}
-		// The passes overlap; UNION keeps each client once (its row is the
-		// same whichever pass found it). Trigram similarity to the whole
-		// query orders equal scores: it costs far more per row than the
-		// score, and is computed for the candidates only.
-		sql := `SELECT ` + summaryCols + ` FROM (SELECT f.id, f.score, similarity(f.search_name, ` + arg(whole) + `) AS sim,
-				f.last_name, f.first_names FROM (` + strings.Join(passes, ` UNION `) + `) f
-			ORDER BY score DESC, sim DESC, last_name, first_names, id LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset) + `) f
-			JOIN clients c ON c.id = f.id
-			LEFT JOIN staff r ON r.id = c.responsible_staff_id
-			ORDER BY f.score DESC, f.sim DESC, c.last_name, c.first_names, c.id`
-		return sql, args, nil
+		where = append(where, candidates(parts, skels, "", max(q.Offset+q.Limit+1, rerankWindow)))
+		order = `least(` + strings.Join(level, `, `) + `) DESC, ` + strings.Join(level, ` + `) + ` DESC, similarity(c.search_name, ` +
+			arg(whole) + `) DESC, ` + order
 	}
 	sql := `SELECT ` + summaryCols + ` FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id WHERE ` +
 		strings.Join(where, ` AND `) + ` ORDER BY ` + order + ` LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
 	return sql, args, nil
-}
-
-// escapeLike makes s match itself in a LIKE pattern.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
