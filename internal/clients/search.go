@@ -203,7 +203,7 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 			// How well this part matches, as the passes rank it.
 			l := `CASE WHEN c.search_terms @> ` + arg([]string{f}) + `::text[] THEN 4 `
 			if k != "" {
-				l += `WHEN c.search_skeletons @> ` + arg([]string{k}) + `::text[] THEN 3 `
+				l += `WHEN c.search_terms @> ` + arg([]string{"#" + k}) + `::text[] THEN 3 `
 			}
 			level = append(level, l+`WHEN c.search_terms @> `+arg([]string{f + "*"})+`::text[] THEN 2 ELSE 1 END`)
 		}
