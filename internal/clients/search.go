@@ -75,13 +75,14 @@ func nameTokens(s string) []string {
 }
 
 // Search finds clients of the service points where the actor works. A name
-// query matches every part, in any order, ignoring case and accents, as a
-// substring (the start of a name too) or by transliteration skeleton
-// (Muhammad finds Mohammed; a vowel mistyped, Virtanan, finds Virtanen).
-// Whole words come first, then spelling variants, then word starts, and
-// among equals the closest by trigram similarity. A query of digits finds
-// phone numbers however they were written. One access-log
-// row records the search (not its words, which may name someone).
+// query matches every part, in any order, ignoring case and accents: as a
+// whole word, by transliteration skeleton (Muhammad finds Mohammed; a vowel
+// mistyped, Virtanan, finds Virtanen) or as the start of a word; a part of
+// three letters or more found only inside a word counts when nothing else
+// is found. Whole words come first, then spelling variants, then word
+// starts, and among equals the closest by trigram similarity. A query of
+// digits finds phone numbers however they were written. One access-log row
+// records the search (not its words, which may name someone).
 func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Results, error) {
 	if q.Limit <= 0 || q.Limit > maxPageSize {
 		q.Limit = DefaultPageSize
