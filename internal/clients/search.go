@@ -22,9 +22,12 @@ const (
 	// skeletonMin is the shortest transliteration skeleton a search
 	// compares: shorter ones ("l" of Ali, Ola and Leo) match too many.
 	skeletonMin = 3
-	// rerankWindow is how many of the best matches are ordered by trigram
-	// similarity as well.
+	// rerankWindow is how many candidates a name search ranks at least:
+	// every match of the better kinds, filled up with the next kind.
 	rerankWindow = 200
+	// phoneWindow is how many clients a part of a phone number finds at
+	// most (four digits match a few hundred in a million).
+	phoneWindow = 1000
 )
 
 // Query is a search of the register; zero values mean any.
@@ -72,13 +75,14 @@ func nameTokens(s string) []string {
 }
 
 // Search finds clients of the service points where the actor works. A name
-// query matches every part, in any order, ignoring case and accents, as a
-// substring (the start of a name too) or by transliteration skeleton
-// (Muhammad finds Mohammed; a vowel mistyped, Virtanan, finds Virtanen).
-// Whole words come first, then spelling variants, then word starts, and
-// among equals the closest by trigram similarity. A query of digits finds
-// phone numbers however they were written. One access-log
-// row records the search (not its words, which may name someone).
+// query matches every part, in any order, ignoring case and accents: as a
+// whole word, by transliteration skeleton (Muhammad finds Mohammed; a vowel
+// mistyped, Virtanan, finds Virtanen) or as the start of a word; a part of
+// three letters or more found only inside a word counts when nothing else
+// is found. Whole words come first, then spelling variants, then word
+// starts, and among equals the closest by trigram similarity. A query of
+// digits finds phone numbers however they were written. One access-log row
+// records the search (not its words, which may name someone).
 func (s *Service) Search(ctx context.Context, actor auth.Principal, q Query) (Results, error) {
 	if q.Limit <= 0 || q.Limit > maxPageSize {
 		q.Limit = DefaultPageSize
@@ -135,10 +139,19 @@ func scanSummary(row sqldb.Row) (Client, error) {
 	return c, err
 }
 
-// searchSQL builds the search: the filters, one condition per name part
-// (so each can use its index), and the ranking. The folding and skeletons
-// come from the database's own functions, the ones its search columns are
-// built with, so the query and the stored keys always agree.
+// searchSQL builds the search: the filters, the matching, and the ranking.
+//
+// Matching happens in koto_search_clients (migration 00023), which reads
+// the search indexes for the actor's tenant and returns at most about a
+// window of candidate ids, every match of the better kinds first: whole
+// words, then spelling variants (the transliteration skeleton), then word
+// starts, and only when those find nobody a part inside a word. So a search
+// reads a bounded number of rows however large the register and however
+// common the name. This query reads the candidates back through row-level
+// security and ranks them: by the weakest part's kind of match, then by
+// all parts' together, then by trigram similarity to the whole query.
+// The folding and skeletons come from the database's own functions, the
+// ones its search columns are built with, so query and keys always agree.
 func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) (string, []any, error) {
 	points, all := actor.ServicePointScope(auth.RoleExpert)
 	if points == nil {
@@ -152,6 +165,10 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 	where := []string{`c.erased_at IS NULL`, `($1 OR c.service_point_id = ANY($2))`, `($3 = '' OR c.status = $3)`,
 		`($4 = 0 OR c.responsible_staff_id = $4)`, `($5 = 0 OR c.service_point_id = $5)`}
 	order := `c.last_name, c.first_names, c.id`
+	candidates := func(parts, skeletons []string, phone string, window int) string {
+		return `c.id IN (SELECT koto_search_clients(` + arg(parts) + `::text[], ` + arg(skeletons) + `::text[], ` + arg(phone) +
+			`, $1, $2, $3, $4, $5, ` + arg(window) + `))`
+	}
 
 	switch {
 	case q.Text == "":
@@ -160,7 +177,7 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 		if err := tx.QueryRow(ctx, `SELECT koto_phone_key($1)`, q.Text).Scan(&key); err != nil {
 			return "", nil, err
 		}
-		where = append(where, `c.phone_key LIKE `+arg("%"+escapeLike(key)+"%"))
+		where = append(where, candidates(nil, nil, key, max(q.Offset+q.Limit+1, phoneWindow)))
 	default:
 		tokens := nameTokens(q.Text)
 		if len(tokens) == 0 {
@@ -174,48 +191,32 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 			FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n)`, tokens).Scan(&folded, &skeletons, &whole); err != nil {
 			return "", nil, err
 		}
-		var rank []string
+		var parts, skels, level []string
 		for i, f := range folded {
 			if f == "" {
 				continue
 			}
-			// Each part must appear in the name: as a substring (which
-			// the trigram index answers, prefixes too), or as a word of
-			// the same transliteration skeleton (the skeleton index).
-			match := []string{`c.search_name LIKE ` + arg("%"+escapeLike(f)+"%")}
-			// How well it appears, cheaply: as a whole word, as a
-			// variant spelling of one, as the start of one, or inside one.
-			score := `CASE WHEN ' ' || c.search_name || ' ' LIKE ` + arg("% "+escapeLike(f)+" %") + ` THEN 4 `
-			if k := skeletons[i]; len(k) >= skeletonMin {
-				ka := arg([]string{k})
-				match = append(match, `c.search_skeletons @> `+ka+`::text[]`)
-				score += `WHEN c.search_skeletons @> ` + ka + `::text[] THEN 3 `
+			k := skeletons[i]
+			if len(k) < skeletonMin {
+				k = ""
 			}
-			score += `WHEN ' ' || c.search_name LIKE ` + arg("% "+escapeLike(f)+"%") + ` THEN 2 ELSE 1 END`
-			where = append(where, `(`+strings.Join(match, ` OR `)+`)`)
-			rank = append(rank, score)
+			parts, skels = append(parts, f), append(skels, k)
+			// How well this part matches, as the passes rank it.
+			l := `CASE WHEN c.search_terms @> ` + arg([]string{f}) + `::text[] THEN 4 `
+			if k != "" {
+				l += `WHEN c.search_terms @> ` + arg([]string{"#" + k}) + `::text[] THEN 3 `
+			}
+			level = append(level, l+`WHEN c.search_terms @> `+arg([]string{f + "*"})+`::text[] THEN 2 ELSE 1 END`)
 		}
-		if len(rank) == 0 {
+		if len(parts) == 0 {
 			where = append(where, `false`)
 			break
 		}
-		// The cheap score orders every match; trigram similarity to the
-		// whole query then orders the best of them within equal scores,
-		// computed for those only, since it costs far more per row.
-		window := max(q.Offset+q.Limit+1, rerankWindow)
-		sql := `SELECT ` + summaryCols + ` FROM (SELECT c.*, ` + strings.Join(rank, ` + `) + ` AS score FROM clients c WHERE ` +
-			strings.Join(where, ` AND `) + ` ORDER BY score DESC, c.last_name, c.first_names, c.id LIMIT ` + arg(window) + `) c
-			LEFT JOIN staff r ON r.id = c.responsible_staff_id
-			ORDER BY c.score DESC, similarity(c.search_name, ` + arg(whole) + `) DESC, c.last_name, c.first_names, c.id
-			LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
-		return sql, args, nil
+		where = append(where, candidates(parts, skels, "", max(q.Offset+q.Limit+1, rerankWindow)))
+		order = `least(` + strings.Join(level, `, `) + `) DESC, ` + strings.Join(level, ` + `) + ` DESC, similarity(c.search_name, ` +
+			arg(whole) + `) DESC, ` + order
 	}
 	sql := `SELECT ` + summaryCols + ` FROM clients c LEFT JOIN staff r ON r.id = c.responsible_staff_id WHERE ` +
 		strings.Join(where, ` AND `) + ` ORDER BY ` + order + ` LIMIT ` + arg(q.Limit+1) + ` OFFSET ` + arg(q.Offset)
 	return sql, args, nil
-}
-
-// escapeLike makes s match itself in a LIKE pattern.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

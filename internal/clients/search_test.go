@@ -2,6 +2,8 @@ package clients
 
 import (
 	"testing"
+
+	"github.com/koto-portal/portal/internal/sqldb"
 )
 
 // Names as people really have them, written in Latin letters by several
@@ -106,5 +108,37 @@ func TestSearchFiltersAndPages(t *testing.T) {
 	}
 	if f.logged(f.expert1, 0, "read", "ok") < 4 {
 		t.Error("searches are not in the access log")
+	}
+}
+
+// The candidates are read past row-level security (its policy would keep
+// the search indexes out of use), so koto_search_clients must hold to the
+// tenant itself: the same call finds the client in its own municipality,
+// and nothing in another one or in a transaction with no tenant, by name
+// or by phone.
+func TestSearchCandidatesStayInTheTenant(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.Create(f.ctx, f.expert1, Input{ServicePointID: f.sp1, FirstNames: "Mohammed", LastName: "Hassan", Language: "ar", Phone: "040 765 4321"}); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]string{
+		"name":  `SELECT count(*) FROM koto_search_clients('{hassan}', '{hsn}', '', true, '{}', '', 0, 0, 100)`,
+		"phone": `SELECT count(*) FROM koto_search_clients(NULL, NULL, '7654321', true, '{}', '', 0, 0, 100)`,
+	}
+	for what, call := range calls {
+		count := func(in func(func(sqldb.Tx) error) error) int {
+			var n int
+			if err := in(func(tx sqldb.Tx) error { return tx.QueryRow(f.ctx, call).Scan(&n) }); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			return n
+		}
+		inTenant := func(tenant int64) func(func(sqldb.Tx) error) error {
+			return func(fn func(sqldb.Tx) error) error { return f.db.InTenant(f.ctx, tenant, fn) }
+		}
+		noTenant := func(fn func(sqldb.Tx) error) error { return f.db.Tx(f.ctx, fn) }
+		if own, other, none := count(inTenant(f.tenant)), count(inTenant(f.other)), count(noTenant); own != 1 || other != 0 || none != 0 {
+			t.Errorf("%s: %d found in its municipality (want 1), %d in another, %d with no tenant (want 0)", what, own, other, none)
+		}
 	}
 }

@@ -103,7 +103,7 @@ func TestEraseRemovesPersonalDataAndKeepsCounts(t *testing.T) {
 	}
 	var row string
 	if err := f.owner.QueryRow(f.ctx, `SELECT concat_ws('|', first_names, last_name, native_name, birth_date, identity_code, phone, email,
-			note, external_id, search_name, array_to_string(search_skeletons, ','), phone_key)
+			note, external_id, search_name, array_to_string(search_terms, ','), phone_key)
 		FROM clients WHERE id = $1`, c.ID).Scan(&row); err != nil {
 		t.Fatal(err)
 	}
