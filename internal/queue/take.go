@@ -156,7 +156,7 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 			return Taken{}, err
 		}
 		t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
-			WHERE t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash))
+			WHERE t.municipality_id = $3 AND t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash, sp.tenant))
 		if err == nil {
 			return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
 		}
