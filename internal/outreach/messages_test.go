@@ -26,6 +26,21 @@ func (f *fixture) subscribe(fake *pushtest.Server) (string, *pushtest.Client) {
 	return cred, phone
 }
 
+// notification waits for the next push the fake push service takes and
+// reads it as the service worker does.
+func (f *fixture) notification(fake *pushtest.Server) (pushtest.Message, reminderMessage) {
+	f.t.Helper()
+	m, err := fake.WaitMessage(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var msg reminderMessage
+	if err := json.Unmarshal(m.Payload, &msg); err != nil {
+		f.t.Fatal(err)
+	}
+	return m, msg
+}
+
 // lead is a lead of the fixture's first service point.
 func (f *fixture) lead() auth.Principal {
 	id := f.owner.Staff(f.tenant, "Lea")
@@ -54,14 +69,7 @@ func TestMessageFromATemplateReachesThePhonesThatTakeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitDeliveries("message/sent/")
-	m, err := fake.WaitMessage(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg reminderMessage
-	if err := json.Unmarshal(m.Payload, &msg); err != nil {
-		t.Fatal(err)
-	}
+	m, msg := f.notification(fake)
 	zone, err := time.LoadLocation("Europe/Helsinki") // the service point's
 	if err != nil {
 		t.Fatal(err)

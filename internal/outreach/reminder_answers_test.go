@@ -38,13 +38,8 @@ func TestReminderHandlesEveryPushAnswer(t *testing.T) {
 			f := newFixture(t)
 			fake := pushtest.NewServer(t)
 			jobstest.Start(f.t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
-			cred := f.phone()
-			sub, phone := fake.NewSubscription()
+			cred, phone := f.subscribe(fake)
 			phone.QueueReplies(tc.replies...)
-			raw, _ := json.Marshal(sub)
-			if err := f.svc.SetPush(f.ctx, cred, raw); err != nil {
-				t.Fatal(err)
-			}
 			f.appointment(f.ben, 90*time.Minute, "")
 			if _, err := f.svc.QueueReminders(f.ctx); err != nil {
 				t.Fatal(err)

@@ -31,13 +31,8 @@ const sendingInstanceEnv = "KOTO_TEST_KILLED_REMINDER_INSTANCE"
 func TestReminderSentAgainAfterSIGKILLBetweenSendAndRecord(t *testing.T) {
 	f := newFixture(t)
 	fake := pushtest.NewServer(t)
-	cred := f.phone()
-	sub, phone := fake.NewSubscription()
+	_, phone := f.subscribe(fake)
 	phone.QueueReplies(pushtest.Reply{Status: 201, Delay: time.Minute})
-	raw, _ := json.Marshal(sub)
-	if err := f.svc.SetPush(f.ctx, cred, raw); err != nil {
-		t.Fatal(err)
-	}
 	f.appointment(f.ben, 90*time.Minute, "")
 	// This process only hands the reminder over; the instance sends it.
 	jobstest.Start(t, f.db, jobs.Options{InsertOnly: true}, f.svc)
@@ -133,13 +128,8 @@ func TestReminderOutlivesARestartOfPostgreSQL(t *testing.T) {
 	t.Cleanup(db.Close)
 	f := fixtureOn(t, db, ownerURL)
 	fake := pushtest.NewServer(t)
-	cred := f.phone()
-	sub, phone := fake.NewSubscription()
+	_, phone := f.subscribe(fake)
 	phone.QueueReplies(pushtest.Reply{Status: 429, RetryAfter: "4"})
-	raw, _ := json.Marshal(sub)
-	if err := f.svc.SetPush(f.ctx, cred, raw); err != nil {
-		t.Fatal(err)
-	}
 	f.appointment(f.ben, 90*time.Minute, "")
 	jobstest.Start(t, f.db, jobs.Options{Sender: fake.Sender()}, f.svc)
 	if _, err := f.svc.QueueReminders(f.ctx); err != nil {

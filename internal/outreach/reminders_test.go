@@ -62,14 +62,7 @@ func TestRemindersReachThePhoneOnceEachAndInItsLanguage(t *testing.T) {
 		}
 	}
 	f.waitDeliveries("reminder_24h/sent/")
-	m, err := fake.WaitMessage(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg reminderMessage
-	if err := json.Unmarshal(m.Payload, &msg); err != nil {
-		t.Fatal(err)
-	}
+	m, msg := f.notification(fake)
 	if msg.Lang != "so" || msg.Title != "Xasuusin" || msg.Urgent || m.Urgency != "normal" || m.Topic == "" ||
 		m.TTL > int((23*time.Hour).Seconds()) || m.TTL < int((22*time.Hour).Seconds()) {
 		t.Errorf("reminder %+v, TTL %d urgency %q topic %q", msg, m.TTL, m.Urgency, m.Topic)
