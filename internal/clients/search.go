@@ -165,9 +165,13 @@ func searchSQL(ctx context.Context, tx sqldb.Tx, actor auth.Principal, q Query) 
 	where := []string{`c.erased_at IS NULL`, `($1 OR c.service_point_id = ANY($2))`, `($3 = '' OR c.status = $3)`,
 		`($4 = 0 OR c.responsible_staff_id = $4)`, `($5 = 0 OR c.service_point_id = $5)`}
 	order := `c.last_name, c.first_names, c.id`
+	// The candidates come as an array, so the planner reads them by the
+	// primary key whatever it guesses of their number: as a semi-join
+	// with a set, it scanned the whole register of a small municipality
+	// (10,000 clients: 8 ms of a 12 ms search).
 	candidates := func(parts, skeletons []string, phone string, window int) string {
-		return `c.id IN (SELECT koto_search_clients(` + arg(parts) + `::text[], ` + arg(skeletons) + `::text[], ` + arg(phone) +
-			`, $1, $2, $3, $4, $5, ` + arg(window) + `))`
+		return `c.id = ANY(ARRAY(SELECT koto_search_clients(` + arg(parts) + `::text[], ` + arg(skeletons) + `::text[], ` + arg(phone) +
+			`, $1, $2, $3, $4, $5, ` + arg(window) + `)))`
 	}
 
 	switch {
