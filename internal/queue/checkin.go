@@ -62,14 +62,10 @@ func (s *Service) CheckInAtKiosk(ctx context.Context, k Device, r CheckInRequest
 	if k.Kind != auth.KindKiosk {
 		return Place{}, CheckedIn{}, ErrUnknownDevice
 	}
-	lookup, arg, err := k.tenantLookup()
-	if err != nil {
-		return Place{}, CheckedIn{}, err
-	}
 	var place Place
 	var out CheckedIn
 	var wrong bool
-	err = s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
+	err := s.inDeviceTenant(ctx, k, func(tx sqldb.Tx) error {
 		// The kiosk's row is locked, so its wrong codes are counted one
 		// after another and the limit holds exactly.
 		sp, deviceID, err := s.deviceAt(ctx, tx, k, true)
@@ -94,7 +90,7 @@ func (s *Service) CheckInAtKiosk(ctx context.Context, k Device, r CheckInRequest
 	})
 	switch {
 	case err != nil:
-		return place, CheckedIn{}, noKiosk(err)
+		return place, CheckedIn{}, err
 	case wrong:
 		return place, CheckedIn{}, ErrUnknownCode
 	}

@@ -171,7 +171,7 @@ func (f *fixture) takeAt(tenant, sp, topic int64, lang string) (Ticket, string, 
 		if err != nil {
 			return err
 		}
-		out, err = f.svc.take(f.ctx, tx, p, 0, TakeRequest{TopicID: topic, Language: lang}, true)
+		out, err = f.svc.take(f.ctx, tx, p, 0, TakeRequest{TopicID: topic, Language: lang}, true, false)
 		return err
 	})
 	return out.Ticket, out.Token, err

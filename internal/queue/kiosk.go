@@ -80,17 +80,33 @@ func (s *Service) KioskScreen(ctx context.Context, k Device) (Screen, error) {
 // atDevice runs fn in one transaction with the device's tenant set, once
 // the device and its service point are found.
 func (s *Service) atDevice(ctx context.Context, d Device, fn func(tx sqldb.Tx, sp servicePoint, deviceID int64) error) error {
-	lookup, arg, err := d.tenantLookup()
-	if err != nil {
-		return err
-	}
-	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
+	return s.inDeviceTenant(ctx, d, func(tx sqldb.Tx) error {
 		sp, deviceID, err := s.deviceAt(ctx, tx, d, false)
 		if err != nil {
 			return err
 		}
 		return fn(tx, sp, deviceID)
-	}))
+	})
+}
+
+// inDeviceTenant runs fn in a transaction with the device's tenant set;
+// fn must find the device itself (deviceAt). While the kiosk cache holds
+// the device, its tenant is known and set with the BEGIN; else it is
+// looked up by the credential, through a SECURITY DEFINER function in a
+// round trip of its own, which was a sixth of the database's work for a
+// kiosk's ticket. An entry out of date can only make fn find no device,
+// and then the lookup decides.
+func (s *Service) inDeviceTenant(ctx context.Context, d Device, fn func(tx sqldb.Tx) error) error {
+	if e, _, ok := s.kiosks.get(d.cacheKey()); ok {
+		if err := s.db.InTenant(ctx, e.sp.tenant, fn); !errors.Is(err, ErrUnknownDevice) {
+			return err
+		}
+	}
+	lookup, arg, err := d.tenantLookup()
+	if err != nil {
+		return err
+	}
+	return noKiosk(s.db.InTenantOf(ctx, lookup, arg, fn))
 }
 
 // topics lists a service point's topics in kiosk order, only the active

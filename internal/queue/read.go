@@ -320,15 +320,30 @@ const (
 // median of recent service times (of the topic, else of the service point,
 // else DefaultServiceTime) times ahead plus half a service (whoever is being
 // served now is on average half done), shared among the experts who called
-// someone in the last hour.
+// someone in the last hour. The pace is read at most every paceTTL.
 func (s *Service) Estimate(ctx context.Context, tx sqldb.Tx, spID, topicID int64, ahead int) (minWait, maxWait time.Duration, err error) {
 	now := s.clock()
+	p, ok := s.paces.get(spID, topicID, now)
+	if !ok {
+		if p, err = readPace(ctx, tx, spID, topicID, now); err != nil {
+			return 0, 0, err
+		}
+		s.paces.put(spID, topicID, p)
+	}
+	minWait, maxWait = waitRange(p.service, max(p.experts, 1), max(ahead, 0))
+	return minWait, maxWait, nil
+}
+
+// readPace reads a topic's pace from the history: the median of recent
+// service times (of the topic, else of the service point, else
+// DefaultServiceTime) and the experts who called someone in the last hour.
+func readPace(ctx context.Context, tx sqldb.Tx, spID, topicID int64, now time.Time) (pace, error) {
 	var topicMedian, spMedian *float64
 	var topicN, spN, experts int
 	// Each part reads at most estimateSamples rows through its own index,
 	// and the experts the last hour's calls: the same few rows whether the
 	// history holds a day or years.
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		SELECT tp.median, tp.n, sp.median, sp.n, e.experts
 		FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) AS median, count(*) AS n
 		      FROM (SELECT extract(epoch FROM finished_at - serving_at)::float8 AS secs FROM tickets
@@ -344,7 +359,7 @@ func (s *Service) Estimate(ctx context.Context, tx sqldb.Tx, spID, topicID int64
 		spID, topicID, now.Add(-estimateHistory), now.Add(-expertWindow), estimateSamples).
 		Scan(&topicMedian, &topicN, &spMedian, &spN, &experts)
 	if err != nil {
-		return 0, 0, err
+		return pace{}, err
 	}
 	service := DefaultServiceTime
 	switch {
@@ -354,9 +369,7 @@ func (s *Service) Estimate(ctx context.Context, tx sqldb.Tx, spID, topicID int64
 		service = time.Duration(*spMedian * float64(time.Second))
 	}
 	// A service shorter than a minute is a click-through, not a pace.
-	service = max(service, time.Minute)
-	minWait, maxWait = waitRange(service, max(experts, 1), max(ahead, 0))
-	return minWait, maxWait, nil
+	return pace{service: max(service, time.Minute), experts: experts, read: now}, nil
 }
 
 // waitRange turns a per-visitor service time into the shown range.

@@ -199,6 +199,11 @@ func TestEstimate(t *testing.T) {
 	// Older than two weeks: ignored.
 	done(f.topicA, 3*time.Hour, f.staff1, 15*24*time.Hour)
 
+	// The pace read a moment ago is still used, until paceTTL has passed.
+	if lo, hi := est(f.topicA, 0); lo != 0 || hi != 10*time.Minute {
+		t.Fatalf("within paceTTL: %v–%v, want the pace read before, 0–10m", lo, hi)
+	}
+	f.clock.Advance(paceTTL)
 	// A: 20 min / 2 experts × 3.5 = 35 min → 22.75–47.25 → 20–50.
 	if lo, hi := est(f.topicA, 3); lo != 20*time.Minute || hi != 50*time.Minute {
 		t.Fatalf("topic A, 3 ahead: %v–%v, want 20m–50m", lo, hi)

@@ -27,7 +27,8 @@ const (
 )
 
 // Service runs the walk-in queue on the database. It keeps no state of its
-// own beyond a time-zone cache, so any number of instances can share it.
+// own beyond caches (time zones, kiosks, the pace of waits), so any number
+// of instances can share it.
 type Service struct {
 	db  sqldb.DB
 	now func() time.Time
@@ -46,6 +47,7 @@ type Service struct {
 	zones sync.Map // time-zone name → *time.Location
 
 	kiosks kioskCache // off until CacheKiosks
+	paces  paceCache
 
 	// jobs enqueues the queue's pushes; nil until Register.
 	jobs *jobs.Service

@@ -98,19 +98,16 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 	if k.Kind != auth.KindKiosk {
 		return Place{}, Taken{}, ErrUnknownDevice
 	}
-	lookup, arg, err := k.tenantLookup()
-	if err != nil {
-		return Place{}, Taken{}, err
-	}
 	var place Place
 	var out Taken
-	// Two taps with one key at the same moment can both miss the other's
-	// uncommitted ticket; the unique key then refuses the second, whose
-	// retry finds the first.
-	for range 2 {
-		err = s.db.InTenantOf(ctx, lookup, arg, func(tx sqldb.Tx) error {
+	var err error
+	// A tap whose key has a ticket already (a tap sent again) is refused
+	// by the tickets' unique key, and the retry finds that ticket; so do
+	// two taps with one key at the same moment.
+	for attempt := range 2 {
+		err = s.inDeviceTenant(ctx, k, func(tx sqldb.Tx) error {
 			var err error
-			place, out, err = s.takeIn(ctx, tx, k, r, true)
+			place, out, err = s.takeIn(ctx, tx, k, r, true, attempt > 0)
 			return err
 		})
 		if !sqldb.IsUniqueViolation(err) {
@@ -118,15 +115,16 @@ func (s *Service) TakeAtKiosk(ctx context.Context, k Device, r TakeRequest) (Pla
 		}
 	}
 	if err != nil {
-		return place, Taken{}, noKiosk(err)
+		return place, Taken{}, err
 	}
 	return place, out, nil
 }
 
 // takeIn does TakeAtKiosk's work inside the caller's transaction, with the
 // kiosk's tenant set; last ends the transaction with the ticket's
-// announcement (see newTicket.last).
-func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeRequest, last bool) (Place, Taken, error) {
+// announcement (see newTicket.last), and again looks for the key's ticket
+// first (see take).
+func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeRequest, last, again bool) (Place, Taken, error) {
 	// While a flood limit is set, the device row is locked, so two taps of
 	// one kiosk count one after the other and the limit holds exactly.
 	sp, deviceID, err := s.deviceAt(ctx, tx, k, s.FloodLimit > 0)
@@ -137,7 +135,7 @@ func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeReque
 	if _, err := parseTakeKey(r.Key); err != nil {
 		return place, Taken{}, err
 	}
-	out, err := s.take(ctx, tx, sp, deviceID, r, last)
+	out, err := s.take(ctx, tx, sp, deviceID, r, last, again)
 	return place, out, err
 }
 
@@ -145,7 +143,15 @@ func (s *Service) takeIn(ctx context.Context, tx sqldb.Tx, k Device, r TakeReque
 // kiosk locked by deviceAt; deviceID 0 for a ticket made without a kiosk,
 // which has no flood limit). The counter row is updated there too, so a
 // rollback gives the number back and the committed numbers stay gapless.
-func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, deviceID int64, r TakeRequest, last bool) (Taken, error) {
+//
+// A tap sent again (the same key) gets its first ticket back, whatever
+// has changed since. The key is not looked up before every new ticket:
+// that statement was a fifth of a ticket's time in the database, for a
+// case a network hiccup makes. The new ticket's insert is refused by the
+// key's unique index instead, and the caller tries again with again set,
+// which looks first. Only a tap that would be refused (an unknown topic,
+// closed, too many) looks at once.
+func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, deviceID int64, r TakeRequest, last, again bool) (Taken, error) {
 	if !validLanguage(r.Language) {
 		return Taken{}, ErrInvalidLanguage
 	}
@@ -155,13 +161,10 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 		if key, err = parseTakeKey(r.Key); err != nil {
 			return Taken{}, err
 		}
-		t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
-			WHERE t.municipality_id = $3 AND t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash, sp.tenant))
-		if err == nil {
-			return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
-		}
-		if !errors.Is(err, sqldb.ErrNoRows) {
-			return Taken{}, err
+	}
+	if again {
+		if out, err := s.repeated(ctx, tx, sp, key, nil); !errors.Is(err, errNotRepeated) {
+			return out, err
 		}
 	}
 	var prefix string
@@ -169,7 +172,7 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 	err := tx.QueryRow(ctx, `SELECT prefix, labels, pictogram FROM topics WHERE id = $1 AND service_point_id = $2 AND active`,
 		r.TopicID, sp.id).Scan(&prefix, &out.TopicLabels, &out.Pictogram)
 	if errors.Is(err, sqldb.ErrNoRows) {
-		return Taken{}, ErrUnknownTopic
+		return s.repeated(ctx, tx, sp, key, ErrUnknownTopic)
 	}
 	if err != nil {
 		return Taken{}, err
@@ -177,17 +180,41 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 	now := s.clock()
 	local := now.In(sp.loc)
 	if !sp.hours.OpenAt(local) {
-		return Taken{}, &ClosedError{OpensAt: sp.hours.NextOpening(local)}
+		return s.repeated(ctx, tx, sp, key, &ClosedError{OpensAt: sp.hours.NextOpening(local)})
 	}
 	var device *int64
 	if deviceID != 0 {
 		if err := s.checkFlood(ctx, tx, deviceID); err != nil {
-			return Taken{}, err
+			return s.repeated(ctx, tx, sp, key, err)
 		}
 		device = &deviceID
 	}
 	return s.issue(ctx, tx, sp, now, newTicket{topicID: r.TopicID, prefix: prefix, language: r.Language,
 		interpreter: r.Interpreter, device: device, key: key, last: last}, out)
+}
+
+// errNotRepeated is repeated's "no ticket has the key" when it was given
+// no refusal to answer with.
+var errNotRepeated = errors.New("queue: no ticket has the key")
+
+// repeated answers a tap with the ticket its key was given before, if
+// any; else with refusal (or errNotRepeated).
+func (s *Service) repeated(ctx context.Context, tx sqldb.Tx, sp servicePoint, key takeKey, refusal error) (Taken, error) {
+	if refusal == nil {
+		refusal = errNotRepeated
+	}
+	if key.hash == nil {
+		return Taken{}, refusal
+	}
+	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
+		WHERE t.municipality_id = $3 AND t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash, sp.tenant))
+	if errors.Is(err, sqldb.ErrNoRows) {
+		return Taken{}, refusal
+	}
+	if err != nil {
+		return Taken{}, err
+	}
+	return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
 }
 
 // newTicket is what a ticket is made of: a walk-in's tap, or a checked-in

@@ -43,7 +43,7 @@ func TestTakeTicketConcurrentGaplessNumbers(t *testing.T) {
 					// A take that commits ends with its announcement, as a
 					// kiosk's does; one that will roll back cannot.
 					_, taken, err := f.svc.takeIn(f.ctx, tx, f.kioskOf(kiosks[w]),
-						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()}, !rollback)
+						TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()}, !rollback, false)
 					if err != nil {
 						return err
 					}
@@ -327,6 +327,44 @@ func TestRepeatedTapGivesTheFirstTicket(t *testing.T) {
 	}
 }
 
+// A tap sent again after the service point closed, after the kiosk reached
+// its flood limit, or naming a topic switched off since, still gets its
+// first ticket: the repeat is looked up before any refusal is given.
+func TestRepeatedTapOutlivesRefusals(t *testing.T) {
+	hours := `{"3":["08:00","16:00"]}`
+	f := newFixture(t, hours, time.Date(2026, 12, 2, 15, 59, 0, 0, helsinki))
+	f.svc.FloodLimit = 1
+	req := TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()}
+	_, first, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeat := func(what string, want error) {
+		t.Helper()
+		_, again, err := f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), req)
+		if err != nil || !again.Repeat || again.Ticket.ID != first.Ticket.ID || again.Token != first.Token {
+			t.Fatalf("%s: %v, %+v; want the first ticket again", what, err, again.Ticket)
+		}
+		// A new tap is refused.
+		other := req
+		other.Key = NewTakeKey()
+		_, _, err = f.svc.TakeAtKiosk(f.ctx, f.kioskOf(f.kiosk), other)
+		if !errors.Is(err, want) && !(want == nil && errors.As(err, new(*ClosedError))) {
+			t.Fatalf("%s: a new tap got %v, want %v", what, err, want)
+		}
+	}
+	repeat("at the flood limit", ErrRateLimited)
+	f.svc.FloodLimit = 0
+	f.exec(`UPDATE topics SET active = false WHERE id = $1`, f.topicA)
+	repeat("topic switched off", ErrUnknownTopic)
+	f.exec(`UPDATE topics SET active = true WHERE id = $1`, f.topicA)
+	f.clock.Advance(2 * time.Minute)
+	repeat("closed", nil)
+	if n := f.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want 1", n)
+	}
+}
+
 // Many copies of one tap at the same moment, with the flood limit off (so no
 // device lock orders them): still one ticket, and every copy shows it.
 func TestConcurrentRepeatsGiveOneTicket(t *testing.T) {
@@ -418,5 +456,40 @@ func TestSummarySQLIsSummarize(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("ticket %d: SQL says %+v (%s), summarize %+v", id, got, fromSQL, want)
 		}
+	}
+}
+
+// With the kiosk cache on, a tap sets the tenant the cache names, and the
+// device is still checked in the tap's transaction: a kiosk revoked or
+// moved to another municipality while the cache has not heard of it yet
+// takes nothing.
+func TestTapTrustsTheKioskCacheOnlyForTheTenant(t *testing.T) {
+	f := newFixture(t, `{}`, futureWednesday(10, 0))
+	f.svc.CacheKiosks(func() bool { return true })
+	k := f.kioskOf(f.kiosk)
+	if _, err := f.svc.KioskScreen(f.ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	tap := func() error {
+		_, _, err := f.svc.TakeAtKiosk(f.ctx, k, TakeRequest{TopicID: f.topicA, Language: "fi", Key: NewTakeKey()})
+		return err
+	}
+	if err := tap(); err != nil {
+		t.Fatal(err)
+	}
+	// Moved to a service point of another municipality, the cache not told.
+	other := f.addTenant()
+	otherSP := f.addServicePoint(other, `{}`)
+	f.exec(`UPDATE devices SET municipality_id = $2, service_point_id = $3 WHERE id = $1`, f.kiosk, other, otherSP)
+	if err := tap(); !errors.Is(err, ErrUnknownDevice) {
+		t.Fatalf("a kiosk moved away took a ticket at its old service point: %v", err)
+	}
+	f.exec(`UPDATE devices SET municipality_id = $2, service_point_id = $3 WHERE id = $1`, f.kiosk, f.tenant, f.sp)
+	f.exec(`UPDATE devices SET revoked_at = now() WHERE id = $1`, f.kiosk)
+	if err := tap(); !errors.Is(err, ErrUnknownDevice) {
+		t.Fatalf("a revoked kiosk took a ticket: %v", err)
+	}
+	if n := f.count(`SELECT count(*) FROM tickets`); n != 1 {
+		t.Fatalf("%d tickets, want 1", n)
 	}
 }
