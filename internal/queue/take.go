@@ -162,8 +162,16 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 			return Taken{}, err
 		}
 	}
+	// refuse answers with the key's first ticket when there is one, else
+	// with the refusal.
+	refuse := func(refusal error) (Taken, error) {
+		if out, ok, err := s.repeated(ctx, tx, sp, key); ok || err != nil {
+			return out, err
+		}
+		return Taken{}, refusal
+	}
 	if again {
-		if out, err := s.repeated(ctx, tx, sp, key, nil); !errors.Is(err, errNotRepeated) {
+		if out, ok, err := s.repeated(ctx, tx, sp, key); ok || err != nil {
 			return out, err
 		}
 	}
@@ -172,7 +180,7 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 	err := tx.QueryRow(ctx, `SELECT prefix, labels, pictogram FROM topics WHERE id = $1 AND service_point_id = $2 AND active`,
 		r.TopicID, sp.id).Scan(&prefix, &out.TopicLabels, &out.Pictogram)
 	if errors.Is(err, sqldb.ErrNoRows) {
-		return s.repeated(ctx, tx, sp, key, ErrUnknownTopic)
+		return refuse(ErrUnknownTopic)
 	}
 	if err != nil {
 		return Taken{}, err
@@ -180,12 +188,16 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 	now := s.clock()
 	local := now.In(sp.loc)
 	if !sp.hours.OpenAt(local) {
-		return s.repeated(ctx, tx, sp, key, &ClosedError{OpensAt: sp.hours.NextOpening(local)})
+		return refuse(&ClosedError{OpensAt: sp.hours.NextOpening(local)})
 	}
 	var device *int64
 	if deviceID != 0 {
-		if err := s.checkFlood(ctx, tx, deviceID); err != nil {
-			return s.repeated(ctx, tx, sp, key, err)
+		err := s.checkFlood(ctx, tx, deviceID)
+		if errors.Is(err, ErrRateLimited) {
+			return refuse(err)
+		}
+		if err != nil {
+			return Taken{}, err
 		}
 		device = &deviceID
 	}
@@ -193,28 +205,21 @@ func (s *Service) take(ctx context.Context, tx sqldb.Tx, sp servicePoint, device
 		interpreter: r.Interpreter, device: device, key: key, last: last}, out)
 }
 
-// errNotRepeated is repeated's "no ticket has the key" when it was given
-// no refusal to answer with.
-var errNotRepeated = errors.New("queue: no ticket has the key")
-
-// repeated answers a tap with the ticket its key was given before, if
-// any; else with refusal (or errNotRepeated).
-func (s *Service) repeated(ctx context.Context, tx sqldb.Tx, sp servicePoint, key takeKey, refusal error) (Taken, error) {
-	if refusal == nil {
-		refusal = errNotRepeated
-	}
+// repeated finds the ticket a tap's key was given before, if any (ok).
+func (s *Service) repeated(ctx context.Context, tx sqldb.Tx, sp servicePoint, key takeKey) (out Taken, ok bool, err error) {
 	if key.hash == nil {
-		return Taken{}, refusal
+		return Taken{}, false, nil
 	}
 	t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+ticketFrom+`
 		WHERE t.municipality_id = $3 AND t.service_point_id = $1 AND t.take_key = $2`, sp.id, key.hash, sp.tenant))
 	if errors.Is(err, sqldb.ErrNoRows) {
-		return Taken{}, refusal
+		return Taken{}, false, nil
 	}
 	if err != nil {
-		return Taken{}, err
+		return Taken{}, false, err
 	}
-	return s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
+	out, err = s.describe(ctx, tx, Taken{View: View{Ticket: t}, Token: key.token, Repeat: true})
+	return out, err == nil, err
 }
 
 // newTicket is what a ticket is made of: a walk-in's tap, or a checked-in
